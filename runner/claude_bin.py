@@ -1,0 +1,99 @@
+"""Finding the Claude Code CLI binary, and asking it its version.
+
+Order: an explicit path (``--claude-bin``), ``$RUNNER_CLAUDE_BIN``, the pinned CLI that
+``scripts/setup`` installs under ``tools/claude-code/``, then ``claude`` on PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_VAR = "RUNNER_CLAUDE_BIN"
+_PINNED_DIR = Path("tools") / "claude-code"
+_PKG = "@anthropic-ai/claude-code"
+
+
+class ClaudeNotFoundError(RuntimeError):
+    """No usable CLI binary; the message says where runner looked and how to fix it."""
+
+
+@dataclass(frozen=True)
+class ClaudeBinary:
+    path: Path
+    source: str  # "--claude-bin", "$RUNNER_CLAUDE_BIN", "pinned", "PATH"
+
+
+def _roots() -> list[Path]:
+    # The repo this package lives in (editable install), then the working directory upwards.
+    here = Path(__file__).resolve().parent.parent
+    cwd = Path.cwd().resolve()
+    return [here, cwd, *cwd.parents]
+
+
+def pinned_dir() -> Path | None:
+    for root in _roots():
+        if (root / _PINNED_DIR / "package.json").is_file():
+            return root / _PINNED_DIR
+    return None
+
+
+def pinned_version() -> str | None:
+    where = pinned_dir()
+    if where is None:
+        return None
+    deps = json.loads((where / "package.json").read_text())["dependencies"]
+    return str(deps[_PKG])
+
+
+def _platform_binary(tools_dir: Path) -> Path | None:
+    # The native binary ships in the platform package (claude-code-linux-x64, ...); the wrapper's
+    # bin/ entry is a placeholder until an install script runs, which setup does not allow.
+    scope = tools_dir / "node_modules" / "@anthropic-ai"
+    exe = "claude.exe" if sys.platform == "win32" else "claude"
+    for candidate in sorted(scope.glob(f"claude-code-*/{exe}")):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def find_claude(explicit: str | os.PathLike[str] | None = None) -> ClaudeBinary:
+    if explicit:
+        return _must_exist(Path(explicit), "--claude-bin")
+    if env := os.environ.get(ENV_VAR):
+        return _must_exist(Path(env), f"${ENV_VAR}")
+    where = pinned_dir()
+    if where is not None and (found := _platform_binary(where)) is not None:
+        return ClaudeBinary(found, "pinned")
+    if on_path := shutil.which("claude"):
+        return ClaudeBinary(Path(on_path), "PATH")
+    raise ClaudeNotFoundError(
+        "Claude Code CLI not found: run scripts/setup to install the pinned version, "
+        f"or pass --claude-bin PATH, or set {ENV_VAR}"
+    )
+
+
+def _must_exist(path: Path, source: str) -> ClaudeBinary:
+    resolved = path if path.is_absolute() or path.parent != Path() else shutil.which(str(path))
+    if resolved is None or not Path(resolved).is_file() or not os.access(resolved, os.X_OK):
+        raise ClaudeNotFoundError(f"{source}: {path} is not an executable file")
+    return ClaudeBinary(Path(resolved), source)
+
+
+def claude_version(binary: ClaudeBinary, *, timeout_s: float = 30.0) -> str:
+    """The CLI's own version string, e.g. ``2.1.329``."""
+    try:
+        proc = subprocess.run(
+            [str(binary.path), "--version"], capture_output=True, text=True, timeout=timeout_s
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ClaudeNotFoundError(f"{binary.path}: cannot run --version ({exc})") from exc
+    first = proc.stdout.strip().split(" ", 1)[0]
+    if proc.returncode != 0 or not first:
+        raise ClaudeNotFoundError(f"{binary.path} --version failed: {proc.stderr.strip()[:200]}")
+    return first

@@ -1,0 +1,1 @@
+"""Local model endpoints: the scripted Messages API (and, later, record/replay)."""
