@@ -83,7 +83,9 @@ class ScriptedModel:
 
 
 def _json(status: int, payload: Any) -> HttpResponse:
-    return HttpResponse(status, [("content-type", "application/json")], json.dumps(payload).encode())
+    return HttpResponse(
+        status, [("content-type", "application/json")], json.dumps(payload).encode()
+    )
 
 
 def _error_body(kind: str, message: str) -> dict[str, Any]:

@@ -1,0 +1,382 @@
+"""The CLI's stream-json vocabulary as pydantic models: top-level events and content blocks.
+
+Known shapes declare the fields runner reads and ignore the rest for speed; each parsed event
+keeps its exact JSON line (``raw_json()``), so nothing is lost and ``full()`` gives every field.
+Unknown event types, system subtypes and block types are rare: they keep all their fields on
+the model itself (``extra="allow"``). ``parse_event`` never drops a JSON object.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeAlias
+
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+
+class EventParseError(ValueError):
+    """A line that is not a JSON object. Carries the offending bytes."""
+
+    def __init__(self, message: str, raw: bytes) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+class _Known(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class _Open(BaseModel):
+    # For shapes we do not know: every field is kept on the model.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+# ---- content blocks -------------------------------------------------------------------------
+
+
+class TextBlock(_Known):
+    type: Literal["text"]
+    text: str
+
+
+class ThinkingBlock(_Known):
+    type: Literal["thinking"]
+    thinking: str
+    signature: str | None = None
+
+
+class RedactedThinkingBlock(_Known):
+    type: Literal["redacted_thinking"]
+    data: str
+
+
+class ToolUseBlock(_Known):
+    type: Literal["tool_use"]
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+class ImageBlock(_Known):
+    type: Literal["image"]
+    source: dict[str, Any]
+
+
+class UnknownBlock(_Open):
+    type: str
+
+
+# Tagged unions try the "type" tag first (one dict lookup); a block of a type we do not know
+# falls through, left to right, to UnknownBlock, which keeps all its fields.
+ToolResultItem: TypeAlias = Annotated[
+    Annotated[TextBlock | ImageBlock, Field(discriminator="type")] | UnknownBlock,
+    Field(union_mode="left_to_right"),
+]
+
+
+class ToolResultBlock(_Known):
+    type: Literal["tool_result"]
+    tool_use_id: str
+    content: str | list[ToolResultItem] | None = None
+    is_error: bool | None = None
+
+    def text(self) -> str:
+        """The result as text: the string, or its text items joined."""
+        if self.content is None or isinstance(self.content, str):
+            return self.content or ""
+        return "\n".join(i.text for i in self.content if isinstance(i, TextBlock))
+
+
+ContentBlock: TypeAlias = Annotated[
+    Annotated[
+        TextBlock
+        | ThinkingBlock
+        | RedactedThinkingBlock
+        | ToolUseBlock
+        | ToolResultBlock
+        | ImageBlock,
+        Field(discriminator="type"),
+    ]
+    | UnknownBlock,
+    Field(union_mode="left_to_right"),
+]
+
+
+# ---- usage ----------------------------------------------------------------------------------
+
+
+class WireUsage(_Known):
+    """Token counts as the Messages API reports them (``usage`` on messages and results)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+
+
+class ModelUsage(_Known):
+    """One model's totals in a result's ``modelUsage`` (the CLI spells these in camelCase)."""
+
+    input_tokens: int = Field(0, alias="inputTokens")
+    output_tokens: int = Field(0, alias="outputTokens")
+    cache_read_input_tokens: int = Field(0, alias="cacheReadInputTokens")
+    cache_creation_input_tokens: int = Field(0, alias="cacheCreationInputTokens")
+    web_search_requests: int = Field(0, alias="webSearchRequests")
+    cost_usd: float | None = Field(None, alias="costUSD")
+
+
+# ---- top-level events -----------------------------------------------------------------------
+
+
+class _RawLine:
+    """The source line of a parsed event, set by parse_event without pydantic's attribute
+    machinery, which would cost as much as the parse itself."""
+
+    __slots__ = ()
+
+    def raw_json(self) -> bytes:
+        """The event as JSON: its exact source line when parsed, else its fields."""
+        raw: bytes | None = getattr(self, "_raw", None)
+        if raw is not None:
+            return raw
+        assert isinstance(self, BaseModel)
+        return self.model_dump_json(by_alias=True, exclude_unset=True).encode()
+
+    def full(self) -> dict[str, Any]:
+        """Every field of the event, the undeclared ones included."""
+        data: dict[str, Any] = pydantic_core.from_json(self.raw_json())
+        return data
+
+
+class _Event(_RawLine, _Known):
+    __slots__ = ("_raw",)
+
+    session_id: str | None = None
+    uuid: str | None = None
+
+
+class AssistantMessage(_Known):
+    id: str
+    model: str
+    role: Literal["assistant"] = "assistant"
+    content: list[ContentBlock]
+    stop_reason: str | None = None
+    usage: WireUsage | None = None
+
+
+class UserMessage(_Known):
+    role: Literal["user"] = "user"
+    content: str | list[ContentBlock]
+
+
+class AssistantEvent(_Event):
+    """One content block of a model message (the CLI sends each block as its own line)."""
+
+    type: Literal["assistant"]
+    message: AssistantMessage
+    parent_tool_use_id: str | None = None  # set inside a subagent
+    error: str | None = None
+
+
+class UserEvent(_Event):
+    """Tool results, the prompt, or (``is_synthetic``) text the CLI adds, such as a skill body."""
+
+    type: Literal["user"]
+    message: UserMessage
+    parent_tool_use_id: str | None = None
+    is_synthetic: bool = Field(False, alias="isSynthetic")
+
+
+class StreamEvent(_Event):
+    """A raw Messages API SSE event (only with ``--include-partial-messages``)."""
+
+    type: Literal["stream_event"]
+    event: dict[str, Any]
+    parent_tool_use_id: str | None = None
+
+
+class ResultEvent(_Event):
+    """The run's end: totals for usage and cost, and how it ended."""
+
+    type: Literal["result"]
+    subtype: str  # "success" does not mean success: read is_error
+    is_error: bool = False
+    num_turns: int | None = None
+    duration_ms: int | None = None
+    duration_api_ms: int | None = None
+    total_cost_usd: float | None = None
+    usage: WireUsage | None = None
+    model_usage: dict[str, ModelUsage] = Field(default_factory=dict, alias="modelUsage")
+    result: str | None = None
+    api_error_status: int | None = None
+    stop_reason: str | None = None
+    terminal_reason: str | None = None
+    errors: list[str] | None = None
+
+
+class _System(_Event):
+    type: Literal["system"]
+
+
+class SystemInit(_System):
+    subtype: Literal["init"]
+    cwd: str | None = None
+    model: str | None = None
+    claude_code_version: str | None = None
+    permission_mode: str | None = Field(None, alias="permissionMode")
+    api_key_source: str | None = Field(None, alias="apiKeySource")
+    tools: list[str] = Field(default_factory=list)
+    skills: list[str] = Field(default_factory=list)
+    agents: list[str] = Field(default_factory=list)
+    slash_commands: list[str] = Field(default_factory=list)
+    mcp_servers: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class SystemStatus(_System):
+    subtype: Literal["status"]
+    status: str | None = None
+
+
+class SystemApiRetry(_System):
+    """The CLI is retrying a failed API request (it retries 401s and 5xx for minutes)."""
+
+    subtype: Literal["api_retry"]
+    attempt: int
+    max_retries: int | None = None
+    retry_delay_ms: float | None = None
+    error_status: int | None = None
+    error: str | None = None
+
+
+class SystemThinkingTokens(_System):
+    subtype: Literal["thinking_tokens"]
+    estimated_tokens: int | None = None
+    estimated_tokens_delta: int | None = None
+
+
+class SystemTaskStarted(_System):
+    subtype: Literal["task_started"]
+    task_id: str
+    description: str | None = None
+    tool_use_id: str | None = None
+    task_type: str | None = None
+
+
+class SystemTaskProgress(_System):
+    subtype: Literal["task_progress"]
+    task_id: str
+    description: str | None = None
+    tool_use_id: str | None = None
+    last_tool_name: str | None = None
+    usage: dict[str, Any] | None = None
+
+
+class SystemTaskUpdated(_System):
+    subtype: Literal["task_updated"]
+    task_id: str | None = None
+    patch: dict[str, Any] = Field(default_factory=dict)
+
+
+class SystemTaskNotification(_System):
+    subtype: Literal["task_notification"]
+    task_id: str
+    status: str | None = None
+    summary: str | None = None
+    output_file: str | None = None
+    tool_use_id: str | None = None
+    usage: dict[str, Any] | None = None
+
+
+class _OpenEvent(_RawLine, _Open):
+    __slots__ = ("_problem", "_raw")
+
+    @property
+    def problem(self) -> str | None:
+        """Why the object did not fit the model of its known type; None when its type is new."""
+        problem: str | None = getattr(self, "_problem", None)
+        return problem
+
+
+class SystemOther(_OpenEvent):
+    """A system event of a subtype runner does not model yet; all fields kept."""
+
+    type: Literal["system"]
+    subtype: str
+
+
+class UnknownEvent(_OpenEvent):
+    """A JSON object of a type runner does not know, or of a known type in an unexpected shape."""
+
+    type: str | None = None
+
+
+_SystemEvent = Annotated[
+    SystemInit
+    | SystemStatus
+    | SystemApiRetry
+    | SystemThinkingTokens
+    | SystemTaskStarted
+    | SystemTaskProgress
+    | SystemTaskUpdated
+    | SystemTaskNotification,
+    Field(discriminator="subtype"),
+]
+
+_KnownEvent = Annotated[
+    AssistantEvent | UserEvent | StreamEvent | ResultEvent | _SystemEvent,
+    Field(discriminator="type"),
+]
+_KNOWN: TypeAdapter[KnownEvent] = TypeAdapter(_KnownEvent)
+
+KnownEvent: TypeAlias = (
+    AssistantEvent
+    | UserEvent
+    | StreamEvent
+    | ResultEvent
+    | SystemInit
+    | SystemStatus
+    | SystemApiRetry
+    | SystemThinkingTokens
+    | SystemTaskStarted
+    | SystemTaskProgress
+    | SystemTaskUpdated
+    | SystemTaskNotification
+)
+WireEvent: TypeAlias = KnownEvent | SystemOther | UnknownEvent
+
+_set = object.__setattr__
+
+
+def parse_event(raw: bytes) -> WireEvent:
+    """Parse one JSON line. Raises EventParseError only when it is not a JSON object."""
+    try:
+        event: WireEvent = _KNOWN.validate_json(raw)
+    except ValidationError as exc:
+        event = _fallback(raw, exc)
+    _set(event, "_raw", raw)
+    return event
+
+
+def _fallback(raw: bytes, exc: ValidationError) -> SystemOther | UnknownEvent:
+    first = exc.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        raise EventParseError(f"not JSON: {first['msg']}", raw) from None
+    try:
+        obj = pydantic_core.from_json(raw)
+    except ValueError as err:  # pragma: no cover - validate_json already accepted the JSON
+        raise EventParseError(f"not JSON: {err}", raw) from None
+    if not isinstance(obj, dict):
+        raise EventParseError(f"not a JSON object but {type(obj).__name__}", raw)
+    kind, subtype = obj.get("type"), obj.get("subtype")
+    event: SystemOther | UnknownEvent
+    if kind == "system" and isinstance(subtype, str):
+        event = SystemOther.model_validate(obj)
+    else:
+        event = UnknownEvent.model_validate(
+            {**obj, "type": kind if isinstance(kind, str) else None}
+        )
+    # An unknown tag is news, not a problem; a known tag that does not fit its model is drift.
+    if first["type"] not in ("union_tag_invalid", "union_tag_not_found"):
+        where = ".".join(str(p) for p in first["loc"][1:]) or "(event)"
+        _set(event, "_problem", f"{where}: {first['msg']}")
+    return event

@@ -1,0 +1,44 @@
+"""Human-readable text for the terminal."""
+
+from __future__ import annotations
+
+from runner.transcript import TranscriptSummary
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"${value:.4f}"
+
+
+def _clip(text: str, width: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_summary(s: TranscriptSummary, *, source: str) -> str:
+    u = s.usage
+    cost = _money(s.cost_usd)
+    if s.cost_usd is None and s.estimated_cost_usd is not None:
+        cost = f"~{_money(s.estimated_cost_usd)} (estimated: no result event)"
+    lines = [
+        f"transcript  {source}",
+        f"status      {s.status}{' (error)' if s.is_error else ''}"
+        + (f", API error {s.api_error_status}" if s.api_error_status else ""),
+        f"turns       {s.num_turns if s.num_turns is not None else '-'}"
+        + (f"   duration {s.duration_ms / 1000:.1f}s" if s.duration_ms is not None else ""),
+        f"cost        {cost}",
+        f"tokens      in {u.input_tokens}  out {u.output_tokens}  "
+        f"cache write {u.cache_creation_input_tokens}  cache read {u.cache_read_input_tokens}"
+        + ("  (estimated)" if s.usage_estimated else ""),
+        f"tools       {' → '.join(s.tool_sequence) if s.tool_sequence else '(none)'}",
+        f"skills      {', '.join(s.skills_invoked) if s.skills_invoked else '(none)'}",
+    ]
+    if s.api_retries:
+        lines.append(f"retries     {s.api_retries}")
+    lines.append(f"events      {s.events}  parse errors {s.parse_errors}")
+    if s.parse_error_lines:
+        lines.append(f"bad lines   {', '.join(map(str, s.parse_error_lines))}")
+    if s.unknown_events:
+        lines.append(f"unknown     {s.unknown_events} events of types runner does not model (kept)")
+    if s.final_text:
+        lines.append(f"final text  {_clip(s.final_text)}")
+    return "\n".join(lines)

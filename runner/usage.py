@@ -1,0 +1,187 @@
+"""Token usage and cost: the CLI's own totals first, an estimate from assistant events otherwise.
+
+The result event carries the run's totals (``usage``, ``modelUsage``, ``total_cost_usd``). A run
+killed before its result has only assistant lines, which repeat one usage snapshot per content
+block of a message, taken at the message's start (output_tokens is 1 there). The estimate
+counts each message id once and, where the snapshot is smaller, takes output tokens from the
+length of the content the message produced. It is marked estimated.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runner.events import AssistantEvent, ResultEvent, TextBlock, ThinkingBlock, ToolUseBlock
+
+_CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text and code
+
+
+class Usage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_creation_input_tokens=self.cache_creation_input_tokens
+            + other.cache_creation_input_tokens,
+            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
+        )
+
+
+class Price(BaseModel):
+    """USD per million tokens."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input: float
+    output: float
+    cache_write: float  # 5-minute cache writes
+    cache_read: float
+
+    def cost(self, usage: Usage) -> float:
+        return (
+            usage.input_tokens * self.input
+            + usage.output_tokens * self.output
+            + usage.cache_creation_input_tokens * self.cache_write
+            + usage.cache_read_input_tokens * self.cache_read
+        ) / 1_000_000
+
+
+def _price(inp: float, out: float) -> Price:
+    # Anthropic prices cache writes (5 min) at 1.25x input and cache reads at 0.1x input.
+    return Price(input=inp, output=out, cache_write=inp * 1.25, cache_read=inp * 0.1)
+
+
+# Keyed by model id prefix; the longest matching prefix wins (dated ids match their family).
+PRICES: dict[str, Price] = {
+    "claude-opus-5-5": _price(4.0, 20.0),
+    "claude-opus-4-5": _price(5.0, 25.0),
+    "claude-opus-4-1": _price(15.0, 75.0),
+    "claude-opus-4": _price(15.0, 75.0),
+    "claude-sonnet-4": _price(3.0, 15.0),
+    "claude-3-7-sonnet": _price(3.0, 15.0),
+    "claude-haiku-4-5": _price(1.0, 5.0),
+    "claude-3-5-haiku": _price(0.8, 4.0),
+}
+
+
+def price_for(model: str) -> Price | None:
+    best = max((p for p in PRICES if model.startswith(p)), key=len, default=None)
+    return PRICES[best] if best else None
+
+
+class ModelTotals(BaseModel):
+    usage: Usage
+    cost_usd: float | None  # None: the model is not in the price table
+
+
+class UsageTotals(BaseModel):
+    usage: Usage
+    by_model: dict[str, ModelTotals] = Field(default_factory=dict)
+    cost_usd: float | None  # the CLI's own figure; None without a result event
+    estimated_cost_usd: float | None  # priced from the table; None if any model is unpriced
+    estimated: bool  # usage counted from assistant events, not the result's totals
+
+
+class UsageEstimator:
+    """Folds assistant events into per-model usage, each message id counted once."""
+
+    def __init__(self) -> None:
+        self._snapshots: dict[str, tuple[str, Usage]] = {}  # message id -> (model, usage)
+        self._content_chars: dict[str, int] = {}
+
+    def add(self, event: AssistantEvent) -> None:
+        msg = event.message
+        chars = self._content_chars.get(msg.id, 0)
+        for block in msg.content:
+            if isinstance(block, TextBlock):
+                chars += len(block.text)
+            elif isinstance(block, ThinkingBlock):
+                chars += len(block.thinking)
+            elif isinstance(block, ToolUseBlock):
+                chars += len(block.name) + len(json.dumps(block.input))
+        self._content_chars[msg.id] = chars
+        if msg.id not in self._snapshots and msg.usage is not None:
+            u = msg.usage
+            self._snapshots[msg.id] = (
+                msg.model,
+                Usage(
+                    input_tokens=u.input_tokens,
+                    output_tokens=u.output_tokens,
+                    cache_creation_input_tokens=u.cache_creation_input_tokens or 0,
+                    cache_read_input_tokens=u.cache_read_input_tokens or 0,
+                ),
+            )
+
+    def by_model(self) -> dict[str, Usage]:
+        out: dict[str, Usage] = {}
+        for msg_id, (model, snap) in self._snapshots.items():
+            produced = self._content_chars.get(msg_id, 0) // _CHARS_PER_TOKEN
+            if produced > snap.output_tokens:
+                snap = snap.model_copy(update={"output_tokens": produced})
+            out[model] = out.get(model, Usage()) + snap
+        return out
+
+
+def totals(result: ResultEvent | None, estimator: UsageEstimator) -> UsageTotals:
+    """The result's totals when there is a result; else the estimate."""
+    if result is not None and result.usage is not None:
+        u = result.usage
+        usage = Usage(
+            input_tokens=u.input_tokens,
+            output_tokens=u.output_tokens,
+            cache_creation_input_tokens=u.cache_creation_input_tokens or 0,
+            cache_read_input_tokens=u.cache_read_input_tokens or 0,
+        )
+        per_model = {
+            model: Usage(
+                input_tokens=m.input_tokens,
+                output_tokens=m.output_tokens,
+                cache_creation_input_tokens=m.cache_creation_input_tokens,
+                cache_read_input_tokens=m.cache_read_input_tokens,
+            )
+            for model, m in result.model_usage.items()
+        }
+        cli_costs = {model: m.cost_usd for model, m in result.model_usage.items()}
+        return _totals(usage, per_model, result.total_cost_usd, estimated=False, known=cli_costs)
+    per_model = estimator.by_model()
+    usage = sum(per_model.values(), Usage())
+    return _totals(usage, per_model, None, estimated=True, known={})
+
+
+def _totals(
+    usage: Usage,
+    per_model: dict[str, Usage],
+    cli_cost: float | None,
+    *,
+    estimated: bool,
+    known: dict[str, float | None],
+) -> UsageTotals:
+    by_model: dict[str, ModelTotals] = {}
+    for model, u in per_model.items():
+        price = price_for(model)
+        cost = known.get(model)
+        if cost is None and price is not None:
+            cost = price.cost(u)
+        by_model[model] = ModelTotals(usage=u, cost_usd=cost)
+    table_costs = [price_for(m) for m in per_model]
+    estimate = (
+        sum(p.cost(per_model[m]) for p, m in zip(table_costs, per_model, strict=True) if p)
+        if all(table_costs)
+        else None
+    )
+    return UsageTotals(
+        usage=usage,
+        by_model=by_model,
+        cost_usd=cli_cost,
+        estimated_cost_usd=estimate,
+        estimated=estimated,
+    )
