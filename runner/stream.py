@@ -8,6 +8,7 @@ object becomes a ``ParseError`` with its line number, and reading goes on.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from typing import BinaryIO
 
@@ -40,13 +41,14 @@ class LineFramer:
     """Splits a byte stream into lines (LF or CRLF). ``max_line_bytes`` caps what one line may
     hold in memory: a longer line is dropped and reported as an error, not buffered."""
 
-    __slots__ = ("_dropping", "_max", "_number", "_pending", "_pending_size")
+    __slots__ = ("_dropping", "_head", "_max", "_number", "_pending", "_pending_size")
 
     def __init__(self, max_line_bytes: int | None = None) -> None:
         self._max = max_line_bytes
         self._pending: list[bytes] = []  # pieces of the current line; joined once, at its end
         self._pending_size = 0
         self._dropping = False
+        self._head = b""  # the start of a dropped line, for its error's preview
         self._number = 0
 
     def feed(self, chunk: bytes) -> list[tuple[int, bytes] | ParseError]:
@@ -79,6 +81,7 @@ class LineFramer:
             return
         if self._max is not None and self._pending_size > self._max:
             self._dropping = True
+            self._head = b"".join(self._pending)[:_PREVIEW] if self._pending else tail[:_PREVIEW]
             self._pending.clear()
             return
         self._pending.append(tail)
@@ -91,7 +94,7 @@ class LineFramer:
                 line=self._number,
                 error=f"line of {size} bytes is over the {self._max}-byte cap; skipped",
                 size=size,
-                preview=_preview(line),
+                preview=_preview(self._head if dropped else line),
             )
         if line.endswith(b"\r"):
             line = line[:-1]
@@ -150,7 +153,7 @@ async def aiter_events(
 
 
 async def aiter_file_events(
-    path: str | anyio.Path, *, max_line_bytes: int | None = None
+    path: str | os.PathLike[str], *, max_line_bytes: int | None = None
 ) -> AsyncIterator[StreamItem]:
     """Events from a file, read without blocking the event loop."""
     async with await anyio.open_file(path, "rb") as f:

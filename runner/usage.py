@@ -10,6 +10,8 @@ length of the content the message produced. It is marked estimated.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,26 +94,26 @@ class UsageTotals(BaseModel):
 
 
 class UsageEstimator:
-    """Folds assistant events into per-model usage, each message id counted once."""
+    """Folds assistant events into per-model usage, each message id counted once.
 
-    def __init__(self) -> None:
-        self._snapshots: dict[str, tuple[str, Usage]] = {}  # message id -> (model, usage)
-        self._content_chars: dict[str, int] = {}
+    A message's lines arrive together (interleaved at most with a few concurrent subagents), so
+    only a window of recent messages is held open; older ones are folded into the totals. That
+    keeps memory flat however long the transcript is.
+    """
+
+    def __init__(self, window: int = 256) -> None:
+        self._window = window
+        self._open: OrderedDict[str, _OpenMessage] = OrderedDict()
+        self._folded: dict[str, Usage] = {}
 
     def add(self, event: AssistantEvent) -> None:
         msg = event.message
-        chars = self._content_chars.get(msg.id, 0)
-        for block in msg.content:
-            if isinstance(block, TextBlock):
-                chars += len(block.text)
-            elif isinstance(block, ThinkingBlock):
-                chars += len(block.thinking)
-            elif isinstance(block, ToolUseBlock):
-                chars += len(block.name) + len(json.dumps(block.input))
-        self._content_chars[msg.id] = chars
-        if msg.id not in self._snapshots and msg.usage is not None:
+        current = self._open.get(msg.id)
+        if current is None:
+            if msg.usage is None:
+                return
             u = msg.usage
-            self._snapshots[msg.id] = (
+            current = _OpenMessage(
                 msg.model,
                 Usage(
                     input_tokens=u.input_tokens,
@@ -120,15 +122,35 @@ class UsageEstimator:
                     cache_read_input_tokens=u.cache_read_input_tokens or 0,
                 ),
             )
+            self._open[msg.id] = current
+            if len(self._open) > self._window:
+                self._fold(self._open.popitem(last=False)[1])
+        for block in msg.content:
+            if isinstance(block, TextBlock):
+                current.chars += len(block.text)
+            elif isinstance(block, ThinkingBlock):
+                current.chars += len(block.thinking)
+            elif isinstance(block, ToolUseBlock):
+                current.chars += len(block.name) + len(json.dumps(block.input))
+
+    def _fold(self, message: _OpenMessage) -> None:
+        snap = message.snapshot
+        produced = message.chars // _CHARS_PER_TOKEN
+        if produced > snap.output_tokens:
+            snap = snap.model_copy(update={"output_tokens": produced})
+        self._folded[message.model] = self._folded.get(message.model, Usage()) + snap
 
     def by_model(self) -> dict[str, Usage]:
-        out: dict[str, Usage] = {}
-        for msg_id, (model, snap) in self._snapshots.items():
-            produced = self._content_chars.get(msg_id, 0) // _CHARS_PER_TOKEN
-            if produced > snap.output_tokens:
-                snap = snap.model_copy(update={"output_tokens": produced})
-            out[model] = out.get(model, Usage()) + snap
-        return out
+        while self._open:
+            self._fold(self._open.popitem(last=False)[1])
+        return dict(self._folded)
+
+
+@dataclass
+class _OpenMessage:
+    model: str
+    snapshot: Usage  # the usage the CLI repeats on each of the message's lines
+    chars: int = 0  # characters of content the message produced so far
 
 
 def totals(result: ResultEvent | None, estimator: UsageEstimator) -> UsageTotals:

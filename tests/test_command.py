@@ -1,0 +1,102 @@
+"""`python -m runner ...` as a user meets it: outputs, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FIXTURES
+
+REQUIRED = {
+    "events": int,
+    "parse_errors": int,
+    "status": str,
+    "is_error": bool,
+    "tool_sequence": list,
+    "skills_invoked": list,
+    "api_retries": int,
+    "usage": dict,
+}
+
+
+def runner(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runner", *args],
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_json_keys_and_types() -> None:
+    proc = runner("transcript", str(FIXTURES / "tools.ndjson"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    for key, kind in REQUIRED.items():
+        assert isinstance(out[key], kind), key
+    for key in ("num_turns", "cost_usd", "final_text", "api_error_status"):
+        assert key in out
+    assert set(out["usage"]) == {
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+    }
+
+
+def test_human_summary() -> None:
+    proc = runner("transcript", str(FIXTURES / "tools.ndjson"))
+    assert proc.returncode == 0
+    assert "status      success" in proc.stdout
+    assert "Write → Bash" in proc.stdout
+
+
+def test_stdin() -> None:
+    data = (FIXTURES / "tools.ndjson").read_bytes()
+    proc = runner("transcript", "-", "--json", stdin=data)
+    assert json.loads(proc.stdout)["events"] == data.count(b"\n")
+
+
+def test_missing_file_is_one_line_no_traceback(tmp_path: Path) -> None:
+    proc = runner("transcript", str(tmp_path / "nope.ndjson"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "nope.ndjson" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_claude_bin_is_one_line(tmp_path: Path) -> None:
+    proc = runner("doctor", "--claude-bin", str(tmp_path / "claude"))
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip()
+        == f"runner: --claude-bin: {tmp_path / 'claude'} is not an executable file"
+    )
+
+
+def test_doctor_finds_the_pinned_cli() -> None:
+    proc = runner("doctor")
+    assert proc.returncode == 0, proc.stderr
+    assert "claude 2.1.329 (pinned:" in proc.stdout
+
+
+def test_env_override(tmp_path: Path) -> None:
+    fake = tmp_path / "claude"
+    fake.write_text("#!/bin/sh\necho '9.9.9 (Claude Code)'\n")
+    fake.chmod(0o755)
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", "doctor"],
+        capture_output=True,
+        text=True,
+        env={"RUNNER_CLAUDE_BIN": str(fake), "PATH": "/usr/bin:/bin"},
+    )
+    assert "claude 9.9.9 ($RUNNER_CLAUDE_BIN:" in proc.stdout
+    assert "pinned to Claude Code 2.1.329; found 9.9.9" in proc.stdout
+
+
+def test_help_teaches() -> None:
+    proc = runner("transcript", "--help")
+    assert "stream-json" in proc.stdout
+    assert "examples:" in proc.stdout

@@ -1,0 +1,130 @@
+"""Typed and lossless: every captured line parses, and is written back exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runner.events import (
+    AssistantEvent,
+    EventParseError,
+    ResultEvent,
+    SystemInit,
+    SystemOther,
+    UnknownBlock,
+    UnknownEvent,
+    UserEvent,
+    parse_event,
+)
+from runner.transcript import Transcript
+from tests.conftest import FIXTURES
+
+CAPTURES = sorted(FIXTURES.glob("*.ndjson"))
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.stem)
+def test_every_captured_line_round_trips(path: Path, tmp_path: Path) -> None:
+    lines = [ln for ln in path.read_bytes().splitlines() if ln.strip()]
+    for line in lines:
+        try:
+            event = parse_event(line)
+        except EventParseError:
+            continue  # a deliberately broken capture line; the reader reports it
+        assert event.raw_json() is line
+        assert event.full() == json.loads(line)
+    transcript = Transcript.from_file(path)
+    out = tmp_path / "copy.ndjson"
+    transcript.write_ndjson(out)
+    assert out.read_bytes().splitlines() == lines
+
+
+def test_known_events_are_typed_not_unknown() -> None:
+    for path in CAPTURES:
+        for item in Transcript.from_file(path).items:
+            assert not isinstance(item, UnknownEvent), (path.name, item)
+            if isinstance(item, SystemOther):
+                assert item.problem is None, (path.name, item.subtype, item.problem)
+
+
+def test_unknown_event_type_keeps_every_field() -> None:
+    line = b'{"type":"rate_limit_event","rate_limit_info":{"status":"allowed"},"uuid":"u"}'
+    event = parse_event(line)
+    assert isinstance(event, UnknownEvent)
+    assert event.type == "rate_limit_event"
+    assert event.problem is None
+    assert event.model_extra == {"rate_limit_info": {"status": "allowed"}, "uuid": "u"}
+    assert event.raw_json() == line
+
+
+def test_unknown_system_subtype_keeps_every_field() -> None:
+    event = parse_event(
+        b'{"type":"system","subtype":"compact_boundary","compact_metadata":{"trigger":"auto"}}'
+    )
+    assert isinstance(event, SystemOther)
+    assert event.subtype == "compact_boundary"
+    assert event.model_extra == {"compact_metadata": {"trigger": "auto"}}
+
+
+def test_unknown_block_type_keeps_the_rest_of_the_event_typed() -> None:
+    line = json.dumps(
+        {
+            "type": "assistant",
+            "message": {
+                "id": "m",
+                "model": "claude-opus-5-5",
+                "content": [
+                    {
+                        "type": "server_tool_use",
+                        "id": "s1",
+                        "name": "web_search",
+                        "input": {"q": "x"},
+                    },
+                    {"type": "text", "text": "found"},
+                ],
+            },
+            "new_top_level_field": [1, 2],
+        }
+    ).encode()
+    event = parse_event(line)
+    assert isinstance(event, AssistantEvent)
+    unknown, _text = event.message.content
+    assert isinstance(unknown, UnknownBlock)
+    assert unknown.model_extra == {"id": "s1", "name": "web_search", "input": {"q": "x"}}
+    assert event.full()["new_top_level_field"] == [1, 2]
+
+
+def test_known_type_in_an_unexpected_shape_is_kept_and_says_why() -> None:
+    event = parse_event(b'{"type":"result","subtype":"success","num_turns":"many"}')
+    assert isinstance(event, UnknownEvent)
+    assert event.type == "result"
+    assert event.problem is not None
+    assert event.problem.startswith("num_turns:")
+    assert event.model_extra == {"subtype": "success", "num_turns": "many"}
+
+
+@pytest.mark.parametrize("line", [b"[SandboxDebug] hello", b"[1]", b"null", b'{"type":'])
+def test_non_objects_raise_with_the_bytes(line: bytes) -> None:
+    with pytest.raises(EventParseError) as info:
+        parse_event(line)
+    assert info.value.raw == line
+
+
+def test_constructed_events_serialize_with_wire_names() -> None:
+    event = ResultEvent.model_validate({"type": "result", "subtype": "success", "modelUsage": {}})
+    assert json.loads(event.raw_json()) == {
+        "type": "result",
+        "subtype": "success",
+        "modelUsage": {},
+    }
+
+
+def test_init_and_synthetic_skill_message_fields() -> None:
+    items = Transcript.from_file(FIXTURES / "skill.ndjson").items
+    init = next(i for i in items if isinstance(i, SystemInit))
+    assert init.claude_code_version == "2.1.329"
+    assert "Skill" in init.tools
+    assert "greeter" in init.skills
+    synthetic = [i for i in items if isinstance(i, UserEvent) and i.is_synthetic]
+    assert synthetic, "the skill's body arrives as an isSynthetic user message"

@@ -1,0 +1,124 @@
+"""The scripted Messages endpoint speaks SSE like the real API (both backends)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import pytest
+
+from runner.replay.mock_api import scripted_model
+from runner.replay.script import Script, ScriptFileError, load_script
+
+pytestmark = pytest.mark.anyio
+
+
+async def post(url: str, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+    host, port = url.removeprefix("http://").split(":")
+    data = json.dumps(body).encode()
+    async with await anyio.connect_tcp(host, int(port)) as s:
+        await s.send(
+            f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(data)}\r\nconnection: close\r\n\r\n".encode()
+            + data
+        )
+        raw = b""
+        try:
+            while True:
+                raw += await s.receive()
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
+            pass
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    if b"chunked" in head.lower():  # de-chunk
+        body_out, rest2 = b"", rest
+        while rest2:
+            size_s, _, rest2 = rest2.partition(b"\r\n")
+            size = int(size_s, 16)
+            if size == 0:
+                break
+            body_out += rest2[:size]
+            rest2 = rest2[size + 2 :]
+        rest = body_out
+    return status, rest
+
+
+def sse_events(body: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line[6:]) for line in body.split(b"\n") if line.startswith(b"data: ")]
+
+
+async def test_streamed_turns_in_order(anyio_backend: str) -> None:
+    script = Script.model_validate(
+        {
+            "turns": [
+                {
+                    "content": [
+                        {"type": "thinking", "thinking": "hm"},
+                        {"type": "text", "text": "a" * 150},
+                        {
+                            "type": "tool_use",
+                            "name": "Write",
+                            "input": {"file_path": "x", "content": "y"},
+                        },
+                    ]
+                },
+                {
+                    "content": [{"type": "text", "text": "done"}],
+                    "usage": {"input_tokens": 7, "output_tokens": 3},
+                },
+            ]
+        }
+    )
+    async with scripted_model(script) as m:
+        status, body = await post(
+            m.url, "/v1/messages?beta=true", {"model": "claude-x", "stream": True}
+        )
+        assert status == 200
+        events = sse_events(body)
+        kinds = [e["type"] for e in events]
+        assert kinds[0] == "message_start"
+        assert kinds[-2:] == ["message_delta", "message_stop"]
+        deltas = [e["delta"] for e in events if e["type"] == "content_block_delta"]
+        assert "".join(d.get("text", "") for d in deltas) == "a" * 150
+        assert json.loads("".join(d.get("partial_json", "") for d in deltas)) == {
+            "file_path": "x",
+            "content": "y",
+        }
+        assert events[-2]["delta"]["stop_reason"] == "tool_use"
+        assert events[0]["message"]["model"] == "claude-x"
+        _, body2 = await post(m.url, "/v1/messages", {"model": "claude-x", "stream": False})
+        message = json.loads(body2)
+        assert message["content"] == [{"type": "text", "text": "done"}]
+        assert message["usage"]["output_tokens"] == 3
+        assert message["stop_reason"] == "end_turn"
+        assert m.model.turns_served == 2
+
+
+async def test_errors_exhaustion_and_other_routes(anyio_backend: str) -> None:
+    script = Script.model_validate(
+        {"turns": [{"error": {"status": 529, "type": "overloaded_error"}, "repeat": 2}]}
+    )
+    async with scripted_model(script) as m:
+        for _ in range(2):
+            status, body = await post(m.url, "/v1/messages", {"stream": True})
+            assert status == 529
+            assert json.loads(body)["error"]["type"] == "overloaded_error"
+        status, body = await post(m.url, "/v1/messages", {"stream": True})
+        assert status == 400
+        assert "all were used" in json.loads(body)["error"]["message"]
+        status, body = await post(m.url, "/v1/messages/count_tokens", {"messages": []})
+        assert status == 200
+        assert "input_tokens" in json.loads(body)
+        status, _ = await post(m.url, "/v1/other", {})
+        assert status == 404
+        assert [r.path for r in m.model.requests][-2:] == ["/v1/messages/count_tokens", "/v1/other"]
+
+
+def test_script_errors_name_file_and_field(tmp_path: Any) -> None:
+    bad = tmp_path / "s.json"
+    bad.write_text('{"turns": [{"content": [{"type": "txt", "text": "x"}]}]}')
+    with pytest.raises(ScriptFileError, match=r"s\.json: turns\.0\.content\.0"):
+        load_script(bad)
+    with pytest.raises(ScriptFileError, match="cannot read"):
+        load_script(tmp_path / "missing.json")

@@ -1,0 +1,90 @@
+"""Usage and cost: the CLI's totals when there is a result, an honest estimate when not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from runner.events import AssistantEvent, ResultEvent, parse_event
+from runner.transcript import Transcript, summarize
+from runner.usage import UsageEstimator, price_for, totals
+from tests.conftest import FIXTURES
+
+
+def assistant(msg_id: str, model: str, text: str, usage: dict[str, int]) -> AssistantEvent:
+    event = parse_event(
+        json.dumps(
+            {
+                "type": "assistant",
+                "message": {
+                    "id": msg_id,
+                    "model": model,
+                    "content": [{"type": "text", "text": text}],
+                    "usage": usage,
+                },
+            }
+        ).encode()
+    )
+    assert isinstance(event, AssistantEvent)
+    return event
+
+
+def test_each_message_id_counted_once() -> None:
+    est = UsageEstimator()
+    snap = {"input_tokens": 1000, "output_tokens": 1, "cache_read_input_tokens": 500}
+    for _ in range(3):  # one message, three content-block lines, the same snapshot each time
+        est.add(assistant("m1", "claude-opus-5-5", "x" * 400, snap))
+    est.add(assistant("m2", "claude-opus-5-5", "hi", {"input_tokens": 10, "output_tokens": 1}))
+    [(model, usage)] = est.by_model().items()
+    assert model == "claude-opus-5-5"
+    assert usage.input_tokens == 1010
+    assert usage.cache_read_input_tokens == 500
+    # The snapshot's output_tokens (1) is replaced by the content's length: 1200 chars / 4.
+    assert usage.output_tokens == 300 + 1
+
+
+def test_estimate_is_marked_and_priced() -> None:
+    est = UsageEstimator()
+    est.add(
+        assistant(
+            "m1", "claude-opus-5-5", "x" * 4000, {"input_tokens": 1_000_000, "output_tokens": 1}
+        )
+    )
+    t = totals(None, est)
+    assert t.estimated is True
+    assert t.cost_usd is None
+    assert t.estimated_cost_usd == pytest.approx(4.0 + 1000 * 20 / 1e6)
+
+
+def test_unknown_model_is_never_priced_at_zero() -> None:
+    est = UsageEstimator()
+    est.add(assistant("m1", "claude-unknown-9", "x", {"input_tokens": 100, "output_tokens": 1}))
+    est.add(assistant("m2", "claude-opus-5-5", "x", {"input_tokens": 100, "output_tokens": 1}))
+    t = totals(None, est)
+    assert t.estimated_cost_usd is None
+    assert t.by_model["claude-unknown-9"].cost_usd is None
+    assert t.by_model["claude-opus-5-5"].cost_usd is not None
+
+
+def test_price_lookup_by_longest_prefix() -> None:
+    assert price_for("claude-opus-4-1-20250805") == price_for("claude-opus-4-1")
+    assert price_for("claude-opus-4-20250514") == price_for("claude-opus-4")
+    assert price_for("gpt-4") is None
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.ndjson")), ids=lambda p: p.stem)
+def test_price_table_agrees_with_the_cli(path: object) -> None:
+    """Where the CLI reported a cost, runner's table prices the same tokens the same."""
+    transcript = Transcript.from_file(str(path))
+    results = [i for i in transcript.items if isinstance(i, ResultEvent)]
+    if not results or results[-1].total_cost_usd is None:
+        pytest.skip("no CLI cost in this capture")
+    s = summarize(transcript.items)
+    assert s.estimated_cost_usd == pytest.approx(s.cost_usd, rel=1e-6)
+
+
+def test_result_totals_win_over_the_estimate() -> None:
+    s = Transcript.from_file(FIXTURES / "tools.ndjson").summary()
+    assert s.usage_estimated is False
+    assert s.usage.output_tokens > 3  # the result's total, not three snapshots of 1
