@@ -196,7 +196,10 @@ class StreamEvent(_Event):
 
 
 class ResultEvent(_Event):
-    """The run's end: totals for usage and cost, and how it ended."""
+    """The end of a query: how it ended, and totals. A session with background tasks can send
+    several (see ``result_index``): ``num_turns``, ``duration_ms`` and ``usage`` cover this
+    segment's main thread only; ``modelUsage``, ``total_cost_usd`` and ``duration_api_ms`` are
+    the session's running totals, subagents included."""
 
     type: Literal["result"]
     subtype: str  # "success" does not mean success: read is_error
@@ -212,6 +215,7 @@ class ResultEvent(_Event):
     stop_reason: str | None = None
     terminal_reason: str | None = None
     errors: list[str] | None = None
+    result_index: int | None = None
 
 
 class _System(_Event):
@@ -259,7 +263,9 @@ class SystemTaskStarted(_System):
     task_id: str
     description: str | None = None
     tool_use_id: str | None = None
-    task_type: str | None = None
+    task_type: str | None = None  # local_agent (a subagent), local_bash (a background command)
+    subagent_type: str | None = None
+    is_backgrounded: bool | None = None
 
 
 class SystemTaskProgress(_System):
@@ -297,6 +303,40 @@ class _OpenEvent(_RawLine, _Open):
         return problem
 
 
+class SystemPermissionDenied(_System):
+    """A tool call the permission mode refused; the agent is told and goes on."""
+
+    subtype: Literal["permission_denied"]
+    tool_name: str | None = None
+    tool_use_id: str | None = None
+    message: str | None = None
+
+
+class SystemCompactBoundary(_System):
+    """The conversation was compacted here; ``compact_metadata`` says why and by how much."""
+
+    subtype: Literal["compact_boundary"]
+    compact_metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class SystemHookStarted(_System):
+    subtype: Literal["hook_started"]
+    hook_id: str | None = None
+    hook_name: str | None = None
+    hook_event: str | None = None
+
+
+class SystemHookResponse(_System):
+    subtype: Literal["hook_response"]
+    hook_id: str | None = None
+    hook_name: str | None = None
+    hook_event: str | None = None
+    exit_code: int | None = None
+    outcome: str | None = None
+    stdout: str | None = None
+    stderr: str | None = None
+
+
 class SystemOther(_OpenEvent):
     """A system event of a subtype runner does not model yet; all fields kept."""
 
@@ -318,7 +358,11 @@ _SystemEvent = Annotated[
     | SystemTaskStarted
     | SystemTaskProgress
     | SystemTaskUpdated
-    | SystemTaskNotification,
+    | SystemTaskNotification
+    | SystemPermissionDenied
+    | SystemCompactBoundary
+    | SystemHookStarted
+    | SystemHookResponse,
     Field(discriminator="subtype"),
 ]
 
@@ -341,6 +385,10 @@ KnownEvent: TypeAlias = (
     | SystemTaskProgress
     | SystemTaskUpdated
     | SystemTaskNotification
+    | SystemPermissionDenied
+    | SystemCompactBoundary
+    | SystemHookStarted
+    | SystemHookResponse
 )
 WireEvent: TypeAlias = KnownEvent | SystemOther | UnknownEvent
 

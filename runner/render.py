@@ -32,6 +32,8 @@ def render_summary(s: TranscriptSummary, *, source: str) -> str:
         f"tools       {' → '.join(s.tool_sequence) if s.tool_sequence else '(none)'}",
         f"skills      {', '.join(s.skills_invoked) if s.skills_invoked else '(none)'}",
     ]
+    for error in s.errors:
+        lines.append(f"error       {error}")
     if s.api_retries:
         lines.append(f"retries     {s.api_retries}")
     lines.append(f"events      {s.events}  parse errors {s.parse_errors}")

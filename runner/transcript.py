@@ -32,7 +32,7 @@ from runner.events import (
     UserEvent,
 )
 from runner.stream import ParseError, StreamItem, iter_events
-from runner.usage import Usage, UsageEstimator, UsageTotals, totals
+from runner.usage import Usage, UsageEstimator, UsageTotals, totals, usage_of
 
 # ---- normalized events ----------------------------------------------------------------------
 
@@ -203,8 +203,8 @@ class TranscriptSummary(BaseModel):
     parse_errors: int
     status: str
     is_error: bool
-    num_turns: int | None
-    cost_usd: float | None  # the CLI's figure, from the result event
+    num_turns: int | None  # over all result segments
+    cost_usd: float | None  # the CLI's figure, from the (last) result event
     estimated_cost_usd: float | None  # priced from runner's table (None if a model is unknown)
     usage: Usage
     usage_estimated: bool
@@ -216,8 +216,10 @@ class TranscriptSummary(BaseModel):
     final_text: str | None
     api_retries: int
     api_error_status: int | None
+    errors: list[str]  # the CLI's own words on why it stopped, e.g. "Reached maximum budget"
     session_id: str | None
     cli_version: str | None
+    results: int  # result events: more than one when background tasks woke the agent again
     unknown_events: int  # JSON objects of a type runner does not model (kept, not dropped)
     parse_error_lines: list[int]  # the first few, to look at
 
@@ -233,7 +235,11 @@ class SummaryBuilder:
         self.parse_error_lines: list[int] = []
         self.parse_errors = 0
         self.unknown = 0
-        self.result: ResultEvent | None = None
+        self.result: ResultEvent | None = None  # the last one
+        self.results = 0
+        self.turns = 0  # summed: each result counts its own segment's turns
+        self.duration_ms = 0  # summed, likewise
+        self.segment_usage = Usage()
         self.init: SystemInit | None = None
         self.tool_ids: set[str] = set()
         self.tool_sequence: list[str] = []
@@ -254,6 +260,10 @@ class SummaryBuilder:
             self._assistant(item)
         elif isinstance(item, ResultEvent):
             self.result = item
+            self.results += 1
+            self.turns += item.num_turns or 0
+            self.duration_ms += item.duration_ms or 0
+            self.segment_usage += usage_of(item.usage)
         elif isinstance(item, SystemApiRetry):
             self.retries += 1
             self.last_retry_status = item.error_status
@@ -275,7 +285,7 @@ class SummaryBuilder:
                 self.last_text = block.text
 
     def usage_totals(self) -> UsageTotals:
-        return totals(self.result, self.estimator)
+        return totals(self.result, self.estimator, self.segment_usage)
 
     def summary(self) -> TranscriptSummary:
         result = self.result
@@ -286,13 +296,13 @@ class SummaryBuilder:
             parse_errors=self.parse_errors,
             status=result_status(result),
             is_error=True if result is None else result.is_error,
-            num_turns=result.num_turns if result else None,
+            num_turns=self.turns if result else None,
             cost_usd=money.cost_usd,
             estimated_cost_usd=money.estimated_cost_usd,
             usage=money.usage,
             usage_estimated=money.estimated,
             models={m: t.usage for m, t in money.by_model.items()},
-            duration_ms=result.duration_ms if result else None,
+            duration_ms=self.duration_ms if result else None,
             duration_api_ms=result.duration_api_ms if result else None,
             tool_sequence=list(self.tool_sequence),
             skills_invoked=list(self.skills),
@@ -300,9 +310,11 @@ class SummaryBuilder:
             api_retries=self.retries,
             # Without a result, the status the CLI was retrying on is the best account of why.
             api_error_status=result.api_error_status if result else self.last_retry_status,
+            errors=list(result.errors or []) if result else [],
             session_id=(result.session_id if result else None)
             or (self.init.session_id if self.init else None),
             cli_version=self.init.claude_code_version if self.init else None,
+            results=self.results,
             unknown_events=self.unknown,
             parse_error_lines=list(self.parse_error_lines),
         )

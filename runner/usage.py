@@ -1,6 +1,7 @@
 """Token usage and cost: the CLI's own totals first, an estimate from assistant events otherwise.
 
-The result event carries the run's totals (``usage``, ``modelUsage``, ``total_cost_usd``). A run
+The last result event carries the session's totals per model (``modelUsage``, subagents
+included) and ``total_cost_usd``; its ``usage`` covers only its own segment's main thread. A run
 killed before its result has only assistant lines, which repeat one usage snapshot per content
 block of a message, taken at the message's start (output_tokens is 1 there). The estimate
 counts each message id once and, where the snapshot is smaller, takes output tokens from the
@@ -15,7 +16,14 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runner.events import AssistantEvent, ResultEvent, TextBlock, ThinkingBlock, ToolUseBlock
+from runner.events import (
+    AssistantEvent,
+    ResultEvent,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+    WireUsage,
+)
 
 _CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text and code
 
@@ -112,16 +120,7 @@ class UsageEstimator:
         if current is None:
             if msg.usage is None:
                 return
-            u = msg.usage
-            current = _OpenMessage(
-                msg.model,
-                Usage(
-                    input_tokens=u.input_tokens,
-                    output_tokens=u.output_tokens,
-                    cache_creation_input_tokens=u.cache_creation_input_tokens or 0,
-                    cache_read_input_tokens=u.cache_read_input_tokens or 0,
-                ),
-            )
+            current = _OpenMessage(msg.model, usage_of(msg.usage))
             self._open[msg.id] = current
             if len(self._open) > self._window:
                 self._fold(self._open.popitem(last=False)[1])
@@ -153,30 +152,38 @@ class _OpenMessage:
     chars: int = 0  # characters of content the message produced so far
 
 
-def totals(result: ResultEvent | None, estimator: UsageEstimator) -> UsageTotals:
-    """The result's totals when there is a result; else the estimate."""
-    if result is not None and result.usage is not None:
-        u = result.usage
-        usage = Usage(
-            input_tokens=u.input_tokens,
-            output_tokens=u.output_tokens,
-            cache_creation_input_tokens=u.cache_creation_input_tokens or 0,
-            cache_read_input_tokens=u.cache_read_input_tokens or 0,
+def totals(result: ResultEvent | None, estimator: UsageEstimator, segments: Usage) -> UsageTotals:
+    """The last result's totals when there is a result; else the estimate.
+
+    ``segments`` is the sum of every result's own ``usage``, the fallback when a result has no
+    ``modelUsage`` (which holds the session's totals, subagents included).
+    """
+    if result is None:
+        per_model = estimator.by_model()
+        return _totals(sum(per_model.values(), Usage()), per_model, None, estimated=True, known={})
+    per_model = {
+        model: Usage(
+            input_tokens=m.input_tokens,
+            output_tokens=m.output_tokens,
+            cache_creation_input_tokens=m.cache_creation_input_tokens,
+            cache_read_input_tokens=m.cache_read_input_tokens,
         )
-        per_model = {
-            model: Usage(
-                input_tokens=m.input_tokens,
-                output_tokens=m.output_tokens,
-                cache_creation_input_tokens=m.cache_creation_input_tokens,
-                cache_read_input_tokens=m.cache_read_input_tokens,
-            )
-            for model, m in result.model_usage.items()
-        }
-        cli_costs = {model: m.cost_usd for model, m in result.model_usage.items()}
-        return _totals(usage, per_model, result.total_cost_usd, estimated=False, known=cli_costs)
-    per_model = estimator.by_model()
-    usage = sum(per_model.values(), Usage())
-    return _totals(usage, per_model, None, estimated=True, known={})
+        for model, m in result.model_usage.items()
+    }
+    usage = sum(per_model.values(), Usage()) if per_model else segments
+    cli_costs = {model: m.cost_usd for model, m in result.model_usage.items()}
+    return _totals(usage, per_model, result.total_cost_usd, estimated=False, known=cli_costs)
+
+
+def usage_of(wire: WireUsage | None) -> Usage:
+    if wire is None:
+        return Usage()
+    return Usage(
+        input_tokens=wire.input_tokens,
+        output_tokens=wire.output_tokens,
+        cache_creation_input_tokens=wire.cache_creation_input_tokens or 0,
+        cache_read_input_tokens=wire.cache_read_input_tokens or 0,
+    )
 
 
 def _totals(

@@ -8,7 +8,7 @@ import pytest
 
 from runner.events import AssistantEvent, ResultEvent, parse_event
 from runner.transcript import Transcript, summarize
-from runner.usage import UsageEstimator, price_for, totals
+from runner.usage import Usage, UsageEstimator, price_for, totals
 from tests.conftest import FIXTURES
 
 
@@ -51,7 +51,7 @@ def test_estimate_is_marked_and_priced() -> None:
             "m1", "claude-opus-5-5", "x" * 4000, {"input_tokens": 1_000_000, "output_tokens": 1}
         )
     )
-    t = totals(None, est)
+    t = totals(None, est, Usage())
     assert t.estimated is True
     assert t.cost_usd is None
     assert t.estimated_cost_usd == pytest.approx(4.0 + 1000 * 20 / 1e6)
@@ -61,7 +61,7 @@ def test_unknown_model_is_never_priced_at_zero() -> None:
     est = UsageEstimator()
     est.add(assistant("m1", "claude-unknown-9", "x", {"input_tokens": 100, "output_tokens": 1}))
     est.add(assistant("m2", "claude-opus-5-5", "x", {"input_tokens": 100, "output_tokens": 1}))
-    t = totals(None, est)
+    t = totals(None, est, Usage())
     assert t.estimated_cost_usd is None
     assert t.by_model["claude-unknown-9"].cost_usd is None
     assert t.by_model["claude-opus-5-5"].cost_usd is not None

@@ -1,0 +1,128 @@
+"""Throughput of reading a large stream-json transcript into typed events, against the SDK.
+
+Both sides read the same file, side by side in one run, alternating, best of N rounds:
+  runner:  runner.stream.iter_events (framing, typed pydantic events, raw line kept: lossless)
+  SDK:     Anthropic's claude-agent-sdk parse path: json.loads per line, then its parse_message
+           (given Python's own line iteration for free)
+The corpus repeats the real CLI captures in fixtures/transcripts/ until it is large enough.
+
+    .venv/bin/python scripts/bench_parse.py            # 128 MB corpus, 5 rounds
+    .venv/bin/python scripts/bench_parse.py --mb 512 --rounds 3 --check
+Needs the SDK: EXTRAS=test,bench scripts/setup
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from runner.stream import ParseError, iter_events
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURES = ROOT / "fixtures" / "transcripts"
+TARGET = 2.5
+
+
+def build_corpus(path: Path, megabytes: int, source: Path) -> Counter[str]:
+    """Concatenate every capture, round after round, until the file reaches ``megabytes``."""
+    captures = [p.read_bytes() for p in sorted(source.glob("*.ndjson"))]
+    if not captures:
+        sys.exit(f"no captures in {source}: run scripts/capture_transcripts.py")
+    captures = [c if c.endswith(b"\n") else c + b"\n" for c in captures]
+    kinds: Counter[str] = Counter()
+    for data in captures:
+        for line in data.splitlines():
+            try:
+                kinds[json.loads(line).get("type", "?")] += len(line) + 1
+            except ValueError:
+                kinds["(not json)"] += len(line) + 1
+    target = megabytes * 1_000_000
+    written, rounds = 0, 0
+    with path.open("wb") as f:
+        while written < target:
+            for data in captures:
+                f.write(data)
+                written += len(data)
+            rounds += 1
+    return Counter({k: v * rounds for k, v in kinds.items()})
+
+
+def read_runner(path: Path) -> int:
+    n = 0
+    with path.open("rb") as f:
+        for item in iter_events(f):
+            if not isinstance(item, ParseError):
+                n += 1
+    return n
+
+
+def read_sdk(path: Path) -> int:
+    from claude_agent_sdk._internal.message_parser import parse_message
+
+    n = 0
+    with path.open("rb") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            parse_message(data)  # returns None for types it does not know: it drops them
+            n += 1
+    return n
+
+
+def timed(fn: Callable[[Path], int], path: Path) -> tuple[float, int]:
+    gc.collect()
+    start = time.perf_counter()
+    n = fn(path)
+    return time.perf_counter() - start, n
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mb", type=int, default=128, help="corpus size in MB (default 128)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; best counts")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "bench-data" / "corpus.ndjson")
+    parser.add_argument("--captures", type=Path, default=CAPTURES, help="folder of captures")
+    parser.add_argument("--check", action="store_true", help=f"exit 1 below {TARGET}x")
+    args = parser.parse_args()
+    try:
+        import claude_agent_sdk  # noqa: F401
+    except ImportError:
+        print("claude-agent-sdk is not installed: EXTRAS=test,bench scripts/setup", file=sys.stderr)
+        return 2
+    args.corpus.parent.mkdir(parents=True, exist_ok=True)
+    kinds = build_corpus(args.corpus, args.mb, args.captures)
+    size = args.corpus.stat().st_size
+    print(f"corpus: {args.corpus} {size / 1e6:.0f} MB from {len(list(args.captures.glob('*.ndjson')))} captures")
+    for kind, nbytes in kinds.most_common():
+        print(f"  {kind:14s} {nbytes / size:6.1%} of bytes")
+    best = {"runner": float("inf"), "sdk": float("inf")}
+    counts: dict[str, int] = {}
+    for r in range(args.rounds):
+        for name, fn in (("runner", read_runner), ("sdk", read_sdk)):
+            secs, n = timed(fn, args.corpus)
+            best[name] = min(best[name], secs)
+            counts[name] = n
+            print(f"  round {r + 1} {name:6s} {size / secs / 1e6:7.1f} MB/s  ({n} events)")
+    if counts["runner"] != counts["sdk"]:
+        print(f"event counts differ: runner {counts['runner']}, sdk {counts['sdk']}")
+        return 1
+    ratio = best["sdk"] / best["runner"]
+    print(
+        f"runner {size / best['runner'] / 1e6:.1f} MB/s, SDK {size / best['sdk'] / 1e6:.1f} MB/s: "
+        f"ratio {ratio:.2f}x (target {TARGET}x: {'met' if ratio >= TARGET else 'NOT met'})"
+    )
+    return 1 if args.check and ratio < TARGET else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
