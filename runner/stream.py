@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import anyio
 from pydantic import BaseModel, ConfigDict
@@ -49,31 +49,39 @@ class LineFramer:
         self._pending_size = 0
         self._dropping = False
         self._head = b""  # the start of a dropped line, for its error's preview
-        self._number = 0
+        self._number = 0  # lines completed so far
 
-    def feed(self, chunk: bytes) -> list[tuple[int, bytes] | ParseError]:
-        """The lines that ``chunk`` completes, numbered; over-long ones as ParseError."""
+    def feed(self, chunk: bytes) -> tuple[int, list[bytes | ParseError]]:
+        """The lines ``chunk`` completes, and the number of the first (1-based).
+
+        Over-long lines come as ParseError. The common case, whole lines and no cap, costs one
+        ``split`` in C and no Python work per line.
+        """
+        first = self._number + 1
         pieces = chunk.split(b"\n")
         tail = pieces.pop()  # the unterminated rest (b"" when the chunk ends a line)
-        out: list[tuple[int, bytes] | ParseError] = []
-        for piece in pieces:
-            size = self._pending_size + len(piece)
-            if self._pending:
-                self._pending.append(piece)
-                piece = b"".join(self._pending)
-                self._pending.clear()
-            out.append(self._finish(piece, size))
+        lines = cast(list[bytes | ParseError], pieces)  # no copy: errors replace lines in place
+        if pieces and (self._pending or self._dropping):
+            lines[0] = self._complete(pieces[0], first)
+        if self._max is not None:
+            lines = [self._capped(x, n) for n, x in enumerate(lines, first)]
+        if b"\r" in chunk:
+            lines = [x[:-1] if isinstance(x, bytes) and x.endswith(b"\r") else x for x in lines]
+        self._number += len(lines)
         if tail:
             self._hold(tail)
-        return out
+        return first, lines
 
-    def close(self) -> list[tuple[int, bytes] | ParseError]:
+    def close(self) -> tuple[int, list[bytes | ParseError]]:
         """The last line when the stream did not end with a newline."""
+        first = self._number + 1
         if not self._pending and not self._dropping:
-            return []
-        piece = b"".join(self._pending)
-        self._pending.clear()
-        return [self._finish(piece, self._pending_size)]
+            return first, []
+        self._number += 1
+        line = self._complete(b"", first)
+        if isinstance(line, bytes) and line.endswith(b"\r"):
+            line = line[:-1]
+        return first, [line]
 
     def _hold(self, tail: bytes) -> None:
         self._pending_size += len(tail)
@@ -86,48 +94,62 @@ class LineFramer:
             return
         self._pending.append(tail)
 
-    def _finish(self, line: bytes, size: int) -> tuple[int, bytes] | ParseError:
-        self._number += 1
+    def _complete(self, piece: bytes, number: int) -> bytes | ParseError:
+        """The held start of a line, joined with its last piece (or its error if dropped)."""
+        size = self._pending_size + len(piece)
         dropped, self._dropping, self._pending_size = self._dropping, False, 0
-        if dropped or (self._max is not None and size > self._max):
-            return ParseError(
-                line=self._number,
-                error=f"line of {size} bytes is over the {self._max}-byte cap; skipped",
-                size=size,
-                preview=_preview(self._head if dropped else line),
-            )
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        return (self._number, line)
+        if dropped:
+            return self._too_long(number, size, self._head)
+        self._pending.append(piece)
+        line = b"".join(self._pending)
+        self._pending.clear()
+        return line
+
+    def _capped(self, line: bytes | ParseError, number: int) -> bytes | ParseError:
+        assert self._max is not None
+        if isinstance(line, bytes) and len(line) > self._max:
+            return self._too_long(number, len(line), line)
+        return line
+
+    def _too_long(self, number: int, size: int, head: bytes) -> ParseError:
+        return ParseError(
+            line=number,
+            error=f"line of {size} bytes is over the {self._max}-byte cap; skipped",
+            size=size,
+            preview=_preview(head),
+        )
 
 
 def _preview(data: bytes) -> str:
     return data[:_PREVIEW].decode("utf-8", "replace")
 
 
-def parse_line(number: int, line: bytes) -> StreamItem | None:
-    """One framed line to an event, a ParseError, or None for a blank line."""
-    try:
-        return parse_event(line)
-    except EventParseError as exc:
-        if not line.strip():
-            return None
-        return ParseError(
-            line=number, error=str(exc), size=len(line), preview=_preview(line), raw=line
-        )
+def _bad_line(number: int, line: bytes, exc: EventParseError, at_eof: bool) -> ParseError | None:
+    if not line.strip():
+        return None  # a blank line: nothing was said
+    error = str(exc)
+    if at_eof:
+        # A bad last line with no newline is most often a writer killed mid-line.
+        error = f"truncated last line ({error})"
+    return ParseError(line=number, error=error, size=len(line), preview=_preview(line), raw=line)
 
 
-def _items(frames: list[tuple[int, bytes] | ParseError], *, at_eof: bool) -> Iterator[StreamItem]:
-    for frame in frames:
-        if isinstance(frame, ParseError):
+def parse_frames(
+    first: int, frames: list[bytes | ParseError], *, at_eof: bool = False
+) -> Iterator[StreamItem]:
+    """Framed lines to events; a line that is not a JSON object becomes a ParseError."""
+    for number, frame in enumerate(frames, first):
+        if not isinstance(frame, bytes):
             yield frame
             continue
-        item = parse_line(*frame)
-        if isinstance(item, ParseError) and at_eof:
-            # A bad last line with no newline is most often a writer killed mid-line.
-            item = item.model_copy(update={"error": f"truncated last line ({item.error})"})
-        if item is not None:
-            yield item
+        try:
+            event = parse_event(frame)
+        except EventParseError as exc:
+            bad = _bad_line(number, frame, exc, at_eof)
+            if bad is not None:
+                yield bad
+            continue
+        yield event
 
 
 def iter_events(file: BinaryIO, *, max_line_bytes: int | None = None) -> Iterator[StreamItem]:
@@ -135,8 +157,8 @@ def iter_events(file: BinaryIO, *, max_line_bytes: int | None = None) -> Iterato
     framer = LineFramer(max_line_bytes)
     read = getattr(file, "read1", file.read)
     while chunk := read(CHUNK_SIZE):
-        yield from _items(framer.feed(chunk), at_eof=False)
-    yield from _items(framer.close(), at_eof=True)
+        yield from parse_frames(*framer.feed(chunk))
+    yield from parse_frames(*framer.close(), at_eof=True)
 
 
 async def aiter_events(
@@ -146,9 +168,9 @@ async def aiter_events(
     stdout, or an anyio async file."""
     framer = LineFramer(max_line_bytes)
     async for chunk in chunks:
-        for item in _items(framer.feed(chunk), at_eof=False):
+        for item in parse_frames(*framer.feed(chunk)):
             yield item
-    for item in _items(framer.close(), at_eof=True):
+    for item in parse_frames(*framer.close(), at_eof=True):
         yield item
 
 

@@ -188,13 +188,15 @@ async def test_cap_records_an_error_and_goes_on(anyio_backend: str) -> None:
 
 def test_framer_holds_one_line_at_most() -> None:
     framer = LineFramer(max_line_bytes=100)
-    assert framer.feed(b"a" * 80) == []
-    assert framer.feed(b"b" * 80) == []  # over the cap: dropped as it comes, not buffered
+    assert framer.feed(b"a" * 80) == (1, [])
+    assert framer.feed(b"b" * 80) == (1, [])  # over the cap: dropped as it comes, not buffered
     assert framer._pending == []
-    [err] = framer.feed(b"c\nok")
+    first, [err] = framer.feed(b"c\nok")
+    assert first == 1
     assert isinstance(err, ParseError)
     assert err.size == 161
-    assert framer.close() == [(2, b"ok")]
+    assert err.preview == "a" * 80
+    assert framer.close() == (2, [b"ok"])
 
 
 @pytest.mark.anyio

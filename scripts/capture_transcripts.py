@@ -1,0 +1,620 @@
+"""Regenerate fixtures/transcripts/: real Claude Code CLI output for scripted model turns.
+
+For each case: start the scripted Messages endpoint (runner.replay.mock_api) with the case's
+turns, run the pinned CLI in a fresh workspace with its own HOME and temp dir (so no user
+config leaks in), prompt on stdin, and write the CLI's exact stdout bytes to
+``<case>.ndjson`` plus a small ``<case>.meta.json`` (CLI version, flags, exit code, what the
+case shows, the request paths the endpoint saw).
+
+    python scripts/capture_transcripts.py              # every case
+    python scripts/capture_transcripts.py hello tools  # some cases
+    python scripts/capture_transcripts.py --list
+
+Paths in the output are fixed per case (``$TMPDIR/runner-capture/<case>/...``) and the
+session id is derived from the case name, so re-captures differ only where the CLI itself is
+not deterministic (uuids, timestamps, durations).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import Process
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a plain script from a checkout, installed or not
+
+from runner.claude_bin import claude_version, find_claude  # noqa: E402
+from runner.replay.http import HttpRequest, HttpResponse, serve  # noqa: E402
+from runner.replay.mock_api import ScriptedModel  # noqa: E402
+from runner.replay.script import Script  # noqa: E402
+
+OUT_DIR = ROOT / "fixtures" / "transcripts"
+BASE_FLAGS = ("--print", "--output-format", "stream-json", "--verbose")
+EDIT_FLAGS = ("--permission-mode", "acceptEdits", "--allowedTools", "Write,Bash,Read,Edit")
+PROMPT = "Please do the task."
+SESSION_NS = uuid.UUID("7d1c4a52-2f0e-4f4e-9a55-3c0f8f2b6a10")  # any fixed namespace
+
+Turn = dict[str, Any]  # one turn of runner.replay.script.Turn, as JSON
+
+
+# --- Case definitions ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kill:
+    """When to SIGTERM the CLI: after a delay, or once it printed ``count`` events of ``subtype``."""
+
+    after_s: float | None = None
+    subtype: str | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    demonstrates: str
+    # The main conversation's turns; a callable for turns too big to build at import time.
+    turns: Sequence[Turn] | Callable[[], Sequence[Turn]]
+    flags: tuple[str, ...] = EDIT_FLAGS
+    # Subagent conversations: a marker its first message contains (the Agent prompt) -> turns.
+    lanes: Mapping[str, Sequence[Turn]] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)  # workspace files to create first
+    kill: Kill | None = None
+    timeout_s: float = 60.0
+    prompt: str = PROMPT
+
+    def script_turns(self) -> Sequence[Turn]:
+        return self.turns() if callable(self.turns) else self.turns
+
+
+def text(s: str) -> dict[str, Any]:
+    return {"type": "text", "text": s}
+
+
+def thinking(s: str) -> dict[str, Any]:
+    return {"type": "thinking", "thinking": s}
+
+
+def tool(name: str, **inp: Any) -> dict[str, Any]:
+    return {"type": "tool_use", "name": name, "input": inp}
+
+
+def turn(*blocks: dict[str, Any], **extra: Any) -> Turn:
+    return {"content": list(blocks), **extra}
+
+
+def usage(inp: int, out: int, cache_write: int = 0, cache_read: int = 0) -> dict[str, int]:
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_creation_input_tokens": cache_write,
+        "cache_read_input_tokens": cache_read,
+    }
+
+
+def error(status: int, kind: str, message: str, repeat: int = 1) -> Turn:
+    return {"error": {"status": status, "type": kind, "message": message}, "repeat": repeat}
+
+
+TOOLS_TURNS: tuple[Turn, ...] = (
+    turn(
+        thinking("The user wants a small script: write it, run it, read it back, fix the text."),
+        text("I'll create the script first."),
+        tool("Write", file_path="hello.py", content="print('hello')\n"),
+        usage=usage(3, 120, cache_write=5200, cache_read=11000),
+    ),
+    turn(
+        tool("Bash", command="python3 hello.py", description="Run the script"),
+        usage=usage(5, 40, cache_write=300, cache_read=16200),
+    ),
+    turn(tool("Read", file_path="hello.py"), usage=usage(4, 30, cache_write=200, cache_read=16500)),
+    turn(
+        tool("Edit", file_path="hello.py", old_string="'hello'", new_string="'hello, world'"),
+        usage=usage(6, 60, cache_write=250, cache_read=16700),
+    ),
+    turn(
+        text("Done: `hello.py` now prints *hello, world*."),
+        usage=usage(2, 25, cache_write=180, cache_read=16950),
+    ),
+)
+
+SKILL_MD = """---
+name: greeter
+description: Greets people politely. Use when asked to greet someone.
+---
+
+# Greeter
+
+Write a short, friendly greeting to `greeting.txt`, then say what you wrote.
+"""
+
+HOOK_SETTINGS = {
+    "hooks": {
+        "PreToolUse": [
+            {"matcher": "Bash", "hooks": [{"type": "command", "command": "echo pre-tool saw Bash"}]}
+        ],
+        "PostToolUse": [
+            {"matcher": "Write", "hooks": [{"type": "command", "command": "echo post-tool saw Write"}]}
+        ],
+        "Stop": [{"hooks": [{"type": "command", "command": "echo stop hook ran"}]}],
+    }
+}
+
+# The model keeps calling tools; --max-turns / --max-budget-usd must stop it.
+ENDLESS_TOOLS: tuple[Turn, ...] = (
+    turn(tool("Bash", command="echo step", description="Print a step"), repeat=5),
+)
+
+SUB_MARKER = "[lane:subagent]"  # in the Agent prompt, so the endpoint can tell its requests apart
+
+
+def _big_source(target_bytes: int = 6_000_000) -> str:
+    """Code-like text with non-ASCII, quotes and backslashes, and one unique line to Edit."""
+    parts: list[str] = []
+    size, i = 0, 0
+    while size < target_bytes:
+        if i == 20_000:
+            parts.append('EDIT_ME = "before the edit"\n\n')
+        block = (
+            f"def handler_{i:05d}(path: str = \"C:\\\\data\\\\run_{i}\\\\out.txt\") -> str:\n"
+            f'    """Grüße {i}: naïve café, “curly” and \'single\' quotes, ✓ → ∑."""\n'
+            f"    pattern = r'\\d+\\s*\\\"{i}\\\"'\n"
+            f'    return f"{{path}}\\t{i}\\n" + pattern.replace("\\\\", "/")\n\n\n'
+        )
+        parts.append(block)
+        size += len(block.encode())
+        i += 1
+    return "".join(parts)
+
+
+def _big_write_turns() -> list[Turn]:
+    return [
+        turn(text("Writing the generated module."), tool("Write", file_path="big_module.py",
+                                                         content=_big_source())),
+        turn(tool("Read", file_path="big_module.py", offset=1000, limit=12)),
+        turn(tool("Edit", file_path="big_module.py", old_string='EDIT_ME = "before the edit"',
+                  new_string='EDIT_ME = "after the edit"')),
+        turn(text("Wrote big_module.py (about 6 MB), read part of it and edited one line.")),
+    ]
+
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "hello",
+        "Text-only answer with the CLI's default model and no permission flags: init, one "
+        "assistant event, result success.",
+        [turn(text("Hello! How can I help you today?"))],
+        flags=(),
+    ),
+    Case(
+        "hello_sonnet",
+        "Same as hello with --model claude-sonnet-4-5: modelUsage and costs for a second model.",
+        [turn(text("Hello from Sonnet."), usage=usage(12, 8, cache_write=4000, cache_read=9000))],
+        flags=("--model", "claude-sonnet-4-5"),
+    ),
+    Case(
+        "tools",
+        "thinking + text + Write, then Bash, Read, Edit, final text; system/thinking_tokens "
+        "events; one assistant line per content block; explicit cache usage per turn.",
+        TOOLS_TURNS,
+    ),
+    Case(
+        "partial_messages",
+        "The tools case with --include-partial-messages: stream_event lines (raw SSE events) and "
+        "system/status 'requesting' before each request.",
+        TOOLS_TURNS,
+        flags=(*EDIT_FLAGS, "--include-partial-messages"),
+    ),
+    Case(
+        "skill",
+        "A workspace skill (.claude/skills/greeter) called through the Skill tool: tool_result "
+        "'Launching skill', then an isSynthetic user message with the skill body; then a Write.",
+        [
+            turn(text("I'll use the greeter skill."), tool("Skill", skill="greeter")),
+            turn(tool("Write", file_path="greeting.txt", content="Hello, friend! Nice to meet you.\n")),
+            turn(text("I wrote a greeting to greeting.txt.")),
+        ],
+        flags=("--permission-mode", "acceptEdits", "--allowedTools", "Write,Bash,Read,Edit,Skill"),
+        files={".claude/skills/greeter/SKILL.md": SKILL_MD},
+    ),
+    Case(
+        "subagent",
+        "A foreground Agent call (run_in_background false): the subagent's own events carry "
+        "parent_tool_use_id; system task_started, task_progress, task_updated, "
+        "task_notification. The subagent's final text is not echoed as an assistant event.",
+        [
+            turn(
+                text("I'll hand this to a subagent."),
+                tool("Agent", subagent_type="general-purpose", description="Create notes file",
+                     run_in_background=False,
+                     prompt=f"{SUB_MARKER} Create notes.txt containing 'subagent was here'."),
+            ),
+            turn(text("The subagent created notes.txt.")),
+        ],
+        flags=("--permission-mode", "acceptEdits", "--allowedTools", "Write,Bash,Read,Edit,Agent"),
+        lanes={
+            SUB_MARKER: [
+                turn(tool("Bash", command="echo 'subagent was here' > notes.txt && cat notes.txt",
+                          description="Create notes.txt")),
+                turn(text("Created notes.txt with the requested line.")),
+            ]
+        },
+    ),
+    Case(
+        "background_task",
+        "A background Agent (the default in this CLI) and a background Bash: "
+        "background_tasks_changed, task_* events, and after the first result the CLI wakes up "
+        "for each task notification: several system/init and several result events "
+        "(result_index 0, 1, 2; origin.kind task-notification).",
+        [
+            turn(
+                text("Starting a background agent and a background command."),
+                tool("Agent", subagent_type="general-purpose", description="Create notes file",
+                     prompt=f"{SUB_MARKER} Create notes.txt containing 'subagent was here'."),
+                tool("Bash", command="python3 -c 'import time; time.sleep(1.5); print(\"bg done\")'",
+                     description="Wait in the background", run_in_background=True),
+            ),
+            turn(text("Both are running; I'll wait for their notifications.")),
+            turn(text("The agent finished.")),
+            turn(text("The background command finished too. All done.")),
+        ],
+        flags=("--permission-mode", "acceptEdits", "--allowedTools", "Write,Bash,Read,Edit,Agent"),
+        # The delay keeps the agent's notification after the parent's second turn.
+        lanes={
+            SUB_MARKER: [
+                turn(tool("Write", file_path="notes.txt", content="subagent was here\n"),
+                     delay_s=0.3),
+                turn(text("Created notes.txt.")),
+            ]
+        },
+    ),
+    Case(
+        "max_turns",
+        "--max-turns 1 while the model keeps calling tools: result subtype error_max_turns, "
+        "is_error true, errors list, no 'result' text, exit code 1.",
+        ENDLESS_TOOLS,
+        flags=(*EDIT_FLAGS, "--max-turns", "1"),
+    ),
+    Case(
+        "max_budget",
+        "--max-budget-usd 0.0001: result subtype error_max_budget_usd after the first turn "
+        "(terminal_reason budget_exhausted), exit code 1; the pending tool call never runs and "
+        "result.usage is all zeros while total_cost_usd is not.",
+        ENDLESS_TOOLS,
+        flags=(*EDIT_FLAGS, "--max-budget-usd", "0.0001"),
+    ),
+    Case(
+        "api_error_400",
+        "The endpoint answers 400 invalid_request_error to every request: a synthetic assistant "
+        "message (model <synthetic>, is_api_error_message) and result subtype success with "
+        "is_error true, api_error_status 400, exit code 1. The CLI quietly re-sends the request "
+        "with other request options first (6 requests, no api_retry events).",
+        [error(400, "invalid_request_error", "messages.0: scripted invalid request", repeat=10)],
+    ),
+    Case(
+        "api_retry",
+        "529 overloaded, then 500, then success: two system/api_retry events (delays about "
+        "0.5 s and 1.1 s), then a normal success result.",
+        [
+            error(529, "overloaded_error", "Overloaded"),
+            error(500, "api_error", "Internal server error"),
+            turn(text("Recovered after two retries.")),
+        ],
+    ),
+    Case(
+        "auth_retry_killed",
+        "401 on every request: api_retry events with error authentication_failed; the CLI is "
+        "sent SIGTERM after the 2nd one, so the capture ends without a result (exit 143).",
+        [error(401, "authentication_error", "invalid x-api-key", repeat=10)],
+        kill=Kill(subtype="api_retry", count=2),
+    ),
+    Case(
+        "killed_midway",
+        "Two tool turns, then the endpoint never answers; SIGTERM after 2 s: the capture ends "
+        "after the last tool_result with no result event (exit 143).",
+        [
+            turn(tool("Write", file_path="step1.txt", content="one\n")),
+            turn(tool("Bash", command="cat step1.txt", description="Show step1.txt")),
+            {"hang": True},
+        ],
+        kill=Kill(after_s=2.0),
+    ),
+    Case(
+        "big_write",
+        "Write of a ~6 MB code-like file (non-ASCII, quotes, backslashes), Read with "
+        "offset/limit, Edit, text: single NDJSON lines of several MB.",
+        _big_write_turns,
+        timeout_s=120.0,
+    ),
+    Case(
+        "compact",
+        "A turn reporting 990k input tokens makes the CLI auto-compact: system/status "
+        "'compacting', status null with compact_result, system/compact_boundary, a user "
+        "message holding the summary. The summary request is a scripted turn too; it is in "
+        "total_cost_usd/modelUsage but not in result.usage.",
+        [
+            turn(tool("Bash", command="echo big context", description="Print a line"),
+                 usage=usage(990_000, 50)),
+            turn(text("<summary>The user asked for a task; a command printed a line.</summary>"),
+                 usage=usage(2000, 40)),
+            turn(text("Finished after compaction."), usage=usage(3000, 10)),
+        ],
+    ),
+    Case(
+        "permission_denied",
+        "Default permission mode with only Read allowed; the model runs a Bash command that "
+        "removes files: system/permission_denied, an is_error tool_result, and "
+        "result.permission_denials.",
+        [
+            turn(tool("Bash", command="rm -rf build && echo removed",
+                      description="Remove the build directory")),
+            turn(text("I was not allowed to run that command.")),
+        ],
+        flags=("--allowedTools", "Read"),
+    ),
+    Case(
+        "hooks",
+        "Project hooks (PreToolUse, PostToolUse, Stop) with --include-hook-events: "
+        "system/hook_started and system/hook_response events.",
+        [
+            turn(tool("Write", file_path="a.txt", content="a\n")),
+            turn(tool("Bash", command="cat a.txt", description="Show a.txt")),
+            turn(text("Done with hooks.")),
+        ],
+        flags=(*EDIT_FLAGS, "--include-hook-events"),
+        files={".claude/settings.json": json.dumps(HOOK_SETTINGS, indent=2)},
+    ),
+)
+
+
+# --- The scripted endpoint ----------------------------------------------------------------
+
+
+@dataclass
+class Endpoint:
+    """Routes each request to the main script or to a subagent's, by the first message."""
+
+    main: ScriptedModel
+    lanes: list[tuple[str, ScriptedModel]]
+    paths: list[str] = field(default_factory=list)
+
+    async def handle(self, req: HttpRequest) -> HttpResponse:
+        self.paths.append(req.path)
+        return await self._pick(req).handle(req)
+
+    def _pick(self, req: HttpRequest) -> ScriptedModel:
+        # A subagent's conversation starts with its Agent prompt; the main one with ours.
+        try:
+            first = json.dumps(json.loads(req.body)["messages"][0])
+        except (ValueError, KeyError, IndexError, TypeError):
+            return self.main
+        return next((m for marker, m in self.lanes if marker in first), self.main)
+
+    def turns_left(self) -> int:
+        models = [self.main, *(m for _, m in self.lanes)]
+        return sum(len(m.script.expanded()) - m.turns_served for m in models)
+
+
+def _script(turns: Sequence[Turn]) -> ScriptedModel:
+    return ScriptedModel(Script.model_validate({"turns": list(turns)}))
+
+
+@asynccontextmanager
+async def serving(case: Case) -> AsyncIterator[tuple[str, Endpoint]]:
+    endpoint = Endpoint(
+        _script(case.script_turns()), [(k, _script(v)) for k, v in case.lanes.items()]
+    )
+    async with anyio.create_task_group() as tg:
+        port = await tg.start(partial(serve, endpoint.handle))
+        try:
+            yield f"http://127.0.0.1:{port}", endpoint
+        finally:
+            tg.cancel_scope.cancel()
+
+
+# --- Running the CLI ----------------------------------------------------------------------
+
+
+@dataclass
+class CliRun:
+    stdout: bytearray = field(default_factory=bytearray)
+    stderr: bytearray = field(default_factory=bytearray)
+    exit_code: int | None = None
+    killed: str | None = None  # why we sent SIGTERM, if we did
+    timed_out: bool = False
+
+
+def prepare_dirs(case: Case) -> dict[str, Path]:
+    # Fixed paths (not mkdtemp) so re-captures of a case print the same cwd and paths.
+    base = Path(tempfile.gettempdir()) / "runner-capture" / case.name
+    shutil.rmtree(base, ignore_errors=True)
+    dirs = {name: base / name for name in ("workspace", "home", "tmp")}
+    for d in dirs.values():
+        d.mkdir(parents=True, mode=0o700)
+    for rel, content in case.files.items():
+        path = dirs["workspace"] / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return dirs
+
+
+def cli_env(url: str, dirs: Mapping[str, Path]) -> dict[str, str]:
+    # Only PATH from the caller: no user config, credentials or proxies reach the CLI.
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(dirs["home"]),
+        "TMPDIR": str(dirs["tmp"]),
+        "CLAUDE_CODE_TMPDIR": str(dirs["tmp"]),  # task output files, else /tmp/claude-<uid>
+        "ANTHROPIC_BASE_URL": url,
+        "ANTHROPIC_API_KEY": "sk-test",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+    }
+
+
+def cli_flags(case: Case) -> list[str]:
+    session = str(uuid.uuid5(SESSION_NS, case.name))  # a stable session_id per case
+    return [*BASE_FLAGS, "--session-id", session, *case.flags]
+
+
+async def run_cli(argv: list[str], env: dict[str, str], cwd: Path, case: Case) -> CliRun:
+    run = CliRun()
+    async with await anyio.open_process(argv, env=env, cwd=cwd, start_new_session=True) as proc:
+        assert proc.stdin is not None
+        await proc.stdin.send(case.prompt.encode())
+        await proc.stdin.aclose()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_drain, proc.stderr, run.stderr)
+            if case.kill is not None and case.kill.after_s is not None:
+                tg.start_soon(_terminate_after, proc, run, case.kill.after_s)
+            with anyio.move_on_after(case.timeout_s) as scope:
+                await _read_stdout(proc, run, case.kill)
+                await proc.wait()
+            if scope.cancelled_caught:
+                run.timed_out = True
+                await _stop(proc)
+            tg.cancel_scope.cancel()
+        run.exit_code = proc.returncode
+    _kill_group(proc.pid)
+    return run
+
+
+async def _drain(stream: Any, into: bytearray) -> None:
+    async for chunk in stream:
+        into.extend(chunk)
+
+
+async def _terminate_after(proc: Process, run: CliRun, delay_s: float) -> None:
+    await anyio.sleep(delay_s)
+    run.killed = f"SIGTERM after {delay_s} s"
+    with suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+
+
+async def _read_stdout(proc: Process, run: CliRun, kill: Kill | None) -> None:
+    assert proc.stdout is not None
+    seen = 0  # events of kill.subtype so far
+    tail = b""
+    async for chunk in proc.stdout:
+        run.stdout.extend(chunk)
+        if kill is None or kill.subtype is None or run.killed:
+            continue
+        *lines, tail = (tail + chunk).split(b"\n")
+        seen += sum(1 for line in lines if _subtype(line) == kill.subtype)
+        if seen >= kill.count:
+            run.killed = f"SIGTERM after {kill.count} {kill.subtype} events"
+            proc.send_signal(signal.SIGTERM)
+
+
+def _subtype(line: bytes) -> str | None:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event.get("subtype") if isinstance(event, dict) else None
+
+
+async def _stop(proc: Process) -> None:
+    with suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    with anyio.move_on_after(5):
+        await proc.wait()
+        return
+    with suppress(ProcessLookupError):
+        proc.kill()
+    await proc.wait()
+
+
+def _kill_group(pgid: int) -> None:
+    # Tool subprocesses left in the CLI's own process group (it was started as its leader).
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+# --- Capturing a case ---------------------------------------------------------------------
+
+
+async def capture(case: Case, claude: Path, version: str) -> dict[str, Any]:
+    dirs = prepare_dirs(case)
+    flags = cli_flags(case)
+    async with serving(case) as (url, endpoint):
+        run = await run_cli([str(claude), *flags], cli_env(url, dirs), dirs["workspace"], case)
+    meta = {
+        "case": case.name,
+        "demonstrates": case.demonstrates,
+        "cli_version": version,
+        "argv": ["claude", *flags],
+        "prompt_on_stdin": case.prompt,
+        "exit_code": run.exit_code,
+        "killed": run.killed,
+        "timed_out": run.timed_out,
+        "request_paths": endpoint.paths,
+        "scripted_turns_unused": endpoint.turns_left(),
+        "stdout_bytes": len(run.stdout),
+        "stdout_lines": run.stdout.count(b"\n"),
+        "stderr": run.stderr.decode(errors="replace")[-2000:],
+    }
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / f"{case.name}.ndjson").write_bytes(bytes(run.stdout))
+    (OUT_DIR / f"{case.name}.meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    shutil.rmtree(dirs["workspace"].parent, ignore_errors=True)
+    return meta
+
+
+def summarize(meta: Mapping[str, Any]) -> str:
+    flag = " TIMED OUT" if meta["timed_out"] else ""
+    return (
+        f"{meta['case']:<20} exit {meta['exit_code']!s:<4} {meta['stdout_lines']:>4} lines "
+        f"{meta['stdout_bytes']:>10} bytes  {len(meta['request_paths'])} requests{flag}"
+    )
+
+
+async def main_async(names: Sequence[str]) -> int:
+    binary = find_claude()
+    version = claude_version(binary)
+    failed = 0
+    for case in select(names):
+        meta = await capture(case, binary.path, version)
+        print(summarize(meta), flush=True)
+        failed += bool(meta["timed_out"])
+    return 1 if failed else 0
+
+
+def select(names: Sequence[str]) -> list[Case]:
+    by_name = {c.name: c for c in CASES}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise SystemExit(f"unknown case(s): {', '.join(unknown)}; see --list")
+    return [by_name[n] for n in names] if names else list(CASES)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("cases", nargs="*", help="case names (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for case in CASES:
+            print(f"{case.name:<20} {case.demonstrates}")
+        return 0
+    return anyio.run(main_async, args.cases)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
