@@ -11,6 +11,7 @@ length of the content the message produced. It is marked estimated.
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -65,27 +66,51 @@ class Price(BaseModel):
         ) / 1_000_000
 
 
-def _price(inp: float, out: float) -> Price:
-    # Anthropic prices cache writes (5 min) at 1.25x input and cache reads at 0.1x input.
-    return Price(input=inp, output=out, cache_write=inp * 1.25, cache_read=inp * 0.1)
+def _p(inp: float, out: float, cache_write: float, cache_read: float) -> Price:
+    return Price(input=inp, output=out, cache_write=cache_write, cache_read=cache_read)
 
 
-# Keyed by model id prefix; the longest matching prefix wins (dated ids match their family).
+# The CLI's own prices (2.1.329), measured through the scripted endpoint: each row reproduces
+# the CLI's total_cost_usd to the last digit. Not modelled: 1-hour cache writes (2x input),
+# the 1.1x factor for inference_geo "us", and claude-haiku-5-5's higher rate for requests over
+# 100k prompt tokens. The CLI remaps retired ids (claude-opus-4-1, -4-0) to claude-opus-5-5 and
+# reports the model it used, which is what runner prices.
 PRICES: dict[str, Price] = {
-    "claude-opus-5-5": _price(4.0, 20.0),
-    "claude-opus-4-5": _price(5.0, 25.0),
-    "claude-opus-4-1": _price(15.0, 75.0),
-    "claude-opus-4": _price(15.0, 75.0),
-    "claude-sonnet-4": _price(3.0, 15.0),
-    "claude-3-7-sonnet": _price(3.0, 15.0),
-    "claude-haiku-4-5": _price(1.0, 5.0),
-    "claude-3-5-haiku": _price(0.8, 4.0),
+    "claude-opus-5-5": _p(4.0, 20.0, 5.0, 0.2),
+    "claude-opus-5": _p(5.0, 25.0, 6.25, 0.5),
+    "claude-opus-4-8": _p(5.0, 25.0, 6.25, 0.5),
+    "claude-opus-4-7": _p(5.0, 25.0, 6.25, 0.5),
+    "claude-opus-4-6": _p(5.0, 25.0, 6.25, 0.5),
+    "claude-opus-4-5": _p(5.0, 25.0, 6.25, 0.5),
+    "claude-opus-4-1": _p(15.0, 75.0, 18.75, 1.5),
+    "claude-opus-4-0": _p(15.0, 75.0, 18.75, 1.5),
+    "claude-opus-4": _p(15.0, 75.0, 18.75, 1.5),
+    "claude-sonnet-5-5": _p(2.0, 10.0, 2.5, 0.1),
+    "claude-sonnet-5": _p(2.0, 10.0, 2.5, 0.2),
+    "claude-sonnet-4-6": _p(3.0, 15.0, 3.75, 0.3),
+    "claude-sonnet-4-5": _p(3.0, 15.0, 3.75, 0.3),
+    "claude-sonnet-4-0": _p(3.0, 15.0, 3.75, 0.3),
+    "claude-sonnet-4": _p(3.0, 15.0, 3.75, 0.3),
+    "claude-3-7-sonnet": _p(3.0, 15.0, 3.75, 0.3),
+    "claude-3-5-sonnet": _p(3.0, 15.0, 3.75, 0.3),
+    "claude-haiku-5-5": _p(0.1, 0.5, 0.125, 0.01),
+    "claude-haiku-4-5": _p(1.0, 5.0, 1.25, 0.1),
+    "claude-3-5-haiku": _p(0.8, 4.0, 1.0, 0.08),
+    "claude-fable-5-2": _p(8.0, 40.0, 10.0, 0.2),
+    "claude-fable-5-1": _p(10.0, 50.0, 12.5, 0.25),
+    "claude-fable-5": _p(10.0, 50.0, 12.5, 1.0),
+    "claude-mythos-5-2": _p(8.0, 40.0, 10.0, 0.2),
+    "claude-mythos-5-1": _p(10.0, 50.0, 12.5, 0.25),
+    "claude-mythos-5": _p(10.0, 50.0, 12.5, 1.0),
 }
+
+_DATE_SUFFIX = re.compile(r"-\d{8}$")
 
 
 def price_for(model: str) -> Price | None:
-    best = max((p for p in PRICES if model.startswith(p)), key=len, default=None)
-    return PRICES[best] if best else None
+    """The price of a model id, a dated id (``claude-sonnet-4-5-20250929``) included; None for
+    a model runner does not know (never a guess: an unknown price must not look like $0)."""
+    return PRICES.get(model) or PRICES.get(_DATE_SUFFIX.sub("", model))
 
 
 class ModelTotals(BaseModel):

@@ -87,7 +87,9 @@ def timed(fn: Callable[[Path], int], path: Path) -> tuple[float, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mb", type=int, default=128, help="corpus size in MB (default 128)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; best counts")
     parser.add_argument("--corpus", type=Path, default=ROOT / "bench-data" / "corpus.ndjson")
@@ -102,7 +104,8 @@ def main() -> int:
     args.corpus.parent.mkdir(parents=True, exist_ok=True)
     kinds = build_corpus(args.corpus, args.mb, args.captures)
     size = args.corpus.stat().st_size
-    print(f"corpus: {args.corpus} {size / 1e6:.0f} MB from {len(list(args.captures.glob('*.ndjson')))} captures")
+    n_captures = len(list(args.captures.glob("*.ndjson")))
+    print(f"corpus: {args.corpus} {size / 1e6:.0f} MB from {n_captures} captures")
     for kind, nbytes in kinds.most_common():
         print(f"  {kind:14s} {nbytes / size:6.1%} of bytes")
     best = {"runner": float("inf"), "sdk": float("inf")}

@@ -35,14 +35,12 @@ from typing import Any
 import anyio
 from anyio.abc import Process
 
+from runner.claude_bin import claude_version, find_claude
+from runner.replay.http import HttpRequest, HttpResponse, serve
+from runner.replay.mock_api import ScriptedModel
+from runner.replay.script import Script
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a plain script from a checkout, installed or not
-
-from runner.claude_bin import claude_version, find_claude  # noqa: E402
-from runner.replay.http import HttpRequest, HttpResponse, serve  # noqa: E402
-from runner.replay.mock_api import ScriptedModel  # noqa: E402
-from runner.replay.script import Script  # noqa: E402
-
 OUT_DIR = ROOT / "fixtures" / "transcripts"
 BASE_FLAGS = ("--print", "--output-format", "stream-json", "--verbose")
 EDIT_FLAGS = ("--permission-mode", "acceptEdits", "--allowedTools", "Write,Bash,Read,Edit")
@@ -57,7 +55,7 @@ Turn = dict[str, Any]  # one turn of runner.replay.script.Turn, as JSON
 
 @dataclass(frozen=True)
 class Kill:
-    """When to SIGTERM the CLI: after a delay, or once it printed ``count`` events of ``subtype``."""
+    """When to SIGTERM the CLI: after a delay, or after ``count`` events of ``subtype``."""
 
     after_s: float | None = None
     subtype: str | None = None
@@ -73,7 +71,9 @@ class Case:
     flags: tuple[str, ...] = EDIT_FLAGS
     # Subagent conversations: a marker its first message contains (the Agent prompt) -> turns.
     lanes: Mapping[str, Sequence[Turn]] = field(default_factory=dict)
-    files: Mapping[str, str] = field(default_factory=dict)  # workspace files to create first
+    # Workspace files to create first; a callable for content too big to build at import time.
+    files: Mapping[str, str | Callable[[], str]] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)  # extra environment for the CLI
     kill: Kill | None = None
     timeout_s: float = 60.0
     prompt: str = PROMPT
@@ -90,7 +90,8 @@ def thinking(s: str) -> dict[str, Any]:
     return {"type": "thinking", "thinking": s}
 
 
-def tool(name: str, **inp: Any) -> dict[str, Any]:
+def tool(name: str, /, **inp: Any) -> dict[str, Any]:
+    # Positional-only, so a tool input may have a "name" field too.
     return {"type": "tool_use", "name": name, "input": inp}
 
 
@@ -149,10 +150,19 @@ HOOK_SETTINGS = {
             {"matcher": "Bash", "hooks": [{"type": "command", "command": "echo pre-tool saw Bash"}]}
         ],
         "PostToolUse": [
-            {"matcher": "Write", "hooks": [{"type": "command", "command": "echo post-tool saw Write"}]}
+            {
+                "matcher": "Write",
+                "hooks": [{"type": "command", "command": "echo post-tool saw Write"}],
+            }
         ],
         "Stop": [{"hooks": [{"type": "command", "command": "echo stop hook ran"}]}],
     }
+}
+
+PERSON_SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "languages": {"type": "array"}},
+    "required": ["name"],
 }
 
 # The model keeps calling tools; --max-turns / --max-budget-usd must stop it.
@@ -160,18 +170,47 @@ ENDLESS_TOOLS: tuple[Turn, ...] = (
     turn(tool("Bash", command="echo step", description="Print a step"), repeat=5),
 )
 
-SUB_MARKER = "[lane:subagent]"  # in the Agent prompt, so the endpoint can tell its requests apart
+# In the Agent prompt, so the endpoint can tell the subagent's requests apart.
+SUB_MARKER = "[lane:subagent]"
+# The Bash tool refuses `sleep N` (foreground or `&`); a Python sleep is a long command it runs.
+BG_COMMAND = "python3 -c 'import time; time.sleep(1.5); print(\"bg done\")'"
+
+AGENT_FLAGS = ("--permission-mode", "acceptEdits", "--allowedTools", "Write,Bash,Read,Edit,Agent")
+SUBAGENT_TURNS: tuple[Turn, ...] = (
+    turn(
+        text("I'll hand this to a subagent."),
+        tool(
+            "Agent",
+            subagent_type="general-purpose",
+            description="Create notes file",
+            run_in_background=False,  # foreground: its requests come strictly in turn
+            prompt=f"{SUB_MARKER} Create notes.txt containing 'subagent was here'.",
+        ),
+    ),
+    turn(text("The subagent created notes.txt.")),
+)
+SUBAGENT_LANE: tuple[Turn, ...] = (
+    turn(
+        tool(
+            "Bash",
+            command="echo 'subagent was here' > notes.txt && cat notes.txt",
+            description="Create notes.txt",
+        )
+    ),
+    turn(text("Created notes.txt with the requested line.")),
+)
 
 
-def _big_source(target_bytes: int = 6_000_000) -> str:
+def _big_source(target_bytes: int) -> str:
     """Code-like text with non-ASCII, quotes and backslashes, and one unique line to Edit."""
     parts: list[str] = []
-    size, i = 0, 0
+    size, i, marked = 0, 0, False
     while size < target_bytes:
-        if i == 20_000:
-            parts.append('EDIT_ME = "before the edit"\n\n')
+        if not marked and size >= target_bytes // 2:
+            parts.append(f"{EDIT_ME_BEFORE}\n\n")
+            marked = True
         block = (
-            f"def handler_{i:05d}(path: str = \"C:\\\\data\\\\run_{i}\\\\out.txt\") -> str:\n"
+            f'def handler_{i:05d}(path: str = "C:\\\\data\\\\run_{i}\\\\out.txt") -> str:\n'
             f'    """Grüße {i}: naïve café, “curly” and \'single\' quotes, ✓ → ∑."""\n'
             f"    pattern = r'\\d+\\s*\\\"{i}\\\"'\n"
             f'    return f"{{path}}\\t{i}\\n" + pattern.replace("\\\\", "/")\n\n\n'
@@ -182,14 +221,31 @@ def _big_source(target_bytes: int = 6_000_000) -> str:
     return "".join(parts)
 
 
+EDIT_ME_BEFORE = 'EDIT_ME = "before the edit"'
+EDIT_ME_AFTER = 'EDIT_ME = "after the edit"'
+# The CLI refuses a request it estimates above the 1M-token window ("Prompt is too long") and
+# tries to auto-compact from about 2.5 MB of this text in context: 2 MB stays clear of both.
+BIG_WRITE_BYTES = 2_000_000
+BIG_FILE_BYTES = 6_000_000  # big_edit: a file made before the run, never in the model's context
+
+
 def _big_write_turns() -> list[Turn]:
     return [
-        turn(text("Writing the generated module."), tool("Write", file_path="big_module.py",
-                                                         content=_big_source())),
-        turn(tool("Read", file_path="big_module.py", offset=1000, limit=12)),
-        turn(tool("Edit", file_path="big_module.py", old_string='EDIT_ME = "before the edit"',
-                  new_string='EDIT_ME = "after the edit"')),
-        turn(text("Wrote big_module.py (about 6 MB), read part of it and edited one line.")),
+        turn(
+            text("Writing the generated module."),
+            tool("Write", file_path="big_module.py", content=_big_source(BIG_WRITE_BYTES)),
+            # Else the mock estimates ~500k output tokens from the content's length.
+            usage=usage(100, 16_000),
+        ),
+        *_read_edit_turns("big_module.py"),
+        turn(text("Wrote big_module.py (about 2 MB), read part of it and edited one line.")),
+    ]
+
+
+def _read_edit_turns(path: str) -> list[Turn]:
+    return [
+        turn(tool("Read", file_path=path, offset=1000, limit=12)),
+        turn(tool("Edit", file_path=path, old_string=EDIT_ME_BEFORE, new_string=EDIT_ME_AFTER)),
     ]
 
 
@@ -226,34 +282,32 @@ CASES: tuple[Case, ...] = (
         "'Launching skill', then an isSynthetic user message with the skill body; then a Write.",
         [
             turn(text("I'll use the greeter skill."), tool("Skill", skill="greeter")),
-            turn(tool("Write", file_path="greeting.txt", content="Hello, friend! Nice to meet you.\n")),
+            turn(
+                tool(
+                    "Write", file_path="greeting.txt", content="Hello, friend! Nice to meet you.\n"
+                )
+            ),
             turn(text("I wrote a greeting to greeting.txt.")),
         ],
-        flags=("--permission-mode", "acceptEdits", "--allowedTools", "Write,Bash,Read,Edit,Skill"),
+        # No "Skill" in --allowedTools: the CLI runs workspace skills without it.
         files={".claude/skills/greeter/SKILL.md": SKILL_MD},
     ),
     Case(
         "subagent",
         "A foreground Agent call (run_in_background false): the subagent's own events carry "
-        "parent_tool_use_id; system task_started, task_progress, task_updated, "
+        "parent_tool_use_id (and agent_id); system task_started, task_progress, task_updated, "
         "task_notification. The subagent's final text is not echoed as an assistant event.",
-        [
-            turn(
-                text("I'll hand this to a subagent."),
-                tool("Agent", subagent_type="general-purpose", description="Create notes file",
-                     run_in_background=False,
-                     prompt=f"{SUB_MARKER} Create notes.txt containing 'subagent was here'."),
-            ),
-            turn(text("The subagent created notes.txt.")),
-        ],
-        flags=("--permission-mode", "acceptEdits", "--allowedTools", "Write,Bash,Read,Edit,Agent"),
-        lanes={
-            SUB_MARKER: [
-                turn(tool("Bash", command="echo 'subagent was here' > notes.txt && cat notes.txt",
-                          description="Create notes.txt")),
-                turn(text("Created notes.txt with the requested line.")),
-            ]
-        },
+        SUBAGENT_TURNS,
+        flags=AGENT_FLAGS,
+        lanes={SUB_MARKER: SUBAGENT_LANE},
+    ),
+    Case(
+        "subagent_forwarded",
+        "The subagent case with --forward-subagent-text: the subagent's final text also comes "
+        "as an assistant event with parent_tool_use_id.",
+        SUBAGENT_TURNS,
+        flags=(*AGENT_FLAGS, "--forward-subagent-text"),
+        lanes={SUB_MARKER: SUBAGENT_LANE},
     ),
     Case(
         "background_task",
@@ -264,21 +318,30 @@ CASES: tuple[Case, ...] = (
         [
             turn(
                 text("Starting a background agent and a background command."),
-                tool("Agent", subagent_type="general-purpose", description="Create notes file",
-                     prompt=f"{SUB_MARKER} Create notes.txt containing 'subagent was here'."),
-                tool("Bash", command="python3 -c 'import time; time.sleep(1.5); print(\"bg done\")'",
-                     description="Wait in the background", run_in_background=True),
+                tool(
+                    "Agent",
+                    subagent_type="general-purpose",
+                    description="Create notes file",
+                    prompt=f"{SUB_MARKER} Create notes.txt containing 'subagent was here'.",
+                ),
+                tool(
+                    "Bash",
+                    command=BG_COMMAND,
+                    description="Wait in the background",
+                    run_in_background=True,
+                ),
             ),
             turn(text("Both are running; I'll wait for their notifications.")),
             turn(text("The agent finished.")),
             turn(text("The background command finished too. All done.")),
         ],
-        flags=("--permission-mode", "acceptEdits", "--allowedTools", "Write,Bash,Read,Edit,Agent"),
+        flags=AGENT_FLAGS,
         # The delay keeps the agent's notification after the parent's second turn.
         lanes={
             SUB_MARKER: [
-                turn(tool("Write", file_path="notes.txt", content="subagent was here\n"),
-                     delay_s=0.3),
+                turn(
+                    tool("Write", file_path="notes.txt", content="subagent was here\n"), delay_s=0.3
+                ),
                 turn(text("Created notes.txt.")),
             ]
         },
@@ -336,9 +399,21 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "big_write",
-        "Write of a ~6 MB code-like file (non-ASCII, quotes, backslashes), Read with "
-        "offset/limit, Edit, text: single NDJSON lines of several MB.",
+        "Write of a 2 MB code-like file (non-ASCII, quotes, backslashes), Read with "
+        "offset/limit, Edit, text: the Write's assistant line and its tool_result line "
+        "(tool_use_result.content echoes the file) are each over 2 MB.",
         _big_write_turns,
+        timeout_s=120.0,
+    ),
+    Case(
+        "big_edit",
+        "A 6 MB file already in the workspace: Read with offset/limit, then Edit; the Edit's "
+        "tool_use_result carries originalFile, so its user line is over 6 MB.",
+        [
+            *_read_edit_turns("big_module.py"),
+            turn(text("Edited one line of big_module.py.")),
+        ],
+        files={"big_module.py": partial(_big_source, BIG_FILE_BYTES)},
         timeout_s=120.0,
     ),
     Case(
@@ -348,10 +423,14 @@ CASES: tuple[Case, ...] = (
         "message holding the summary. The summary request is a scripted turn too; it is in "
         "total_cost_usd/modelUsage but not in result.usage.",
         [
-            turn(tool("Bash", command="echo big context", description="Print a line"),
-                 usage=usage(990_000, 50)),
-            turn(text("<summary>The user asked for a task; a command printed a line.</summary>"),
-                 usage=usage(2000, 40)),
+            turn(
+                tool("Bash", command="echo big context", description="Print a line"),
+                usage=usage(990_000, 50),
+            ),
+            turn(
+                text("<summary>The user asked for a task; a command printed a line.</summary>"),
+                usage=usage(2000, 40),
+            ),
             turn(text("Finished after compaction."), usage=usage(3000, 10)),
         ],
     ),
@@ -361,8 +440,13 @@ CASES: tuple[Case, ...] = (
         "removes files: system/permission_denied, an is_error tool_result, and "
         "result.permission_denials.",
         [
-            turn(tool("Bash", command="rm -rf build && echo removed",
-                      description="Remove the build directory")),
+            turn(
+                tool(
+                    "Bash",
+                    command="rm -rf build && echo removed",
+                    description="Remove the build directory",
+                )
+            ),
             turn(text("I was not allowed to run that command.")),
         ],
         flags=("--allowedTools", "Read"),
@@ -378,6 +462,21 @@ CASES: tuple[Case, ...] = (
         ],
         flags=(*EDIT_FLAGS, "--include-hook-events"),
         files={".claude/settings.json": json.dumps(HOOK_SETTINGS, indent=2)},
+    ),
+    Case(
+        "model_fallback",
+        "--fallback-model claude-sonnet-4-5 and three 529 overloaded answers: two api_retry "
+        "events, then system/model_fallback (trigger, original_model, fallback_model), and the "
+        "answer and modelUsage come from the fallback model.",
+        [error(529, "overloaded_error", "Overloaded", repeat=3), turn(text("Answer from Sonnet."))],
+        flags=(*EDIT_FLAGS, "--fallback-model", "claude-sonnet-4-5"),
+    ),
+    Case(
+        "structured_output",
+        "--json-schema: the CLI adds a StructuredOutput tool; once the model calls it the run "
+        "ends and result carries structured_output and the JSON text as result.",
+        [turn(tool("StructuredOutput", name="Ada", languages=["en", "fr"]))],
+        flags=(*EDIT_FLAGS, "--json-schema", json.dumps(PERSON_SCHEMA)),
     ),
 )
 
@@ -449,11 +548,11 @@ def prepare_dirs(case: Case) -> dict[str, Path]:
     for rel, content in case.files.items():
         path = dirs["workspace"] / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
+        path.write_text(content() if callable(content) else content)
     return dirs
 
 
-def cli_env(url: str, dirs: Mapping[str, Path]) -> dict[str, str]:
+def cli_env(url: str, dirs: Mapping[str, Path], extra: Mapping[str, str]) -> dict[str, str]:
     # Only PATH from the caller: no user config, credentials or proxies reach the CLI.
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -465,6 +564,7 @@ def cli_env(url: str, dirs: Mapping[str, Path]) -> dict[str, str]:
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "DISABLE_TELEMETRY": "1",
         "DISABLE_AUTOUPDATER": "1",
+        **extra,
     }
 
 
@@ -519,7 +619,8 @@ async def _read_stdout(proc: Process, run: CliRun, kill: Kill | None) -> None:
         seen += sum(1 for line in lines if _subtype(line) == kill.subtype)
         if seen >= kill.count:
             run.killed = f"SIGTERM after {kill.count} {kill.subtype} events"
-            proc.send_signal(signal.SIGTERM)
+            with suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
 
 
 def _subtype(line: bytes) -> str | None:
@@ -531,14 +632,15 @@ def _subtype(line: bytes) -> str | None:
 
 
 async def _stop(proc: Process) -> None:
+    # SIGTERM lets the CLI flush and exit (code 143); SIGKILL only if it ignores that.
     with suppress(ProcessLookupError):
         proc.send_signal(signal.SIGTERM)
-    with anyio.move_on_after(5):
+    with anyio.move_on_after(5) as scope:
         await proc.wait()
-        return
-    with suppress(ProcessLookupError):
-        proc.kill()
-    await proc.wait()
+    if scope.cancelled_caught:
+        with suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
 
 
 def _kill_group(pgid: int) -> None:
@@ -554,12 +656,15 @@ async def capture(case: Case, claude: Path, version: str) -> dict[str, Any]:
     dirs = prepare_dirs(case)
     flags = cli_flags(case)
     async with serving(case) as (url, endpoint):
-        run = await run_cli([str(claude), *flags], cli_env(url, dirs), dirs["workspace"], case)
+        run = await run_cli(
+            [str(claude), *flags], cli_env(url, dirs, case.env), dirs["workspace"], case
+        )
     meta = {
         "case": case.name,
         "demonstrates": case.demonstrates,
         "cli_version": version,
         "argv": ["claude", *flags],
+        "extra_env": dict(case.env),
         "prompt_on_stdin": case.prompt,
         "exit_code": run.exit_code,
         "killed": run.killed,
@@ -568,7 +673,7 @@ async def capture(case: Case, claude: Path, version: str) -> dict[str, Any]:
         "scripted_turns_unused": endpoint.turns_left(),
         "stdout_bytes": len(run.stdout),
         "stdout_lines": run.stdout.count(b"\n"),
-        "stderr": run.stderr.decode(errors="replace")[-2000:],
+        "stderr": run.stderr.decode(errors="replace")[-2000:],  # the tail says why it ended
     }
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     (OUT_DIR / f"{case.name}.ndjson").write_bytes(bytes(run.stdout))
@@ -585,11 +690,11 @@ def summarize(meta: Mapping[str, Any]) -> str:
     )
 
 
-async def main_async(names: Sequence[str]) -> int:
+async def main_async(cases: Sequence[Case]) -> int:
     binary = find_claude()
     version = claude_version(binary)
     failed = 0
-    for case in select(names):
+    for case in cases:
         meta = await capture(case, binary.path, version)
         print(summarize(meta), flush=True)
         failed += bool(meta["timed_out"])
@@ -613,7 +718,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for case in CASES:
             print(f"{case.name:<20} {case.demonstrates}")
         return 0
-    return anyio.run(main_async, args.cases)
+    return anyio.run(main_async, select(args.cases))
 
 
 if __name__ == "__main__":

@@ -108,6 +108,7 @@ async def test_subagent_calls_are_in_the_tool_sequence(tmp_path: Path) -> None:
                         description="count files",
                         prompt="Count the files here with ls.",
                         subagent_type="general-purpose",
+                        run_in_background=False,  # a background agent would race the parent
                     )
                 ]
             },

@@ -54,7 +54,7 @@ def test_estimate_is_marked_and_priced() -> None:
     t = totals(None, est, Usage())
     assert t.estimated is True
     assert t.cost_usd is None
-    assert t.estimated_cost_usd == pytest.approx(4.0 + 1000 * 20 / 1e6)
+    assert t.estimated_cost_usd == pytest.approx(4.0 + 1000 * 20 / 1e6)  # $4/M in, $20/M out
 
 
 def test_unknown_model_is_never_priced_at_zero() -> None:
@@ -67,10 +67,33 @@ def test_unknown_model_is_never_priced_at_zero() -> None:
     assert t.by_model["claude-opus-5-5"].cost_usd is not None
 
 
-def test_price_lookup_by_longest_prefix() -> None:
+def test_price_lookup_exact_or_dated() -> None:
     assert price_for("claude-opus-4-1-20250805") == price_for("claude-opus-4-1")
     assert price_for("claude-opus-4-20250514") == price_for("claude-opus-4")
+    assert price_for("claude-opus-5-5") != price_for("claude-opus-5")
+    assert price_for("claude-opus-4-9") is None  # a new model is unknown, not Opus 4
     assert price_for("gpt-4") is None
+
+
+def test_mixed_usage_matches_the_cli_to_the_digit() -> None:
+    """One turn of 1234 in, 567 out, 8901 cache write, 23456 cache read, priced by the CLI."""
+    usage = Usage(
+        input_tokens=1234,
+        output_tokens=567,
+        cache_creation_input_tokens=8901,
+        cache_read_input_tokens=23456,
+    )
+    cli = {
+        "claude-opus-5-5": 0.0654722,
+        "claude-opus-4-5": 0.08770425,
+        "claude-sonnet-4-5": 0.05262255,
+        "claude-haiku-4-5": 0.01754085,
+        "claude-haiku-5-5": 0.001754085,
+    }
+    for model, cost in cli.items():
+        price = price_for(model)
+        assert price is not None
+        assert price.cost(usage) == pytest.approx(cost, rel=1e-9), model
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.ndjson")), ids=lambda p: p.stem)
