@@ -314,18 +314,18 @@ class SystemCompactBoundary(_System):
     compact_metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class SystemHookStarted(_System):
+class _Hook(_System):
+    hook_id: str | None = None
+    hook_name: str | None = None  # e.g. "PreToolUse:Bash"
+    hook_event: str | None = None
+
+
+class SystemHookStarted(_Hook):
     subtype: Literal["hook_started"]
-    hook_id: str | None = None
-    hook_name: str | None = None
-    hook_event: str | None = None
 
 
-class SystemHookResponse(_System):
+class SystemHookResponse(_Hook):
     subtype: Literal["hook_response"]
-    hook_id: str | None = None
-    hook_name: str | None = None
-    hook_event: str | None = None
     exit_code: int | None = None
     outcome: str | None = None
     stdout: str | None = None
@@ -345,34 +345,8 @@ class UnknownEvent(_OpenEvent):
     type: str | None = None
 
 
-_SystemEvent = Annotated[
+SystemEvent: TypeAlias = (
     SystemInit
-    | SystemStatus
-    | SystemApiRetry
-    | SystemThinkingTokens
-    | SystemTaskStarted
-    | SystemTaskProgress
-    | SystemTaskUpdated
-    | SystemTaskNotification
-    | SystemPermissionDenied
-    | SystemCompactBoundary
-    | SystemHookStarted
-    | SystemHookResponse,
-    Field(discriminator="subtype"),
-]
-
-_KnownEvent = Annotated[
-    AssistantEvent | UserEvent | StreamEvent | ResultEvent | _SystemEvent,
-    Field(discriminator="type"),
-]
-_KNOWN: TypeAdapter[KnownEvent] = TypeAdapter(_KnownEvent)
-
-KnownEvent: TypeAlias = (
-    AssistantEvent
-    | UserEvent
-    | StreamEvent
-    | ResultEvent
-    | SystemInit
     | SystemStatus
     | SystemApiRetry
     | SystemThinkingTokens
@@ -385,7 +359,20 @@ KnownEvent: TypeAlias = (
     | SystemHookStarted
     | SystemHookResponse
 )
+KnownEvent: TypeAlias = AssistantEvent | UserEvent | StreamEvent | ResultEvent | SystemEvent
 WireEvent: TypeAlias = KnownEvent | SystemOther | UnknownEvent
+
+# Dispatch on "type", then on "subtype" for system events: two dict lookups, no trial and error.
+_KNOWN: TypeAdapter[KnownEvent] = TypeAdapter(
+    Annotated[
+        AssistantEvent
+        | UserEvent
+        | StreamEvent
+        | ResultEvent
+        | Annotated[SystemEvent, Field(discriminator="subtype")],
+        Field(discriminator="type"),
+    ]
+)
 
 _set = object.__setattr__
 

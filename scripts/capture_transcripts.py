@@ -19,30 +19,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import signal
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio
-from anyio.abc import Process
 
+from runner.claude import STREAM_FLAGS, isolated_env, run_streaming
 from runner.claude_bin import claude_version, find_claude
-from runner.replay.http import HttpRequest, HttpResponse, serve
-from runner.replay.mock_api import ScriptedModel
+from runner.replay.mock_api import scripted_model
 from runner.replay.script import Script
+from runner.stream import StreamItem
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "fixtures" / "transcripts"
-BASE_FLAGS = ("--print", "--output-format", "stream-json", "--verbose")
 EDIT_FLAGS = ("--permission-mode", "acceptEdits", "--allowedTools", "Write,Bash,Read,Edit")
 PROMPT = "Please do the task."
 SESSION_NS = uuid.UUID("7d1c4a52-2f0e-4f4e-9a55-3c0f8f2b6a10")  # any fixed namespace
@@ -70,7 +66,7 @@ class Case:
     turns: Sequence[Turn] | Callable[[], Sequence[Turn]]
     flags: tuple[str, ...] = EDIT_FLAGS
     # Subagent conversations: a marker its first message contains (the Agent prompt) -> turns.
-    lanes: Mapping[str, Sequence[Turn]] = field(default_factory=dict)
+    conversations: Mapping[str, Sequence[Turn]] = field(default_factory=dict)
     # Workspace files to create first; a callable for content too big to build at import time.
     files: Mapping[str, str | Callable[[], str]] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)  # extra environment for the CLI
@@ -171,7 +167,7 @@ ENDLESS_TOOLS: tuple[Turn, ...] = (
 )
 
 # In the Agent prompt, so the endpoint can tell the subagent's requests apart.
-SUB_MARKER = "[lane:subagent]"
+SUB_MARKER = "[subagent]"
 # The Bash tool refuses `sleep N` (foreground or `&`); a Python sleep is a long command it runs.
 BG_COMMAND = "python3 -c 'import time; time.sleep(1.5); print(\"bg done\")'"
 
@@ -189,7 +185,7 @@ SUBAGENT_TURNS: tuple[Turn, ...] = (
     ),
     turn(text("The subagent created notes.txt.")),
 )
-SUBAGENT_LANE: tuple[Turn, ...] = (
+SUBAGENT_TURNS_OWN: tuple[Turn, ...] = (
     turn(
         tool(
             "Bash",
@@ -299,7 +295,7 @@ CASES: tuple[Case, ...] = (
         "task_notification. The subagent's final text is not echoed as an assistant event.",
         SUBAGENT_TURNS,
         flags=AGENT_FLAGS,
-        lanes={SUB_MARKER: SUBAGENT_LANE},
+        conversations={SUB_MARKER: SUBAGENT_TURNS_OWN},
     ),
     Case(
         "subagent_forwarded",
@@ -307,7 +303,7 @@ CASES: tuple[Case, ...] = (
         "as an assistant event with parent_tool_use_id.",
         SUBAGENT_TURNS,
         flags=(*AGENT_FLAGS, "--forward-subagent-text"),
-        lanes={SUB_MARKER: SUBAGENT_LANE},
+        conversations={SUB_MARKER: SUBAGENT_TURNS_OWN},
     ),
     Case(
         "background_task",
@@ -337,7 +333,7 @@ CASES: tuple[Case, ...] = (
         ],
         flags=AGENT_FLAGS,
         # The delay keeps the agent's notification after the parent's second turn.
-        lanes={
+        conversations={
             SUB_MARKER: [
                 turn(
                     tool("Write", file_path="notes.txt", content="subagent was here\n"), delay_s=0.3
@@ -484,65 +480,11 @@ CASES: tuple[Case, ...] = (
 # --- The scripted endpoint ----------------------------------------------------------------
 
 
-@dataclass
-class Endpoint:
-    """Routes each request to the main script or to a subagent's, by the first message."""
-
-    main: ScriptedModel
-    lanes: list[tuple[str, ScriptedModel]]
-    paths: list[str] = field(default_factory=list)
-
-    async def handle(self, req: HttpRequest) -> HttpResponse:
-        self.paths.append(req.path)
-        return await self._pick(req).handle(req)
-
-    def _pick(self, req: HttpRequest) -> ScriptedModel:
-        # A subagent's conversation starts with its Agent prompt; the main one with ours.
-        try:
-            first = json.dumps(json.loads(req.body)["messages"][0])
-        except (ValueError, KeyError, IndexError, TypeError):
-            return self.main
-        return next((m for marker, m in self.lanes if marker in first), self.main)
-
-    def turns_left(self) -> int:
-        models = [self.main, *(m for _, m in self.lanes)]
-        return sum(len(m.script.expanded()) - m.turns_served for m in models)
-
-
-def _script(turns: Sequence[Turn]) -> ScriptedModel:
-    return ScriptedModel(Script.model_validate({"turns": list(turns)}))
-
-
-@asynccontextmanager
-async def serving(case: Case) -> AsyncIterator[tuple[str, Endpoint]]:
-    endpoint = Endpoint(
-        _script(case.script_turns()), [(k, _script(v)) for k, v in case.lanes.items()]
-    )
-    async with anyio.create_task_group() as tg:
-        port = await tg.start(partial(serve, endpoint.handle))
-        try:
-            yield f"http://127.0.0.1:{port}", endpoint
-        finally:
-            tg.cancel_scope.cancel()
-
-
-# --- Running the CLI ----------------------------------------------------------------------
-
-
-@dataclass
-class CliRun:
-    stdout: bytearray = field(default_factory=bytearray)
-    stderr: bytearray = field(default_factory=bytearray)
-    exit_code: int | None = None
-    killed: str | None = None  # why we sent SIGTERM, if we did
-    timed_out: bool = False
-
-
 def prepare_dirs(case: Case) -> dict[str, Path]:
     # Fixed paths (not mkdtemp) so re-captures of a case print the same cwd and paths.
     base = Path(tempfile.gettempdir()) / "runner-capture" / case.name
     shutil.rmtree(base, ignore_errors=True)
-    dirs = {name: base / name for name in ("workspace", "home", "tmp")}
+    dirs = {name: base / name for name in ("workspace", "home")}
     for d in dirs.values():
         d.mkdir(parents=True, mode=0o700)
     for rel, content in case.files.items():
@@ -552,101 +494,23 @@ def prepare_dirs(case: Case) -> dict[str, Path]:
     return dirs
 
 
-def cli_env(url: str, dirs: Mapping[str, Path], extra: Mapping[str, str]) -> dict[str, str]:
-    # Only PATH from the caller: no user config, credentials or proxies reach the CLI.
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(dirs["home"]),
-        "TMPDIR": str(dirs["tmp"]),
-        "CLAUDE_CODE_TMPDIR": str(dirs["tmp"]),  # task output files, else /tmp/claude-<uid>
-        "ANTHROPIC_BASE_URL": url,
-        "ANTHROPIC_API_KEY": "sk-test",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        **extra,
-    }
-
-
 def cli_flags(case: Case) -> list[str]:
     session = str(uuid.uuid5(SESSION_NS, case.name))  # a stable session_id per case
-    return [*BASE_FLAGS, "--session-id", session, *case.flags]
+    return [*STREAM_FLAGS, "--session-id", session, *case.flags]
 
 
-async def run_cli(argv: list[str], env: dict[str, str], cwd: Path, case: Case) -> CliRun:
-    run = CliRun()
-    async with await anyio.open_process(argv, env=env, cwd=cwd, start_new_session=True) as proc:
-        assert proc.stdin is not None
-        await proc.stdin.send(case.prompt.encode())
-        await proc.stdin.aclose()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_drain, proc.stderr, run.stderr)
-            if case.kill is not None and case.kill.after_s is not None:
-                tg.start_soon(_terminate_after, proc, run, case.kill.after_s)
-            with anyio.move_on_after(case.timeout_s) as scope:
-                await _read_stdout(proc, run, case.kill)
-                await proc.wait()
-            if scope.cancelled_caught:
-                run.timed_out = True
-                await _stop(proc)
-            tg.cancel_scope.cancel()
-        run.exit_code = proc.returncode
-    _kill_group(proc.pid)
-    return run
-
-
-async def _drain(stream: Any, into: bytearray) -> None:
-    async for chunk in stream:
-        into.extend(chunk)
-
-
-async def _terminate_after(proc: Process, run: CliRun, delay_s: float) -> None:
-    await anyio.sleep(delay_s)
-    run.killed = f"SIGTERM after {delay_s} s"
-    with suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGTERM)
-
-
-async def _read_stdout(proc: Process, run: CliRun, kill: Kill | None) -> None:
-    assert proc.stdout is not None
-    seen = 0  # events of kill.subtype so far
-    tail = b""
-    async for chunk in proc.stdout:
-        run.stdout.extend(chunk)
-        if kill is None or kill.subtype is None or run.killed:
-            continue
-        *lines, tail = (tail + chunk).split(b"\n")
-        seen += sum(1 for line in lines if _subtype(line) == kill.subtype)
-        if seen >= kill.count:
-            run.killed = f"SIGTERM after {kill.count} {kill.subtype} events"
-            with suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-
-
-def _subtype(line: bytes) -> str | None:
-    try:
-        event = json.loads(line)
-    except ValueError:
+def stop_condition(kill: Kill | None) -> Callable[[StreamItem], bool] | None:
+    """SIGTERM once ``kill.count`` events of ``kill.subtype`` have arrived."""
+    if kill is None or kill.subtype is None:
         return None
-    return event.get("subtype") if isinstance(event, dict) else None
+    seen = 0
 
+    def reached(item: StreamItem) -> bool:
+        nonlocal seen
+        seen += getattr(item, "subtype", None) == kill.subtype
+        return seen >= kill.count
 
-async def _stop(proc: Process) -> None:
-    # SIGTERM lets the CLI flush and exit (code 143); SIGKILL only if it ignores that.
-    with suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGTERM)
-    with anyio.move_on_after(5) as scope:
-        await proc.wait()
-    if scope.cancelled_caught:
-        with suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-
-
-def _kill_group(pgid: int) -> None:
-    # Tool subprocesses left in the CLI's own process group (it was started as its leader).
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+    return reached
 
 
 # --- Capturing a case ---------------------------------------------------------------------
@@ -655,9 +519,18 @@ def _kill_group(pgid: int) -> None:
 async def capture(case: Case, claude: Path, version: str) -> dict[str, Any]:
     dirs = prepare_dirs(case)
     flags = cli_flags(case)
-    async with serving(case) as (url, endpoint):
-        run = await run_cli(
-            [str(claude), *flags], cli_env(url, dirs, case.env), dirs["workspace"], case
+    script = Script.model_validate(
+        {"turns": list(case.script_turns()), "conversations": dict(case.conversations)}
+    )
+    async with scripted_model(script) as model:
+        run = await run_streaming(
+            [str(claude), *flags],
+            env=isolated_env(model.url, dirs["home"], extra=case.env),
+            cwd=dirs["workspace"],
+            prompt=case.prompt,
+            stop_when=stop_condition(case.kill),
+            stop_after_s=case.kill.after_s if case.kill else None,
+            timeout_s=case.timeout_s,
         )
     meta = {
         "case": case.name,
@@ -666,17 +539,17 @@ async def capture(case: Case, claude: Path, version: str) -> dict[str, Any]:
         "argv": ["claude", *flags],
         "extra_env": dict(case.env),
         "prompt_on_stdin": case.prompt,
-        "exit_code": run.exit_code,
-        "killed": run.killed,
+        "exit_code": run.returncode,
+        "killed": run.stopped,
         "timed_out": run.timed_out,
-        "request_paths": endpoint.paths,
-        "scripted_turns_unused": endpoint.turns_left(),
+        "request_paths": [r.path for r in model.model.requests],
+        "scripted_turns_unused": model.model.turns_left,
         "stdout_bytes": len(run.stdout),
         "stdout_lines": run.stdout.count(b"\n"),
         "stderr": run.stderr.decode(errors="replace")[-2000:],  # the tail says why it ended
     }
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    (OUT_DIR / f"{case.name}.ndjson").write_bytes(bytes(run.stdout))
+    (OUT_DIR / f"{case.name}.ndjson").write_bytes(run.stdout)
     (OUT_DIR / f"{case.name}.meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     shutil.rmtree(dirs["workspace"].parent, ignore_errors=True)
     return meta

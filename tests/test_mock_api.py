@@ -106,7 +106,7 @@ async def test_errors_exhaustion_and_other_routes(anyio_backend: str) -> None:
             assert json.loads(body)["error"]["type"] == "overloaded_error"
         status, body = await post(m.url, "/v1/messages", {"stream": True})
         assert status == 400
-        assert "all were used" in json.loads(body)["error"]["message"]
+        assert "all used" in json.loads(body)["error"]["message"]
         status, body = await post(m.url, "/v1/messages/count_tokens", {"messages": []})
         assert status == 200
         assert "input_tokens" in json.loads(body)
@@ -122,3 +122,29 @@ def test_script_errors_name_file_and_field(tmp_path: Any) -> None:
         load_script(bad)
     with pytest.raises(ScriptFileError, match="cannot read"):
         load_script(tmp_path / "missing.json")
+
+
+async def test_conversations_are_routed_by_their_first_message(anyio_backend: str) -> None:
+    """A subagent's requests get its own turns, whatever order they arrive in."""
+    script = Script.model_validate(
+        {
+            "turns": [
+                {"content": [{"type": "text", "text": "parent 1"}]},
+                {"content": [{"type": "text", "text": "parent 2"}]},
+            ],
+            "conversations": {"[sub]": [{"content": [{"type": "text", "text": "sub 1"}]}]},
+        }
+    )
+
+    def body(first: str) -> dict[str, Any]:
+        return {"stream": False, "messages": [{"role": "user", "content": first}]}
+
+    async with scripted_model(script) as m:
+        texts = []
+        for first in ("do it", "[sub] help the parent", "do it"):
+            _, raw = await post(m.url, "/v1/messages", body(first))
+            texts.append(json.loads(raw)["content"][0]["text"])
+        assert texts == ["parent 1", "sub 1", "parent 2"]
+        assert m.model.turns_left == 0
+        status, raw = await post(m.url, "/v1/messages", body("[sub] again"))
+        assert status == 400

@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 
 from runner.replay.http import HttpRequest, HttpResponse, serve
-from runner.replay.script import Script, ScriptText, ScriptThinking, ScriptToolUse, Turn
+from runner.replay.script import Script, ScriptText, ScriptThinking, ScriptToolUse, Turn, expand
 
 _TEXT_CHUNK = 64  # characters per text/thinking delta, so the CLI really assembles a stream
 _JSON_CHUNK = 256  # characters per input_json_delta
@@ -30,20 +30,41 @@ class RecordedRequest:
 
 
 @dataclass
+class _Conversation:
+    turns: list[Turn]
+    served: int = 0
+
+
+@dataclass
 class ScriptedModel:
-    """Answers ``POST /v1/messages`` with the script's turns in order."""
+    """Answers ``POST /v1/messages`` with the script's turns in order, per conversation."""
 
     script: Script
     requests: list[RecordedRequest] = field(default_factory=list)
-    _turns: list[Turn] = field(init=False)
-    _next: int = field(init=False, default=0)
+    _main: _Conversation = field(init=False)
+    _others: dict[str, _Conversation] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._turns = self.script.expanded()
+        self._main = _Conversation(expand(self.script.turns))
+        self._others = {k: _Conversation(expand(v)) for k, v in self.script.conversations.items()}
 
     @property
     def turns_served(self) -> int:
-        return self._next
+        return self._main.served + sum(c.served for c in self._others.values())
+
+    @property
+    def turns_left(self) -> int:
+        every = [self._main, *self._others.values()]
+        return sum(len(c.turns) - c.served for c in every)
+
+    def _conversation(self, body: dict[str, Any]) -> _Conversation:
+        if self._others:
+            messages = body.get("messages")
+            first = json.dumps(messages[0]) if isinstance(messages, list) and messages else ""
+            for marker, conversation in self._others.items():
+                if marker in first:
+                    return conversation
+        return self._main
 
     @property
     def message_requests(self) -> list[RecordedRequest]:
@@ -59,12 +80,15 @@ class ScriptedModel:
             return _json(200, {"input_tokens": len(req.body) // 4})
         if req.method != "POST" or req.path != "/v1/messages" or not isinstance(body, dict):
             return _json(404, _error_body("not_found_error", f"no scripted route {req.path}"))
-        if self._next >= len(self._turns):
-            # A 400 ends the CLI at once; a 5xx would send it into minutes of retries.
-            msg = f"scripted model: the script has {len(self._turns)} turns and all were used"
+        conversation = self._conversation(body)
+        if conversation.served >= len(conversation.turns):
+            # A 400 ends the CLI quickly; a 5xx would send it into minutes of retries.
+            n = len(conversation.turns)
+            msg = f"scripted model: the script has {n} turns for this conversation, all used"
             return _json(400, _error_body("invalid_request_error", msg))
-        index, turn = self._next, self._turns[self._next]
-        self._next += 1
+        turn = conversation.turns[conversation.served]
+        conversation.served += 1
+        index = self.turns_served - 1  # unique across conversations: message and tool ids
         if turn.hang:
             await anyio.sleep_forever()
         if turn.delay_s:

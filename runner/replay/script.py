@@ -2,7 +2,10 @@
 
 A script is JSON: ``{"turns": [turn, ...]}``. Each request to ``/v1/messages`` takes the next
 turn. A turn either answers with content blocks, or fails with an HTTP error, optionally after a
-delay, or hangs. See README "Scripted model" for the format with examples.
+delay, or hangs. ``conversations`` holds the turns of other conversations, such as a subagent's:
+a request whose first message contains a key is answered from that key's turns, so a subagent
+and its parent each get their own, whatever order their requests arrive in. See README
+"The scripted model" for the format with examples.
 """
 
 from __future__ import annotations
@@ -69,12 +72,16 @@ class Turn(_Strict):
         return "tool_use" if calls_tool else "end_turn"
 
 
+def expand(turns: list[Turn]) -> list[Turn]:
+    """Turns with each ``repeat`` spelled out."""
+    return [turn for turn in turns for _ in range(turn.repeat)]
+
+
 class Script(_Strict):
     turns: list[Turn]
+    # Marker text -> turns: a request whose first message contains the marker takes these.
+    conversations: dict[str, list[Turn]] = Field(default_factory=dict)
     model: str | None = None  # the model name to report; default: the one the request asked for
-
-    def expanded(self) -> list[Turn]:
-        return [turn for turn in self.turns for _ in range(turn.repeat)]
 
 
 class ScriptFileError(ValueError):
