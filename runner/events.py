@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeAlias
 
+import msgspec
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -376,11 +377,56 @@ _KNOWN: TypeAdapter[KnownEvent] = TypeAdapter(
 
 _set = object.__setattr__
 
+# Large lines are mostly fields runner does not model: the CLI echoes whole files in a user
+# event's tool_use_result (Edit's originalFile, Read's content). pydantic would decode them all
+# before ignoring them; msgspec finds each top-level field's span without decoding it (~2 GB/s),
+# so only the declared fields are decoded. The event still keeps its whole line. The skipped
+# fields are checked for JSON syntax, not UTF-8 (that check costs more than the whole parse);
+# the CLI writes valid UTF-8, and ``full()`` would report a bad byte if one were there.
+SKIM_MIN_BYTES = 64 * 1024
+_SPANS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+def _declared(model: type[BaseModel]) -> dict[str, bytes]:
+    """Wire name -> its JSON key with the colon, for every field ``model`` declares."""
+    names = {f.alias or name for name, f in model.model_fields.items()}
+    return {name: msgspec.json.encode(name) + b":" for name in names}
+
+
+_DECLARED: dict[bytes, dict[str, bytes]] = {
+    b'"assistant"': _declared(AssistantEvent),
+    b'"user"': _declared(UserEvent),
+    b'"stream_event"': _declared(StreamEvent),
+    b'"result"': _declared(ResultEvent),
+}
+
+
+def _skim(raw: bytes) -> bytes:
+    """The same JSON object with only the fields its model declares, cut from the line."""
+    try:
+        spans = _SPANS.decode(raw)
+    except msgspec.DecodeError:
+        return raw  # not an object, or not JSON: pydantic says which
+    kind = spans.get("type")
+    keys = _DECLARED.get(bytes(kind)) if kind is not None else None
+    if keys is None:
+        return raw
+    pieces: list[bytes | msgspec.Raw] = []
+    for name, span in spans.items():
+        if name in keys:
+            pieces += (b",", keys[name], span)
+    if not pieces:
+        return raw
+    pieces[0] = b"{"
+    pieces.append(b"}")
+    return b"".join(pieces)
+
 
 def parse_event(raw: bytes) -> WireEvent:
     """Parse one JSON line. Raises EventParseError only when it is not a JSON object."""
     try:
-        event: WireEvent = _KNOWN.validate_json(raw)
+        doc = _skim(raw) if len(raw) >= SKIM_MIN_BYTES else raw
+        event: WireEvent = _KNOWN.validate_json(doc)
     except ValidationError as exc:
         event = _fallback(raw, exc)
     _set(event, "_raw", raw)

@@ -58,6 +58,9 @@ class LineFramer:
         ``split`` in C and no Python work per line.
         """
         first = self._number + 1
+        if b"\n" not in chunk:  # the middle of a long line: hold it as it is, no copy
+            self._hold(chunk)
+            return first, []
         pieces = chunk.split(b"\n")
         tail = pieces.pop()  # the unterminated rest (b"" when the chunk ends a line)
         lines = cast(list[bytes | ParseError], pieces)  # no copy: errors replace lines in place
@@ -78,10 +81,7 @@ class LineFramer:
         if not self._pending and not self._dropping:
             return first, []
         self._number += 1
-        line = self._complete(b"", first)
-        if isinstance(line, bytes) and line.endswith(b"\r"):
-            line = line[:-1]
-        return first, [line]
+        return first, [self._complete(b"", first)]
 
     def _hold(self, tail: bytes) -> None:
         self._pending_size += len(tail)
@@ -103,7 +103,8 @@ class LineFramer:
         self._pending.append(piece)
         line = b"".join(self._pending)
         self._pending.clear()
-        return line
+        # The CR of a CRLF may have come in the chunk before.
+        return line[:-1] if line.endswith(b"\r") else line
 
     def _capped(self, line: bytes | ParseError, number: int) -> bytes | ParseError:
         assert self._max is not None

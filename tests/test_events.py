@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from runner.events import (
+    _KNOWN,
+    SKIM_MIN_BYTES,
     AssistantEvent,
     EventParseError,
     ResultEvent,
@@ -127,3 +129,48 @@ def test_init_and_synthetic_skill_message_fields() -> None:
     assert "greeter" in init.skills
     synthetic = [i for i in items if isinstance(i, UserEvent) and i.is_synthetic]
     assert synthetic, "the skill's body arrives as an isSynthetic user message"
+
+
+BIG = [p for p in CAPTURES if p.stat().st_size > 1_000_000]
+
+
+@pytest.mark.parametrize("path", BIG, ids=lambda p: p.stem)
+def test_skimming_large_lines_gives_the_same_events(path: Path) -> None:
+    """Lines over SKIM_MIN_BYTES skip undeclared fields undecoded: same event as a full parse."""
+    large = [ln for ln in path.read_bytes().splitlines() if len(ln) >= SKIM_MIN_BYTES]
+    assert large
+    for line in large:
+        skimmed = parse_event(line)
+        full = _KNOWN.validate_json(line)
+        assert type(skimmed) is type(full)
+        assert skimmed == full
+        assert skimmed.raw_json() is line
+        assert skimmed.full() == json.loads(line)
+
+
+def big_user_line(tool_use_result: str) -> bytes:
+    head = '{"type":"user","message":{"role":"user","content":[{"type":"tool_result",'
+    head += '"tool_use_id":"t1","content":"ok"}]},"tool_use_result":'
+    return (head + tool_use_result + "}").encode()
+
+
+def test_malformed_json_inside_a_skipped_field_is_still_an_error() -> None:
+    padding = "x" * SKIM_MIN_BYTES
+    good = big_user_line(f'{{"originalFile":"{padding}"}}')
+    assert isinstance(parse_event(good), UserEvent)
+    for bad in (
+        big_user_line(f'{{"originalFile":"{padding}"'),  # unclosed object
+        big_user_line(f'{{"originalFile":{padding}}}'),  # not a value
+        good[:-1],  # truncated
+    ):
+        with pytest.raises(EventParseError):
+            parse_event(bad)
+
+
+def test_large_line_of_unknown_type_keeps_every_field() -> None:
+    line = json.dumps({"type": "future_event", "blob": "y" * SKIM_MIN_BYTES, "n": 1}).encode()
+    event = parse_event(line)
+    assert isinstance(event, UnknownEvent)
+    assert event.model_extra is not None
+    assert event.model_extra["n"] == 1
+    assert len(event.model_extra["blob"]) == SKIM_MIN_BYTES

@@ -44,14 +44,19 @@ async def aread(data: bytes, cuts: list[int], **kw: int) -> list[StreamItem]:
 
 
 @pytest.mark.anyio
-async def test_any_chunking_gives_the_same_events(anyio_backend: str) -> None:
-    data = capture()
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+async def test_any_chunking_gives_the_same_events(anyio_backend: str, ending: bytes) -> None:
+    data = capture().replace(b"\n", ending)
     whole = keyed(read_all(data))
     assert len(whole) == data.count(b"\n")
+    assert keyed(read_all(capture())) == whole  # CRLF or LF: the same events, the same bytes
     rng = random.Random(7)
+    # A CR at the end of one chunk, its LF alone in the next: the last line ends so.
+    cut_after_cr = [len(data) - 1] if ending == b"\r\n" else []
     for _ in range(20):
         cuts = sorted(rng.sample(range(1, len(data)), rng.randint(1, 60)))
         assert keyed(await aread(data, cuts)) == whole
+    assert keyed(await aread(data, cut_after_cr)) == whole
 
 
 @pytest.mark.anyio
