@@ -29,9 +29,12 @@ CAPTURES = ROOT / "fixtures" / "transcripts"
 TARGET = 2.5
 
 
-def build_corpus(path: Path, megabytes: int, source: Path) -> Counter[str]:
-    """Concatenate every capture, round after round, until the file reaches ``megabytes``."""
-    captures = [p.read_bytes() for p in sorted(source.glob("*.ndjson"))]
+def build_corpus(
+    path: Path, megabytes: int, source: Path, exclude: set[str]
+) -> tuple[Counter[str], int]:
+    """Concatenate the captures, round after round, until the file reaches ``megabytes``."""
+    files = [p for p in sorted(source.glob("*.ndjson")) if p.stem not in exclude]
+    captures = [p.read_bytes() for p in files]
     if not captures:
         sys.exit(f"no captures in {source}: run scripts/capture_transcripts.py")
     captures = [c if c.endswith(b"\n") else c + b"\n" for c in captures]
@@ -50,7 +53,7 @@ def build_corpus(path: Path, megabytes: int, source: Path) -> Counter[str]:
                 f.write(data)
                 written += len(data)
             rounds += 1
-    return Counter({k: v * rounds for k, v in kinds.items()})
+    return Counter({k: v * rounds for k, v in kinds.items()}), len(files)
 
 
 def read_runner(path: Path) -> int:
@@ -94,6 +97,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; best counts")
     parser.add_argument("--corpus", type=Path, default=ROOT / "bench-data" / "corpus.ndjson")
     parser.add_argument("--captures", type=Path, default=CAPTURES, help="folder of captures")
+    parser.add_argument(
+        "--exclude", default="", metavar="NAMES", help="captures to leave out, comma-separated"
+    )
     parser.add_argument("--check", action="store_true", help=f"exit 1 below {TARGET}x")
     args = parser.parse_args()
     try:
@@ -102,9 +108,9 @@ def main() -> int:
         print("claude-agent-sdk is not installed: EXTRAS=test,bench scripts/setup", file=sys.stderr)
         return 2
     args.corpus.parent.mkdir(parents=True, exist_ok=True)
-    kinds = build_corpus(args.corpus, args.mb, args.captures)
+    exclude = {n for n in args.exclude.split(",") if n}
+    kinds, n_captures = build_corpus(args.corpus, args.mb, args.captures, exclude)
     size = args.corpus.stat().st_size
-    n_captures = len(list(args.captures.glob("*.ndjson")))
     print(f"corpus: {args.corpus} {size / 1e6:.0f} MB from {n_captures} captures")
     for kind, nbytes in kinds.most_common():
         print(f"  {kind:14s} {nbytes / size:6.1%} of bytes")

@@ -245,6 +245,67 @@ def _read_edit_turns(path: str) -> list[Turn]:
     ]
 
 
+# A coding session on real code: runner's own sources, copied into the workspace.
+SESSION_FILES = ("runner/events.py", "runner/stream.py", "runner/transcript.py", "runner/usage.py")
+
+
+def _source(rel: str) -> Callable[[], str]:
+    return lambda: (ROOT / rel).read_text()
+
+
+def _session_turns() -> list[Turn]:
+    # Cache reads grow turn by turn as the conversation does, as they do with the real API.
+    def u(turn_no: int) -> dict[str, int]:
+        return usage(8, 150, cache_write=2500, cache_read=12000 + 9000 * turn_no)
+
+    new_module = (ROOT / "runner" / "render.py").read_text()
+    return [
+        turn(
+            thinking("Look at the layout, read the reader and its models, then add the module."),
+            text("I'll start by looking at the package."),
+            tool("Bash", command="ls -la runner && wc -l runner/*.py", description="List files"),
+            usage=u(0),
+        ),
+        *(turn(tool("Read", file_path=rel), usage=u(i + 1)) for i, rel in enumerate(SESSION_FILES)),
+        turn(
+            tool("Bash", command="grep -n 'def \\|class ' runner/*.py", description="Outline"),
+            usage=u(5),
+        ),
+        turn(
+            text("Now the new module."),
+            tool("Write", file_path="runner/report_text.py", content=new_module),
+            usage=u(6),
+        ),
+        turn(
+            tool(
+                "Edit",
+                file_path="runner/stream.py",
+                old_string="CHUNK_SIZE = 1 << 20",
+                new_string="CHUNK_SIZE = 1 << 20  # 1 MiB: one split per chunk",
+            ),
+            usage=u(7),
+        ),
+        turn(
+            tool(
+                "Edit",
+                file_path="runner/events.py",
+                old_string="SKIM_MIN_BYTES = 64 * 1024",
+                new_string="SKIM_MIN_BYTES = 64 * 1024  # tuned on real captures",
+            ),
+            usage=u(8),
+        ),
+        turn(
+            tool(
+                "Bash",
+                command="python3 -m py_compile runner/*.py && cat runner/stream.py | head -120",
+                description="Check it compiles",
+            ),
+            usage=u(9),
+        ),
+        turn(text("Added runner/report_text.py and documented two constants."), usage=u(10)),
+    ]
+
+
 CASES: tuple[Case, ...] = (
     Case(
         "hello",
@@ -473,6 +534,14 @@ CASES: tuple[Case, ...] = (
         "ends and result carries structured_output and the JSON text as result.",
         [turn(tool("StructuredOutput", name="Ada", languages=["en", "fr"]))],
         flags=(*EDIT_FLAGS, "--json-schema", json.dumps(PERSON_SCHEMA)),
+    ),
+    Case(
+        "session",
+        "A realistic coding session on real code (runner's own sources): Bash, four Reads of "
+        "source files, a Write of a module, two Edits, a final check; lines of 5 to 60 KB, "
+        "with tool_use_result echoing file contents, as in real transcripts.",
+        _session_turns,
+        files={rel: _source(rel) for rel in SESSION_FILES},
     ),
 )
 

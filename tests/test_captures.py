@@ -72,6 +72,23 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "hooks": {"status": "success", "tool_sequence": ["Write", "Bash"]},
     "model_fallback": {"status": "success", "api_retries": 2},
     "structured_output": {"final_text": '{"name":"Ada","languages":["en","fr"]}'},
+    "session": {
+        "status": "success",
+        "num_turns": 11,
+        "tool_sequence": [
+            "Bash",
+            "Read",
+            "Read",
+            "Read",
+            "Read",
+            "Bash",
+            "Write",
+            "Edit",
+            "Edit",
+            "Bash",
+        ],
+        "final_text": "Added runner/report_text.py and documented two constants.",
+    },
 }
 
 
