@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import FIXTURES
@@ -57,6 +58,26 @@ def test_stdin() -> None:
     data = (FIXTURES / "tools.ndjson").read_bytes()
     proc = runner("transcript", "-", "--json", stdin=data)
     assert json.loads(proc.stdout)["events"] == data.count(b"\n")
+
+
+def test_stdin_as_it_streams() -> None:
+    """A slow writer, lines cut mid-way: the command reads what arrives and waits for more."""
+    data = (FIXTURES / "tools.ndjson").read_bytes()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner", "transcript", "-", "--json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    for start in range(0, len(data), 997):  # a prime step: cuts land inside lines and characters
+        proc.stdin.write(data[start : start + 997])
+        proc.stdin.flush()
+        time.sleep(0.002)
+    proc.stdin.close()
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    assert proc.wait(timeout=60) == 0
+    assert json.loads(out) == json.loads(runner("transcript", "-", "--json", stdin=data).stdout)
 
 
 def test_missing_file_is_one_line_no_traceback(tmp_path: Path) -> None:
