@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -50,8 +51,23 @@ def _transcript(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number of bytes")
+    return value
+
+
+DESCRIPTION = """\
+runner: does this skill make Claude Code better at these tasks, and at what cost?
+It runs the real Claude Code CLI and reads its stream-json output into typed events."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m runner", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m runner", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"runner {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     doctor = sub.add_parser("doctor", help="show which Claude Code CLI runner will use")
@@ -77,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     tr.add_argument(
         "--max-line-bytes",
-        type=int,
+        type=_positive,
         default=None,
         metavar="N",
         help="skip (and count as a parse error) any line longer than N bytes; default: no cap",
@@ -88,4 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C: the user knows; no traceback
+    except BrokenPipeError:
+        # The reader of our output went away (| head): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141

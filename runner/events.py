@@ -8,7 +8,7 @@ the model itself (``extra="allow"``). ``parse_event`` never drops a JSON object.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias, get_args
 
 import msgspec
 import pydantic_core
@@ -64,7 +64,17 @@ class ImageBlock(_Known):
 
 
 class UnknownBlock(_Open):
+    """A content block of a type runner does not model, or of a known type in a shape it did
+    not expect; all its fields kept."""
+
     type: str
+
+    @property
+    def problem(self) -> str | None:
+        """Set when the type is one runner models: the CLI changed that block's shape."""
+        if self.type in _BLOCK_TYPES:
+            return f"{self.type} block in an unexpected shape"
+        return None
 
 
 # Tagged unions try the "type" tag first (one dict lookup); a block of a type we do not know
@@ -101,6 +111,19 @@ ContentBlock: TypeAlias = Annotated[
     | UnknownBlock,
     Field(union_mode="left_to_right"),
 ]
+
+
+_BLOCK_TYPES: frozenset[str] = frozenset(
+    get_args(model.model_fields["type"].annotation)[0]
+    for model in (
+        TextBlock,
+        ThinkingBlock,
+        RedactedThinkingBlock,
+        ToolUseBlock,
+        ToolResultBlock,
+        ImageBlock,
+    )
+)
 
 
 # ---- usage ----------------------------------------------------------------------------------

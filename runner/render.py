@@ -39,8 +39,13 @@ def render_summary(s: TranscriptSummary, *, source: str) -> str:
     lines.append(f"events      {s.events}  parse errors {s.parse_errors}")
     if s.parse_error_lines:
         lines.append(f"bad lines   {', '.join(map(str, s.parse_error_lines))}")
-    if s.unknown_events:
-        lines.append(f"unknown     {s.unknown_events} events of types runner does not model (kept)")
+    if s.unknown_events or s.unknown_blocks:
+        lines.append(
+            f"unknown     {s.unknown_events} events, {s.unknown_blocks} content blocks "
+            "of types runner does not model (kept)"
+        )
+    for problem in s.shape_problems:
+        lines.append(f"drift       {problem}")
     if s.final_text:
         lines.append(f"final text  {_clip(s.final_text)}")
     return "\n".join(lines)

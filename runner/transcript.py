@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runner.events import (
     AssistantEvent,
+    ContentBlock,
     ResultEvent,
     SystemApiRetry,
     SystemInit,
@@ -28,6 +29,7 @@ from runner.events import (
     ThinkingBlock,
     ToolResultBlock,
     ToolUseBlock,
+    UnknownBlock,
     UnknownEvent,
     UserEvent,
 )
@@ -155,6 +157,9 @@ def normalize(item: StreamItem) -> Iterator[TranscriptEvent]:
                     is_error=bool(block.is_error),
                     parent_tool_use_id=parent,
                 )
+            elif isinstance(block, UnknownBlock):
+                what = block.problem or f"unknown content block type {block.type!r}"
+                yield NoticeEvent(what=what, parent_tool_use_id=parent)
     elif isinstance(item, SystemApiRetry):
         yield RetryEvent(
             attempt=item.attempt,
@@ -221,10 +226,13 @@ class TranscriptSummary(BaseModel):
     cli_version: str | None
     results: int  # result events: more than one when background tasks woke the agent again
     unknown_events: int  # JSON objects of a type runner does not model (kept, not dropped)
+    unknown_blocks: int  # content blocks of a type runner does not model (kept, not dropped)
+    # Known types in shapes runner did not expect: the CLI changed. The first few, to look at.
+    shape_problems: list[str]
     parse_error_lines: list[int]  # the first few, to look at
 
 
-_MAX_ERROR_LINES = 20
+_MAX_LISTED = 20
 
 
 class SummaryBuilder:
@@ -235,6 +243,8 @@ class SummaryBuilder:
         self.parse_error_lines: list[int] = []
         self.parse_errors = 0
         self.unknown = 0
+        self.unknown_blocks = 0
+        self.shape_problems: list[str] = []
         self.result: ResultEvent | None = None  # the last one
         self.results = 0
         self.turns = 0  # summed: each result counts its own segment's turns
@@ -252,10 +262,14 @@ class SummaryBuilder:
     def add(self, item: StreamItem) -> None:
         if isinstance(item, ParseError):
             self.parse_errors += 1
-            if len(self.parse_error_lines) < _MAX_ERROR_LINES:
+            if len(self.parse_error_lines) < _MAX_LISTED:
                 self.parse_error_lines.append(item.line)
             return
         self.events += 1
+        if isinstance(item, AssistantEvent | UserEvent) and not isinstance(
+            item.message.content, str
+        ):
+            self._unknown_blocks(item.message.content)
         if isinstance(item, AssistantEvent):
             self._assistant(item)
         elif isinstance(item, ResultEvent):
@@ -271,6 +285,20 @@ class SummaryBuilder:
             self.init = self.init or item
         elif isinstance(item, UnknownEvent):
             self.unknown += 1
+        if isinstance(item, UnknownEvent | SystemOther) and item.problem:
+            subtype = getattr(item, "subtype", None)
+            self._problem(f"{item.type}/{subtype}: {item.problem}" if subtype else item.problem)
+
+    def _problem(self, what: str) -> None:
+        if len(self.shape_problems) < _MAX_LISTED:
+            self.shape_problems.append(what)
+
+    def _unknown_blocks(self, blocks: list[ContentBlock]) -> None:
+        for block in blocks:
+            if isinstance(block, UnknownBlock):
+                self.unknown_blocks += 1
+                if block.problem:
+                    self._problem(block.problem)
 
     def _assistant(self, event: AssistantEvent) -> None:
         self.estimator.add(event)
@@ -290,7 +318,7 @@ class SummaryBuilder:
     def summary(self) -> TranscriptSummary:
         result = self.result
         money = self.usage_totals()
-        final = result.result if result is not None and result.result is not None else None
+        final = result.result if result is not None else None
         return TranscriptSummary(
             events=self.events,
             parse_errors=self.parse_errors,
@@ -316,6 +344,8 @@ class SummaryBuilder:
             cli_version=self.init.claude_code_version if self.init else None,
             results=self.results,
             unknown_events=self.unknown,
+            unknown_blocks=self.unknown_blocks,
+            shape_problems=list(self.shape_problems),
             parse_error_lines=list(self.parse_error_lines),
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -115,6 +116,29 @@ def test_env_override(tmp_path: Path) -> None:
     )
     assert "claude 9.9.9 ($RUNNER_CLAUDE_BIN:" in proc.stdout
     assert "pinned to Claude Code 2.1.329; found 9.9.9" in proc.stdout
+
+
+def test_bad_cap_is_a_usage_error() -> None:
+    proc = runner("transcript", "-", "--max-line-bytes", "-5")
+    assert proc.returncode == 2
+    assert "--max-line-bytes: '-5' is not a positive whole number of bytes" in proc.stderr
+
+
+def test_ctrl_c_while_reading_stdin_ends_quietly() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner", "transcript", "-"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    assert proc.stderr is not None
+    proc.stdin.write((FIXTURES / "tools.ndjson").read_bytes()[:3000])
+    proc.stdin.flush()
+    time.sleep(1.0)  # it has read what there is, and waits for more
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    assert b"Traceback" not in proc.stderr.read()
+    proc.stdin.close()
 
 
 def test_help_teaches() -> None:

@@ -174,3 +174,47 @@ def test_large_line_of_unknown_type_keeps_every_field() -> None:
     assert event.model_extra is not None
     assert event.model_extra["n"] == 1
     assert len(event.model_extra["blob"]) == SKIM_MIN_BYTES
+
+
+def test_drift_is_reported_not_silently_dropped() -> None:
+    """A known block or event in a new shape is kept, counted, and named in the summary."""
+    lines = [
+        json.dumps(
+            {
+                "type": "assistant",
+                "message": {
+                    "id": "m1",
+                    "model": "claude-opus-5-5",
+                    "content": [{"type": "tool_use", "name": "Write", "input": {}}],
+                },
+            }
+        ),  # no id
+        json.dumps(
+            {
+                "type": "assistant",
+                "message": {
+                    "id": "m2",
+                    "model": "claude-opus-5-5",
+                    "content": [{"type": "server_tool_use", "id": "s", "name": "x", "input": {}}],
+                },
+            }
+        ),
+        json.dumps({"type": "system", "subtype": "api_retry", "attempt": "first"}),
+        json.dumps({"type": "result", "subtype": "success", "num_turns": "many"}),
+    ]
+    transcript = Transcript(parse_event(line.encode()) for line in lines)
+    s = transcript.summary()
+    assert s.unknown_blocks == 2
+    assert s.unknown_events == 1  # the result; the system event stays a SystemOther
+    assert s.shape_problems == [
+        "tool_use block in an unexpected shape",
+        "system/api_retry: api_retry.attempt: Input should be a valid integer, "
+        "unable to parse string as an integer",
+        "result/success: num_turns: Input should be a valid integer, "
+        "unable to parse string as an integer",
+    ]
+    notices = [e.what for e in transcript.events() if e.kind == "notice"]
+    assert notices[:2] == [
+        "tool_use block in an unexpected shape",
+        "unknown content block type 'server_tool_use'",
+    ]
