@@ -155,7 +155,7 @@ class UsageEstimator:
             elif isinstance(block, ThinkingBlock):
                 current.chars += len(block.thinking)
             elif isinstance(block, ToolUseBlock):
-                current.chars += len(block.name) + len(json.dumps(block.input))
+                current.chars += len(block.name) + sum(map(_chars, block.input.values()))
 
     def _fold(self, message: _OpenMessage) -> None:
         snap = message.snapshot
@@ -168,6 +168,11 @@ class UsageEstimator:
         while self._open:
             self._fold(self._open.popitem(last=False)[1])
         return dict(self._folded)
+
+
+def _chars(value: object) -> int:
+    # Strings (a Write's whole file) are measured, not serialized again.
+    return len(value) if isinstance(value, str) else len(json.dumps(value))
 
 
 @dataclass
@@ -220,18 +225,13 @@ def _totals(
     known: dict[str, float | None],
 ) -> UsageTotals:
     by_model: dict[str, ModelTotals] = {}
+    estimate: float | None = 0.0  # None as soon as one model has no price
     for model, u in per_model.items():
         price = price_for(model)
-        cost = known.get(model)
-        if cost is None and price is not None:
-            cost = price.cost(u)
-        by_model[model] = ModelTotals(usage=u, cost_usd=cost)
-    table_costs = [price_for(m) for m in per_model]
-    estimate = (
-        sum(p.cost(per_model[m]) for p, m in zip(table_costs, per_model, strict=True) if p)
-        if all(table_costs)
-        else None
-    )
+        table = price.cost(u) if price is not None else None
+        estimate = None if estimate is None or table is None else estimate + table
+        cli = known.get(model)
+        by_model[model] = ModelTotals(usage=u, cost_usd=cli if cli is not None else table)
     return UsageTotals(
         usage=usage,
         by_model=by_model,
