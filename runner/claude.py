@@ -90,28 +90,30 @@ async def run_streaming(
         run.stopped = run.stopped or f"SIGTERM after {delay} s"
         await _stop(proc)
 
-    async with await anyio.open_process(
-        list(argv), env=dict(env), cwd=cwd, start_new_session=True
-    ) as proc:
-        assert proc.stdin is not None
-        await proc.stdin.send(prompt.encode())
-        await proc.stdin.aclose()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(drain_stderr, proc)
-            if stop_after_s is not None:
-                tg.start_soon(stop_later, proc, stop_after_s)
-            with anyio.move_on_after(timeout_s) as scope:
-                async for item in aiter_events(tee(proc)):
-                    run.items.append(item)
-                    if stop_when is not None and run.stopped is None and stop_when(item):
-                        run.stopped = f"SIGTERM at event {len(run.items)}"
-                        tg.start_soon(_stop, proc)
-                await proc.wait()
-            if scope.cancelled_caught:
-                run.timed_out = True
-                await _stop(proc)
-            tg.cancel_scope.cancel()  # a pending stop_later has nothing left to do
-    _signal_group(proc.pid, signal.SIGKILL)  # tool processes left in the CLI's group
+    proc = await anyio.open_process(list(argv), env=dict(env), cwd=cwd, start_new_session=True)
+    try:
+        async with proc:
+            assert proc.stdin is not None
+            await proc.stdin.send(prompt.encode())
+            await proc.stdin.aclose()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(drain_stderr, proc)
+                if stop_after_s is not None:
+                    tg.start_soon(stop_later, proc, stop_after_s)
+                with anyio.move_on_after(timeout_s) as scope:
+                    async for item in aiter_events(tee(proc)):
+                        run.items.append(item)
+                        if stop_when is not None and run.stopped is None and stop_when(item):
+                            run.stopped = f"SIGTERM at event {len(run.items)}"
+                            tg.start_soon(_stop, proc)
+                    await proc.wait()
+                if scope.cancelled_caught:
+                    run.timed_out = True
+                    await _stop(proc)
+                tg.cancel_scope.cancel()  # a pending stop_later has nothing left to do
+    finally:
+        # Whatever ended the run (even our own cancellation), nothing of its group outlives it.
+        _signal_group(proc.pid, signal.SIGKILL)
     run.stdout, run.stderr, run.returncode = bytes(raw), bytes(err), proc.returncode
     return run
 

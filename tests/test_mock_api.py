@@ -148,3 +148,23 @@ async def test_conversations_are_routed_by_their_first_message(anyio_backend: st
         assert m.model.turns_left == 0
         status, raw = await post(m.url, "/v1/messages", body("[sub] again"))
         assert status == 400
+
+
+async def test_a_handler_bug_is_a_500_not_a_dead_server(anyio_backend: str) -> None:
+    from functools import partial
+
+    from runner.replay.http import HttpRequest, HttpResponse, serve
+
+    async def broken(req: HttpRequest) -> HttpResponse:
+        if req.path == "/boom":
+            raise RuntimeError("bug in handler")
+        return HttpResponse(200, [], b"fine")
+
+    async with anyio.create_task_group() as tg:
+        port = await tg.start(partial(serve, broken))
+        url = f"http://127.0.0.1:{port}"
+        status, body = await post(url, "/boom", {})
+        assert status == 500
+        assert body == b"RuntimeError: bug in handler"
+        assert await post(url, "/ok", {}) == (200, b"fine")
+        tg.cancel_scope.cancel()

@@ -65,7 +65,11 @@ async def _serve_connection(stream: SocketStream, handler: Handler) -> None:
         request = await _read_request(stream, conn)
         if request is None:
             return
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except Exception as exc:  # a bug in a handler must not take the server down
+            body = f"{type(exc).__name__}: {exc}".encode()
+            response = HttpResponse(500, [("content-type", "text/plain")], body)
         try:
             await _write_response(stream, conn, response)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
