@@ -66,10 +66,6 @@ class ScriptedModel:
                     return conversation
         return self._main
 
-    @property
-    def message_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.path == "/v1/messages"]
-
     async def handle(self, req: HttpRequest) -> HttpResponse:
         try:
             body = json.loads(req.body) if req.body else None
@@ -78,8 +74,10 @@ class ScriptedModel:
         self.requests.append(RecordedRequest(req.method, req.path, req.headers, body))
         if req.method == "POST" and req.path == "/v1/messages/count_tokens":
             return _json(200, {"input_tokens": len(req.body) // 4})
-        if req.method != "POST" or req.path != "/v1/messages" or not isinstance(body, dict):
+        if req.method != "POST" or req.path != "/v1/messages":
             return _json(404, _error_body("not_found_error", f"no scripted route {req.path}"))
+        if not isinstance(body, dict):
+            return _json(400, _error_body("invalid_request_error", "body is not a JSON object"))
         conversation = self._conversation(body)
         if conversation.served >= len(conversation.turns):
             # A 400 ends the CLI quickly; a 5xx would send it into minutes of retries.
