@@ -321,6 +321,13 @@ class _OpenEvent(_RawLine, _Open):
         problem: str | None = getattr(self, "_problem", None)
         return problem
 
+    @property
+    def label(self) -> str:
+        """``type/subtype`` (or just the type), for telling a human which event this is."""
+        subtype = getattr(self, "subtype", None)
+        kind = getattr(self, "type", None)
+        return f"{kind}/{subtype}" if subtype else str(kind)
+
 
 class SystemPermissionDenied(_System):
     """A tool call the permission mode refused; the agent is told and goes on."""

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runner.events import (
     AssistantEvent,
-    ContentBlock,
     ResultEvent,
     SystemApiRetry,
     SystemInit,
@@ -116,11 +115,10 @@ TranscriptEvent: TypeAlias = Annotated[
     Field(discriminator="kind"),
 ]
 
-_TASK_PHASES: dict[type, Literal["started", "progress", "updated", "notification"]] = {
+_TASK_PHASES: dict[type, Literal["started", "progress", "updated"]] = {
     SystemTaskStarted: "started",
     SystemTaskProgress: "progress",
     SystemTaskUpdated: "updated",
-    SystemTaskNotification: "notification",
 }
 
 
@@ -192,10 +190,14 @@ def normalize(item: StreamItem) -> Iterator[TranscriptEvent]:
             text=item.result,
         )
     elif isinstance(item, UnknownEvent):
-        what = f"unknown event type {item.type!r}"
-        yield NoticeEvent(what=f"{what}: {item.problem}" if item.problem else what)
-    elif isinstance(item, SystemOther) and item.problem:
-        yield NoticeEvent(what=f"system/{item.subtype}: {item.problem}")
+        yield NoticeEvent(what=drift(item) or f"unknown event {item.label}")
+    elif isinstance(item, SystemOther) and (changed := drift(item)):
+        yield NoticeEvent(what=changed)
+
+
+def drift(item: UnknownEvent | SystemOther) -> str | None:
+    """What changed, when a known type came in a shape runner did not expect."""
+    return f"{item.label}: {item.problem}" if item.problem else None
 
 
 # ---- summary --------------------------------------------------------------------------------
@@ -266,12 +268,12 @@ class SummaryBuilder:
                 self.parse_error_lines.append(item.line)
             return
         self.events += 1
-        if isinstance(item, AssistantEvent | UserEvent) and not isinstance(
-            item.message.content, str
-        ):
-            self._unknown_blocks(item.message.content)
         if isinstance(item, AssistantEvent):
             self._assistant(item)
+        elif isinstance(item, UserEvent) and not isinstance(item.message.content, str):
+            for block in item.message.content:
+                if isinstance(block, UnknownBlock):
+                    self._unknown_block(block)
         elif isinstance(item, ResultEvent):
             self.result = item
             self.results += 1
@@ -285,20 +287,17 @@ class SummaryBuilder:
             self.init = self.init or item
         elif isinstance(item, UnknownEvent):
             self.unknown += 1
-        if isinstance(item, UnknownEvent | SystemOther) and item.problem:
-            subtype = getattr(item, "subtype", None)
-            self._problem(f"{item.type}/{subtype}: {item.problem}" if subtype else item.problem)
+        if isinstance(item, UnknownEvent | SystemOther) and (problem := drift(item)):
+            self._problem(problem)
 
     def _problem(self, what: str) -> None:
         if len(self.shape_problems) < _MAX_LISTED:
             self.shape_problems.append(what)
 
-    def _unknown_blocks(self, blocks: list[ContentBlock]) -> None:
-        for block in blocks:
-            if isinstance(block, UnknownBlock):
-                self.unknown_blocks += 1
-                if block.problem:
-                    self._problem(block.problem)
+    def _unknown_block(self, block: UnknownBlock) -> None:
+        self.unknown_blocks += 1
+        if block.problem:
+            self._problem(block.problem)
 
     def _assistant(self, event: AssistantEvent) -> None:
         self.estimator.add(event)
@@ -311,6 +310,8 @@ class SummaryBuilder:
                     self.skills.append(skill)
             elif isinstance(block, TextBlock) and event.parent_tool_use_id is None:
                 self.last_text = block.text
+            elif isinstance(block, UnknownBlock):
+                self._unknown_block(block)
 
     def usage_totals(self) -> UsageTotals:
         return totals(self.result, self.estimator, self.segment_usage)
