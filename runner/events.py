@@ -196,6 +196,7 @@ class AssistantEvent(_Event):
     type: Literal["assistant"]
     message: AssistantMessage
     parent_tool_use_id: str | None = None  # set inside a subagent
+    error: str | None = None  # on a message the CLI made up for a failure: authentication_failed
 
 
 class UserEvent(_Event):

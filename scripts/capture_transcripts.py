@@ -31,8 +31,9 @@ from typing import Any
 
 import anyio
 
-from runner.claude import STREAM_FLAGS, isolated_env, run_streaming
+from runner.claude import STREAM_FLAGS, isolated_env
 from runner.claude_bin import claude_version, find_claude
+from runner.process import Limits, ProcessRun, RunFiles
 from runner.replay.mock_api import scripted_model
 from runner.replay.script import Script
 from runner.stream import StreamItem
@@ -553,7 +554,7 @@ def prepare_dirs(case: Case) -> dict[str, Path]:
     # Fixed paths (not mkdtemp) so re-captures of a case print the same cwd and paths.
     base = Path(tempfile.gettempdir()) / "runner-capture" / case.name
     shutil.rmtree(base, ignore_errors=True)
-    dirs = {name: base / name for name in ("workspace", "home")}
+    dirs = {name: base / name for name in ("workspace", "home", "run")}
     for d in dirs.values():
         d.mkdir(parents=True, mode=0o700)
     for rel, content in case.files.items():
@@ -568,16 +569,16 @@ def cli_flags(case: Case) -> list[str]:
     return [*STREAM_FLAGS, "--session-id", session, *case.flags]
 
 
-def stop_condition(kill: Kill | None) -> Callable[[StreamItem], bool] | None:
+def stop_condition(kill: Kill | None) -> Callable[[StreamItem], str | None] | None:
     """SIGTERM once ``kill.count`` events of ``kill.subtype`` have arrived."""
     if kill is None or kill.subtype is None:
         return None
     seen = 0
 
-    def reached(item: StreamItem) -> bool:
+    def reached(item: StreamItem) -> str | None:
         nonlocal seen
         seen += getattr(item, "subtype", None) == kill.subtype
-        return seen >= kill.count
+        return f"SIGTERM at {kill.subtype} #{kill.count}" if seen >= kill.count else None
 
     return reached
 
@@ -591,16 +592,21 @@ async def capture(case: Case, claude: Path, version: str) -> dict[str, Any]:
     script = Script.model_validate(
         {"turns": list(case.script_turns()), "conversations": dict(case.conversations)}
     )
+    after_s = case.kill.after_s if case.kill else None
     async with scripted_model(script) as model:
-        run = await run_streaming(
+        run = ProcessRun(
             [str(claude), *flags],
-            env=isolated_env(model.url, dirs["home"], extra=case.env),
-            cwd=dirs["workspace"],
-            prompt=case.prompt,
-            stop_when=stop_condition(case.kill),
-            stop_after_s=case.kill.after_s if case.kill else None,
-            timeout_s=case.timeout_s,
+            isolated_env(model.url, dirs["home"], extra=case.env),
+            dirs["workspace"],
+            case.prompt.encode(),
+            RunFiles.in_dir(dirs["run"]),
+            Limits(timeout_s=after_s or case.timeout_s),
+            stop_condition(case.kill),
         )
+        await run.run()
+    stdout = run.files.stdout.read_bytes()
+    stopped = run.stop_reason if case.kill else None
+    timed_out = run.stop_reason == "timeout" and after_s is None
     meta = {
         "case": case.name,
         "demonstrates": case.demonstrates,
@@ -608,17 +614,17 @@ async def capture(case: Case, claude: Path, version: str) -> dict[str, Any]:
         "argv": ["claude", *flags],
         "extra_env": dict(case.env),
         "prompt_on_stdin": case.prompt,
-        "exit_code": run.returncode,
-        "killed": run.stopped,
-        "timed_out": run.timed_out,
+        "exit_code": run.exit_code if run.signal is None else -run.signal,
+        "killed": stopped,
+        "timed_out": timed_out,
         "request_paths": [r.path for r in model.model.requests],
         "scripted_turns_unused": model.model.turns_left,
-        "stdout_bytes": len(run.stdout),
-        "stdout_lines": run.stdout.count(b"\n"),
-        "stderr": run.stderr.decode(errors="replace")[-2000:],  # the tail says why it ended
+        "stdout_bytes": len(stdout),
+        "stdout_lines": stdout.count(b"\n"),
+        "stderr": run.stderr_text[-2000:],  # the tail says why it ended
     }
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    (OUT_DIR / f"{case.name}.ndjson").write_bytes(run.stdout)
+    (OUT_DIR / f"{case.name}.ndjson").write_bytes(stdout)
     (OUT_DIR / f"{case.name}.meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     shutil.rmtree(dirs["workspace"].parent, ignore_errors=True)
     return meta

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.claude import STREAM_FLAGS, StreamedRun, isolated_env, run_streaming
+from runner.claude import STREAM_FLAGS, isolated_env
 from runner.claude_bin import find_claude
+from runner.process import ProcessRun, RunFiles
 from runner.replay.mock_api import RecordedRequest, scripted_model
 from runner.replay.script import Script
 from runner.stream import StreamItem
@@ -30,17 +31,23 @@ Write the greeting to greeting.txt, one line, ending with an exclamation mark.
 
 @dataclass
 class CliRun:
-    run: StreamedRun
+    process: ProcessRun
+    items: list[StreamItem]
     requests: list[RecordedRequest]
     workspace: Path
 
     @property
     def stdout(self) -> bytes:
-        return self.run.stdout
+        return self.process.files.stdout.read_bytes()
 
     @property
-    def items(self) -> list[StreamItem]:
-        return self.run.items
+    def stderr(self) -> str:
+        return self.process.stderr_text
+
+    @property
+    def returncode(self) -> int | None:
+        sig = self.process.signal
+        return -sig if sig is not None else self.process.exit_code
 
 
 async def run_cli(
@@ -52,14 +59,21 @@ async def run_cli(
     stop_when: Callable[[StreamItem], bool] | None = None,
 ) -> CliRun:
     """Run ``claude --print --output-format stream-json --verbose FLAGS`` on ``script``."""
-    home, ws = tmp / "home", tmp / "ws"
+    home, ws, out = tmp / "home", tmp / "ws", tmp / "run"
     ws.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     if skill:
         (ws / ".claude" / "skills" / "greeter").mkdir(parents=True)
         (ws / ".claude" / "skills" / "greeter" / "SKILL.md").write_text(SKILL_MD)
+    items: list[StreamItem] = []
+
+    def watch(item: StreamItem) -> str | None:
+        items.append(item)
+        return "stop_when" if stop_when is not None and stop_when(item) else None
+
     argv = [str(find_claude().path), *STREAM_FLAGS, *flags]
     async with scripted_model(Script.model_validate(script)) as model:
-        run = await run_streaming(
-            argv, env=isolated_env(model.url, home), cwd=ws, prompt=prompt, stop_when=stop_when
-        )
-    return CliRun(run, list(model.model.requests), ws)
+        env = isolated_env(model.url, home)
+        process = ProcessRun(argv, env, ws, prompt.encode(), RunFiles.in_dir(out), watch=watch)
+        await process.run()
+    return CliRun(process, items, list(model.model.requests), ws)

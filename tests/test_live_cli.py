@@ -58,7 +58,7 @@ async def test_tools_thinking_and_final_text(tmp_path: Path) -> None:
         ]
     }
     run = await run_cli(script, tmp_path, *AGENT_FLAGS)
-    assert run.run.returncode == 0, run.run.stderr
+    assert run.returncode == 0, run.stderr
     assert (run.workspace / "notes.txt").read_text() == "ünïcode ✓ line\n"
     assert any(isinstance(i, SystemThinkingTokens) for i in run.items)
     # The live async read and the CLI command over the same bytes agree.
@@ -130,7 +130,7 @@ async def test_subagent_calls_are_in_the_tool_sequence(tmp_path: Path) -> None:
 async def test_max_turns(tmp_path: Path) -> None:
     script = {"turns": [{"content": [tool("Bash", command="true", description="x")]}] * 3}
     run = await run_cli(script, tmp_path, *AGENT_FLAGS, "--max-turns", "1")
-    assert run.run.returncode == 1
+    assert run.returncode == 1
     out = transcript_json(run.stdout)
     assert out["status"] == "error_max_turns"
     assert out["is_error"] is True
@@ -164,7 +164,7 @@ async def test_api_retry_then_success(tmp_path: Path) -> None:
 async def test_auth_failure_killed_midway_is_incomplete(tmp_path: Path) -> None:
     script = {"turns": [{"error": {"status": 401, "type": "authentication_error"}, "repeat": 20}]}
     run = await run_cli(script, tmp_path, stop_when=lambda i: isinstance(i, SystemApiRetry))
-    assert run.run.stopped
+    assert run.process.stop_reason == "stop_when"
     out = transcript_json(run.stdout)
     assert out["status"] == "incomplete"
     assert out["is_error"] is True

@@ -1,0 +1,143 @@
+"""A run's workspace: a fresh copy of the scenario's fixture, the skill installed per lane, an
+isolated home beside it, and the files the run added, changed and deleted.
+
+Layout of one workspace root (a temporary folder)::
+
+    work/   the CLI's working directory: the fixture's copy, plus .claude/skills/<name>/
+    home/   HOME and CLAUDE_CONFIG_DIR for the run, outside work/ so it is never in a diff
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import xxhash
+from pydantic import BaseModel, ConfigDict
+
+_READ_CHUNK = 1 << 20
+
+
+class FileState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    digest: str  # xxh3_128 of the bytes, or of a symlink's target
+    size: int
+    mode: int  # permission bits
+    symlink: bool = False
+
+
+class FileChange(BaseModel):
+    """One file the run added, changed or deleted, against the workspace it started with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str  # relative, with forward slashes
+    change: Literal["added", "changed", "deleted"]
+    size: int | None = None  # None when deleted
+    digest: str | None = None
+    mode: int | None = None
+    symlink: bool = False
+
+
+def tree_state(root: Path) -> dict[str, FileState]:
+    """Every file and symlink under ``root`` (symlinks are not followed)."""
+    states: dict[str, FileState] = {}
+    for folder, dirs, files in os.walk(root):
+        base = Path(folder)
+        # A symlink to a folder is listed in dirs; record it as a link, do not walk into it.
+        links = [d for d in dirs if (base / d).is_symlink()]
+        for name in [*files, *links]:
+            path = base / name
+            states[path.relative_to(root).as_posix()] = _state(path)
+    return states
+
+
+def _state(path: Path) -> FileState:
+    info = path.lstat()
+    mode = stat.S_IMODE(info.st_mode)
+    if stat.S_ISLNK(info.st_mode):
+        target = os.readlink(path).encode()
+        return FileState(digest=xxhash.xxh3_128_hexdigest(target), size=0, mode=mode, symlink=True)
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO or socket the agent left: opening it could block; its kind is its content.
+        kind = f"special:{stat.S_IFMT(info.st_mode)}".encode()
+        return FileState(digest=xxhash.xxh3_128_hexdigest(kind), size=0, mode=mode)
+    digest = xxhash.xxh3_128()
+    with open(path, "rb") as f:
+        while chunk := f.read(_READ_CHUNK):
+            digest.update(chunk)
+    return FileState(digest=digest.hexdigest(), size=info.st_size, mode=mode)
+
+
+def diff_states(before: dict[str, FileState], after: dict[str, FileState]) -> list[FileChange]:
+    changes = [FileChange(path=p, change="deleted") for p in before.keys() - after.keys()]
+    for path, now in after.items():
+        was = before.get(path)
+        if was == now:
+            continue
+        changes.append(
+            FileChange(
+                path=path,
+                change="added" if was is None else "changed",
+                size=now.size,
+                digest=now.digest,
+                mode=now.mode,
+                symlink=now.symlink,
+            )
+        )
+    return sorted(changes, key=lambda c: c.path)
+
+
+class Workspace:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / "work"
+        self.home = root / "home"
+        self._before: dict[str, FileState] = {}
+
+    @classmethod
+    def create(cls, fixture: Path | None, *, parent: Path | None = None) -> Workspace:
+        """A fresh copy of ``fixture`` (an empty folder when None) in a new temporary root."""
+        if parent is not None:
+            parent.mkdir(parents=True, exist_ok=True)
+        ws = cls(Path(tempfile.mkdtemp(prefix="runner-", dir=parent)))
+        if fixture is None:
+            ws.path.mkdir()
+        else:
+            shutil.copytree(fixture, ws.path, symlinks=True)
+        ws.home.mkdir()
+        return ws
+
+    def install_skill(self, skill_dir: Path) -> Path:
+        """Install at ``.claude/skills/<folder name>/``, where the CLI looks for project skills."""
+        dest = self.path / ".claude" / "skills" / skill_dir.name
+        shutil.copytree(skill_dir, dest, symlinks=True)
+        return dest
+
+    def snapshot(self) -> None:
+        """What the run starts from: changes are measured against this."""
+        self._before = tree_state(self.path)
+
+    def changes(self) -> list[FileChange]:
+        return diff_states(self._before, tree_state(self.path))
+
+    def capture(self, changes: list[FileChange], dest: Path) -> None:
+        """Copy the added and changed files to ``dest``, so the run's result can be rebuilt
+        (fixture plus these) after the workspace is gone."""
+        for change in changes:
+            if change.change == "deleted":
+                continue
+            src, out = self.path / change.path, dest / change.path
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if src.is_symlink():
+                out.symlink_to(os.readlink(src))
+            elif src.is_file():
+                shutil.copy2(src, out)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,108 @@
+"""Test support for the engine: runs through run_one against a scripted model, a fake CLI,
+and a look at /proc for processes a run left behind."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner.claude_bin import ClaudeBinary
+from runner.engine import RunOptions, RunRecord, RunSpec, run_one
+from runner.lanes import Lane
+from runner.replay.mock_api import RecordedRequest, scripted_model
+from runner.replay.script import Script
+
+HERE = Path(__file__).resolve().parent
+
+SKILL_MD = """---
+name: greeter
+description: Writes a friendly greeting file. Use when asked to greet someone.
+---
+Write the greeting to greeting.txt, one line, ending with an exclamation mark.
+"""
+
+
+def text(t: str) -> dict[str, Any]:
+    return {"type": "text", "text": t}
+
+
+def tool(name: str, **inp: Any) -> dict[str, Any]:
+    return {"type": "tool_use", "name": name, "input": inp}
+
+
+def make_skill(root: Path) -> Path:
+    skill = root / "skills" / "greeter"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text(SKILL_MD)
+    return skill
+
+
+@dataclass
+class EngineRun:
+    record: RunRecord
+    requests: list[RecordedRequest]
+    run_dir: Path
+
+
+async def scripted_run(
+    script: dict[str, Any],
+    tmp: Path,
+    lane: Lane | str = "agent-baseline",
+    *,
+    options: dict[str, Any] | None = None,
+    **spec: Any,
+) -> EngineRun:
+    """``run_one`` with the real CLI against ``script``, served on 127.0.0.1."""
+    fields: dict[str, Any] = {"scenario": "test", "instruction": "Do the task.", **spec}
+    run_dir = tmp / "run"
+    async with scripted_model(Script.model_validate(script)) as model:
+        given: dict[str, Any] = {
+            "env": {"ANTHROPIC_BASE_URL": model.url, "ANTHROPIC_API_KEY": "sk-scripted"},
+            "local_endpoint": True,
+            "workspace_parent": tmp,
+            **(options or {}),
+        }
+        opts = RunOptions(**given)
+        record = await run_one(RunSpec(**fields), lane, run_dir=run_dir, options=opts)
+    return EngineRun(record, list(model.model.requests), run_dir)
+
+
+def fake_claude(tmp: Path) -> ClaudeBinary:
+    """tests/fake_claude.py as an executable, run by this interpreter."""
+    path = tmp / "fake-claude"
+    path.write_text(f"#!{sys.executable}\n" + (HERE / "fake_claude.py").read_text())
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return ClaudeBinary(path, "test")
+
+
+def marker() -> str:
+    """A unique word to put on a command line, to find its processes later."""
+    return f"runner-test-{uuid.uuid4().hex[:12]}"
+
+
+def processes_with(word: str) -> list[str]:
+    """Live processes whose command line holds ``word``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if word in cmdline and state != b"Z":
+            found.append(f"{entry.name} {cmdline}")
+    return found
+
+
+def background_command(word: str) -> str:
+    """A Bash tool command that leaves two long processes behind, both outside the CLI's
+    process group: one double-forked, one in a session of its own."""
+    long = f"python3 -c 'import time; time.sleep(300)' {word}"
+    return f"({long} &) ; setsid {long} > /dev/null 2>&1 & echo started"
