@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
+import math
+import random
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
-from runner.replay.mock_api import scripted_model
-from runner.replay.script import Script, ScriptFileError, load_script
+from runner.replay.mock_api import SESSION_HEADER, scripted_model
+from runner.replay.script import Script, ScriptFileError, Turn, load_script, resolve
 
 pytestmark = pytest.mark.anyio
 
 
-async def post(url: str, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+async def post(
+    url: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     host, port = url.removeprefix("http://").split(":")
     data = json.dumps(body).encode()
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     async with await anyio.connect_tcp(host, int(port)) as s:
         await s.send(
-            f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n{extra}"
             f"content-length: {len(data)}\r\nconnection: close\r\n\r\n".encode()
             + data
         )
@@ -168,3 +175,122 @@ async def test_a_handler_bug_is_a_500_not_a_dead_server(anyio_backend: str) -> N
         assert body == b"RuntimeError: bug in handler"
         assert await post(url, "/ok", {}) == (200, b"fine")
         tg.cancel_scope.cancel()
+
+
+def say(text: str) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": text}]}
+
+
+def texts(turns: list[Turn]) -> list[str]:
+    return [b.text for t in turns for b in t.content if b.type == "text"]
+
+
+def draw(steps: list[Any], seed: int) -> list[str]:
+    return texts(resolve(Script.model_validate({"turns": steps}).turns, random.Random(seed)))
+
+
+def test_choices_follow_their_weights() -> None:
+    steps = [{"choose": [{"weight": 3, "turns": [say("A")]}, {"turns": [say("B")]}]}]
+    n, p = 400, 3 / 4
+    counts = Counter(draw(steps, seed)[0] for seed in range(n))
+    # Five standard deviations of a binomial count: a miss means a bug, not bad luck.
+    slack = 5 * math.sqrt(n * p * (1 - p))
+    assert abs(counts["A"] - n * p) <= slack, counts
+    assert counts["A"] + counts["B"] == n
+
+
+def test_the_same_seed_always_draws_the_same() -> None:
+    inner = {"choose": [{"turns": [say("x")]}, {"turns": [say("y")]}]}
+    steps = [say("start"), inner, {"choose": [{"turns": [say("p")]}, {"turns": [say("q")]}]}]
+    for seed in range(50):
+        assert draw(steps, seed) == draw(steps, seed)
+    assert len({tuple(draw(steps, seed)) for seed in range(50)}) == 4
+
+
+def test_nested_choices_and_repeat_inside_a_branch() -> None:
+    steps = [
+        {
+            "choose": [
+                {
+                    "turns": [
+                        {"choose": [{"turns": [say("x")]}, {"turns": [say("y")]}]},
+                        {**say("again"), "repeat": 2},
+                    ]
+                },
+                {"turns": []},  # an empty branch: nothing happens here this time
+            ]
+        },
+        say("end"),
+    ]
+    seen = {tuple(draw(steps, seed)) for seed in range(100)}
+    assert seen == {("x", "again", "again", "end"), ("y", "again", "again", "end"), ("end",)}
+
+
+@pytest.mark.parametrize(
+    ("script", "where"),
+    [
+        (
+            {"turns": [say("a"), say("b"), {"choose": [{"weight": 0, "turns": []}]}]},
+            "turns.2.choose.0.weight: Input should be greater than 0",
+        ),
+        ({"turns": [{"chose": []}]}, "turns.0.chose: Extra inputs are not permitted"),
+        (
+            {"turns": [{"choose": [{"wieght": 1, "turns": []}]}]},
+            "turns.0.choose.0.wieght: Extra inputs are not permitted",
+        ),
+        (
+            {"turns": [], "conversations": {"[sub]": [{"choose": [{"turns": [{"rpeat": 2}]}]}]}},
+            "conversations.[sub].0.choose.0.turns.0.rpeat: Extra inputs are not permitted",
+        ),
+        ({"turns": [{"choose": []}]}, "turns.0.choose: List should have at least 1 item"),
+    ],
+)
+def test_a_bad_choice_names_its_place(tmp_path: Path, script: dict[str, Any], where: str) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(script))
+    with pytest.raises(ScriptFileError) as caught:
+        load_script(path)
+    assert str(caught.value).startswith(f"{path}: {where}")
+
+
+CHOOSY = {
+    "seed": 41,
+    "turns": [
+        say("hello"),
+        {"choose": [{"turns": [say(f"branch {i}")]} for i in range(8)]},
+    ],
+}
+
+
+def first_text(raw: bytes) -> str:
+    return str(json.loads(raw)["content"][0]["text"])
+
+
+async def test_each_session_plays_the_script_from_its_start(anyio_backend: str) -> None:
+    script = Script.model_validate(CHOOSY)
+    expected = {n: texts(resolve(script.turns, random.Random(41 + n))) for n in (0, 1)}
+    assert expected[0] != expected[1]  # else the test could not tell the sessions apart
+    got: dict[str, list[str]] = {"one": [], "two": []}
+    async with scripted_model(script) as m:
+        assert m.model.turns_left == 2  # no session yet: one fresh draw
+        for sid in ("one", "two", "one", "two"):  # interleaved, as parallel runs would be
+            _, raw = await post(m.url, "/v1/messages", {}, {SESSION_HEADER: sid})
+            got[sid].append(first_text(raw))
+        assert got == {"one": expected[0], "two": expected[1]}
+        status, _ = await post(m.url, "/v1/messages", {}, {SESSION_HEADER: "one"})
+        assert status == 400  # a session's own turns run out, whatever the others do
+        assert [(s.id, s.seed, s.turns, s.served) for s in m.model.sessions] == [
+            ("one", 41, 2, 2),
+            ("two", 42, 2, 2),
+        ]
+        assert (m.model.turns_served, m.model.turns_left) == (4, 0)
+
+
+async def test_no_header_is_one_default_session_and_seed_overrides(anyio_backend: str) -> None:
+    script = Script.model_validate(CHOOSY)
+    expected = texts(resolve(script.turns, random.Random(7)))
+    async with scripted_model(script, seed=7) as m:
+        got = [first_text((await post(m.url, "/v1/messages", {}))[1]) for _ in range(2)]
+        assert got == expected
+        assert (await post(m.url, "/v1/messages", {}))[0] == 400
+        assert [(s.id, s.seed) for s in m.model.sessions] == [(None, 7)]

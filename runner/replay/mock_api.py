@@ -1,22 +1,26 @@
 """A scripted Anthropic Messages API endpoint on 127.0.0.1, speaking SSE like the real one.
 
-The real CLI runs against it: its tools really run, only the model's turns are scripted.
+The real CLI runs against it: its tools really run, only the model's turns are scripted. Each
+CLI session (the ``x-claude-code-session-id`` header, which subagents share with their parent)
+plays the script from its start with its own draw of the choices, so one server can serve many
+runs in a row.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 import anyio
 
 from runner.replay.http import HttpRequest, HttpResponse, serve
-from runner.replay.script import Script, ScriptText, ScriptThinking, ScriptToolUse, Turn, expand
+from runner.replay.script import Script, ScriptText, ScriptThinking, ScriptToolUse, Turn
 
+SESSION_HEADER = "x-claude-code-session-id"
 _TEXT_CHUNK = 64  # characters per text/thinking delta, so the CLI really assembles a stream
 _JSON_CHUNK = 256  # characters per input_json_delta
 
@@ -29,42 +33,113 @@ class RecordedRequest:
     body: Any  # the parsed JSON body, or None
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request and what it got, told as it arrives (the ``mock-model`` log)."""
+
+    method: str
+    path: str
+    session: str | None  # the session header; None: the default session
+    status: int | None  # None: the turn hangs
+    conversation: str | None = None  # the marker that routed it; None: the main conversation
+    turn: int | None = None  # 0-based index in its conversation; == turns when all were used
+    turns: int | None = None  # the conversation's length
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: str | None  # None: requests without the session header
+    seed: int  # the seed its choices were drawn with
+    turns: int  # turns its draw resolved to, every conversation included
+    served: int
+
+
 @dataclass
 class _Conversation:
     turns: list[Turn]
     served: int = 0
 
+    @property
+    def left(self) -> int:
+        return len(self.turns) - self.served
+
+
+@dataclass
+class _Session:
+    seed: int
+    main: _Conversation
+    others: dict[str, _Conversation]
+
+    @classmethod
+    def draw(cls, script: Script, seed: int) -> _Session:
+        resolved = script.resolved(seed)
+        others = {k: _Conversation(v) for k, v in resolved.conversations.items()}
+        return cls(seed, _Conversation(resolved.turns), others)
+
+    @property
+    def conversations(self) -> list[_Conversation]:
+        return [self.main, *self.others.values()]
+
+    @property
+    def served(self) -> int:
+        return sum(c.served for c in self.conversations)
+
+    @property
+    def left(self) -> int:
+        return sum(c.left for c in self.conversations)
+
+    def route(self, body: dict[str, Any]) -> tuple[str | None, _Conversation]:
+        """The conversation a request belongs to: a marker in its first message, else main."""
+        if self.others:
+            messages = body.get("messages")
+            first = json.dumps(messages[0]) if isinstance(messages, list) and messages else ""
+            for marker, conversation in self.others.items():
+                if marker in first:
+                    return marker, conversation
+        return None, self.main
+
 
 @dataclass
 class ScriptedModel:
-    """Answers ``POST /v1/messages`` with the script's turns in order, per conversation."""
+    """Answers ``POST /v1/messages`` with the script's turns in order, per session and
+    conversation. Session n (0-based, in order of first request) draws its choices with
+    ``seed + n``; ``seed`` defaults to the script's."""
 
     script: Script
+    seed: int | None = None
+    on_exchange: Callable[[Exchange], None] | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
-    _main: _Conversation = field(init=False)
-    _others: dict[str, _Conversation] = field(init=False)
+    _sessions: dict[str | None, _Session] = field(init=False, default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self._main = _Conversation(expand(self.script.turns))
-        self._others = {k: _Conversation(expand(v)) for k, v in self.script.conversations.items()}
+    @property
+    def base_seed(self) -> int:
+        return self.script.seed if self.seed is None else self.seed
 
     @property
     def turns_served(self) -> int:
-        return self._main.served + sum(c.served for c in self._others.values())
+        return sum(s.served for s in self._sessions.values())
 
     @property
     def turns_left(self) -> int:
-        every = [self._main, *self._others.values()]
-        return sum(len(c.turns) - c.served for c in every)
+        if not self._sessions:
+            return self.script.resolved(self.base_seed).total
+        return sum(s.left for s in self._sessions.values())
 
-    def _conversation(self, body: dict[str, Any]) -> _Conversation:
-        if self._others:
-            messages = body.get("messages")
-            first = json.dumps(messages[0]) if isinstance(messages, list) and messages else ""
-            for marker, conversation in self._others.items():
-                if marker in first:
-                    return conversation
-        return self._main
+    @property
+    def sessions(self) -> list[SessionInfo]:
+        return [
+            SessionInfo(key, s.seed, s.served + s.left, s.served)
+            for key, s in self._sessions.items()
+        ]
+
+    def _session(self, key: str | None) -> _Session:
+        if key not in self._sessions:
+            self._sessions[key] = _Session.draw(self.script, self.base_seed + len(self._sessions))
+        return self._sessions[key]
+
+    def _note(self, exchange: Exchange) -> None:
+        if self.on_exchange is not None:
+            self.on_exchange(exchange)
 
     async def handle(self, req: HttpRequest) -> HttpResponse:
         try:
@@ -72,21 +147,30 @@ class ScriptedModel:
         except ValueError:
             body = None
         self.requests.append(RecordedRequest(req.method, req.path, req.headers, body))
-        if req.method == "POST" and req.path == "/v1/messages/count_tokens":
-            return _json(200, {"input_tokens": len(req.body) // 4})
-        if req.method != "POST" or req.path != "/v1/messages":
-            return _json(404, _error_body("not_found_error", f"no scripted route {req.path}"))
-        if not isinstance(body, dict):
-            return _json(400, _error_body("invalid_request_error", "body is not a JSON object"))
-        conversation = self._conversation(body)
-        if conversation.served >= len(conversation.turns):
+        exchange = Exchange(req.method, req.path, req.headers.get(SESSION_HEADER), None)
+        messages = _messages_body(req, body)
+        if isinstance(messages, HttpResponse):
+            self._note(replace(exchange, status=messages.status))
+            return messages
+        return await self._answer(messages, exchange)
+
+    async def _answer(self, body: dict[str, Any], exchange: Exchange) -> HttpResponse:
+        session = self._session(exchange.session)
+        marker, conversation = session.route(body)
+        n = len(conversation.turns)
+        exchange = replace(exchange, conversation=marker, turn=conversation.served, turns=n)
+        if conversation.left == 0:
+            self._note(replace(exchange, status=400))
             # A 400 ends the CLI quickly; a 5xx would send it into minutes of retries.
-            n = len(conversation.turns)
             msg = f"scripted model: the script has {n} turns for this conversation, all used"
             return _json(400, _error_body("invalid_request_error", msg))
         turn = conversation.turns[conversation.served]
         conversation.served += 1
-        index = self.turns_served - 1  # unique across conversations: message and tool ids
+        self._note(replace(exchange, status=_status(turn)))
+        # Ids count per session, unique across its conversations: every run sees the same ids.
+        return await self._play(turn, body, index=session.served - 1)
+
+    async def _play(self, turn: Turn, body: dict[str, Any], *, index: int) -> HttpResponse:
         if turn.hang:
             await anyio.sleep_forever()
         if turn.delay_s:
@@ -102,6 +186,24 @@ class ScriptedModel:
                 _sse(events),
             )
         return _json(200, _aggregate(events))
+
+
+def _messages_body(req: HttpRequest, body: Any) -> dict[str, Any] | HttpResponse:
+    """A Messages request's body, or the answer to a request that takes no turn: a token
+    count, an unknown route, a body that is not an object."""
+    if req.method == "POST" and req.path == "/v1/messages/count_tokens":
+        return _json(200, {"input_tokens": len(req.body) // 4})
+    if req.method != "POST" or req.path != "/v1/messages":
+        return _json(404, _error_body("not_found_error", f"no scripted route {req.path}"))
+    if not isinstance(body, dict):
+        return _json(400, _error_body("invalid_request_error", "body is not a JSON object"))
+    return body
+
+
+def _status(turn: Turn) -> int | None:
+    if turn.hang:
+        return None
+    return turn.error.status if turn.error is not None else 200
 
 
 def _json(status: int, payload: Any) -> HttpResponse:
@@ -224,9 +326,13 @@ class RunningModel:
 
 
 @asynccontextmanager
-async def scripted_model(script: Script, *, port: int = 0) -> AsyncIterator[RunningModel]:
-    """Serve ``script`` on 127.0.0.1 for the body of the ``async with``; stops on exit."""
-    model = ScriptedModel(script)
+async def scripted_model(
+    script: Script, *, port: int = 0, seed: int | None = None
+) -> AsyncIterator[RunningModel]:
+    """Serve ``script`` on 127.0.0.1 for the body of the ``async with``; stops on exit.
+
+    ``seed`` overrides the script's as the first session's seed."""
+    model = ScriptedModel(script, seed=seed)
     async with anyio.create_task_group() as tg:
         bound = await tg.start(partial(serve, model.handle, port=port))
         try:

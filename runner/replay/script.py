@@ -1,19 +1,24 @@
 """The scripted model's script: the assistant turns a local Messages endpoint plays back, in order.
 
-A script is JSON: ``{"turns": [turn, ...]}``. Each request to ``/v1/messages`` takes the next
-turn. A turn either answers with content blocks, or fails with an HTTP error, optionally after a
-delay, or hangs. ``conversations`` holds the turns of other conversations, such as a subagent's:
-a request whose first message contains a key is answered from that key's turns, so a subagent
-and its parent each get their own, whatever order their requests arrive in. See README
-"The scripted model" for the format with examples.
+A script is JSON: ``{"turns": [step, ...]}``. A step is a turn or a choice. Each request to
+``/v1/messages`` takes the next turn. A turn either answers with content blocks, or fails with
+an HTTP error, optionally after a delay, or hangs. A choice, ``{"choose": [branch, ...]}``,
+plays one weighted branch's steps, drawn with a seeded ``random.Random``, so repeated trials can
+differ and the same seed always plays the same turns. ``conversations`` holds the steps of other
+conversations, such as a subagent's: a request whose first message contains a key is answered
+from that key's turns, so a subagent and its parent each get their own, whatever order their
+requests arrive in. See README "The scripted model" for the format with examples.
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
 
 class _Strict(BaseModel):
@@ -72,16 +77,71 @@ class Turn(_Strict):
         return "tool_use" if calls_tool else "end_turn"
 
 
-def expand(turns: list[Turn]) -> list[Turn]:
-    """Turns with each ``repeat`` spelled out."""
-    return [turn for turn in turns for _ in range(turn.repeat)]
+class Branch(_Strict):
+    weight: float = Field(default=1.0, gt=0)
+    turns: list[Step]
+
+
+class Choice(_Strict):
+    choose: list[Branch] = Field(min_length=1)
+
+    def pick(self, rng: random.Random) -> Branch:
+        return rng.choices(self.choose, weights=[b.weight for b in self.choose])[0]
+
+
+def _step_kind(value: Any) -> str:
+    # Picking the model by the "choose" key makes a bad step's error name its own fields,
+    # not every member of the union.
+    if isinstance(value, Choice) or (isinstance(value, dict) and "choose" in value):
+        return "choice"
+    return "turn"
+
+
+_STEP_TAGS = ("turn", "choice")
+
+Step = Annotated[
+    Annotated[Turn, Tag("turn")] | Annotated[Choice, Tag("choice")], Discriminator(_step_kind)
+]
+Branch.model_rebuild()
 
 
 class Script(_Strict):
-    turns: list[Turn]
-    # Marker text -> turns: a request whose first message contains the marker takes these.
-    conversations: dict[str, list[Turn]] = Field(default_factory=dict)
+    turns: list[Step]
+    # Marker text -> steps: a request whose first message contains the marker takes these.
+    conversations: dict[str, list[Step]] = Field(default_factory=dict)
     model: str | None = None  # the model name to report; default: the one the request asked for
+    seed: int = 0  # the first session's draws; session n (0-based) draws with seed + n
+
+    def resolved(self, seed: int | None = None) -> ResolvedScript:
+        """Plain turns for one session: every choice drawn with ``seed`` (default: the script's)."""
+        rng = random.Random(self.seed if seed is None else seed)
+        # Main turns first, so they equal ``resolve(script.turns, Random(seed))``.
+        turns = resolve(self.turns, rng)
+        conversations = {
+            marker: resolve(steps, rng) for marker, steps in self.conversations.items()
+        }
+        return ResolvedScript(turns, conversations)
+
+
+@dataclass(frozen=True)
+class ResolvedScript:
+    turns: list[Turn]
+    conversations: dict[str, list[Turn]]
+
+    @property
+    def total(self) -> int:
+        return len(self.turns) + sum(len(t) for t in self.conversations.values())
+
+
+def resolve(steps: Sequence[Turn | Choice], rng: random.Random) -> list[Turn]:
+    """The turns ``steps`` play: one branch drawn per choice, in order; ``repeat`` spelled out."""
+    out: list[Turn] = []
+    for step in steps:
+        if isinstance(step, Choice):
+            out.extend(resolve(step.pick(rng).turns, rng))
+        else:
+            out.extend([step] * step.repeat)
+    return out
 
 
 class ScriptFileError(ValueError):
@@ -97,5 +157,14 @@ def load_script(path: Path) -> Script:
         return Script.model_validate_json(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        where = ".".join(str(p) for p in _field_path(err["loc"])) or "(top level)"
         raise ScriptFileError(f"{path}: {where}: {err['msg']}") from exc
+
+
+def _field_path(loc: tuple[int | str, ...]) -> list[int | str]:
+    """``loc`` without the step tags pydantic puts after a list index: the path as written."""
+    return [
+        part
+        for i, part in enumerate(loc)
+        if not (part in _STEP_TAGS and i > 0 and isinstance(loc[i - 1], int))
+    ]

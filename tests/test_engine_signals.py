@@ -1,0 +1,89 @@
+"""Ctrl-C and a crash of the harness itself: the run's process tree ends, its stream stays."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runner.engine import RunRecord
+from tests.engine_support import marker, processes_with
+
+pytestmark = pytest.mark.cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A harness process: one run whose agent starts two background processes, then waits forever.
+DRIVER = """
+import sys
+from pathlib import Path
+import anyio
+from tests.engine_support import background_command, scripted_run, tool
+
+word, tmp, backend = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+script = {"turns": [
+    {"content": [tool("Bash", command=background_command(word), description="start")]},
+    {"hang": True},
+]}
+interrupted = False
+try:
+    anyio.run(scripted_run, script, tmp, backend=backend)
+except* KeyboardInterrupt:  # on trio it comes out of the task groups in an ExceptionGroup
+    interrupted = True
+sys.exit(130 if interrupted else 0)
+"""
+
+
+def start_driver(tmp_path: Path, word: str, backend: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, word, str(tmp_path), backend],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stream = tmp_path / "run" / "stream.ndjson"
+    deadline = time.monotonic() + 60
+    # Wait until the agent's background processes are running, as the tool result says.
+    while not (stream.exists() and b'"tool_result"' in stream.read_bytes()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run never got to its tool result"
+        time.sleep(0.05)
+    assert processes_with(word)
+    return proc
+
+
+def wait_until_gone(word: str, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while processes_with(word) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_with(word) == []
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_ctrl_c_ends_the_run_and_writes_the_record(tmp_path: Path, backend: str) -> None:
+    word = marker()
+    proc = start_driver(tmp_path, word, backend)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=5 + 3 + 5)  # the grace, the reaper's margin, slack
+    assert proc.returncode == 130, err.decode()
+    assert processes_with(word) == []
+    record = RunRecord.model_validate_json((tmp_path / "run" / "record.json").read_bytes())
+    assert record.exit_reason == "cancelled"
+    assert record.transcript.tool_sequence == ["Bash"]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_killed_harness_leaves_its_stream_and_no_process(tmp_path: Path, backend: str) -> None:
+    word = marker()
+    proc = start_driver(tmp_path, word, backend)
+    proc.kill()  # no cleanup code of the harness runs
+    proc.wait()
+    # The reaper notices its parent died (PR_SET_PDEATHSIG) and ends the tree itself.
+    wait_until_gone(word, within_s=5 + 3)
+    stream = (tmp_path / "run" / "stream.ndjson").read_bytes()
+    assert b'"type":"system"' in stream
+    assert b'"tool_result"' in stream  # everything the CLI printed before the crash

@@ -1,0 +1,204 @@
+"""`python -m runner mock-model` as a user meets it: a served script, its log, Ctrl-C, errors."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.claude import isolated_env
+from runner.claude_bin import find_claude
+from runner.stream import iter_events
+from runner.transcript import summarize
+
+
+def say(text: str) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": text}]}
+
+
+def write_script(tmp_path: Path, script: dict[str, Any]) -> Path:
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps(script))
+    return path
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "runner", "mock-model", *args]
+
+
+def _sigint_as_from_a_terminal() -> None:
+    # A test runner started in the background inherits SIGINT ignored; Ctrl-C is the point here.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[str]
+    banner: str
+    port: int
+    log: list[str] = field(default_factory=list)  # stderr lines read so far
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_for_log(self, ending: str) -> None:
+        assert self.proc.stderr is not None
+        while not (self.log and self.log[-1].endswith(ending)):
+            line = self.proc.stderr.readline()
+            assert line, self.log
+            self.log.append(line.rstrip("\n"))
+
+    def interrupt(self) -> tuple[int, str]:
+        """Ctrl-C; the exit code and everything it wrote on stderr."""
+        assert self.proc.stderr is not None
+        self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(timeout=15)
+        return code, "".join(line + "\n" for line in self.log) + self.proc.stderr.read()
+
+
+@contextmanager
+def mock_model(script: Path, *args: str) -> Iterator[Server]:
+    with subprocess.Popen(
+        command("--script", str(script), "--port", "0", *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_sigint_as_from_a_terminal,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            banner = proc.stdout.readline()
+            found = re.search(r"on http://127\.0\.0\.1:(\d+)", banner)
+            assert found, banner
+            yield Server(proc, banner, int(found.group(1)))
+        finally:
+            if proc.poll() is None:
+                proc.kill()  # a failed test; Popen's exit then waits and closes the pipes
+
+
+def post(server: Server, body: dict[str, Any], session: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
+    try:
+        conn.request(
+            "POST",
+            "/v1/messages?beta=true",
+            body=json.dumps(body),
+            headers={"content-type": "application/json", "x-claude-code-session-id": session},
+        )
+        response = conn.getresponse()
+        return response.status, response.read()  # http.client undoes the chunking
+    finally:
+        conn.close()
+
+
+def sse_data(body: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line[6:]) for line in body.split(b"\n") if line.startswith(b"data: ")]
+
+
+def assert_quiet_exit(code: int, err: str) -> None:
+    assert code == 130, err
+    assert "Traceback" not in err, err
+
+
+def test_serves_a_streamed_turn_logs_it_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    script = write_script(tmp_path, {"turns": [say("scripted hello"), {"hang": True}]})
+    with mock_model(script, "--seed", "3") as server:
+        assert server.banner.startswith(f"mock-model: serving {script} (2 turns, seed 3) on ")
+        assert f"ANTHROPIC_BASE_URL={server.url} ANTHROPIC_API_KEY=any" in server.banner
+        status, body = post(server, {"model": "claude-x", "stream": True}, "0123456789abcdef")
+        assert status == 200
+        events = sse_data(body)
+        assert [e["type"] for e in events][0 :: len(events) - 1] == [
+            "message_start",
+            "message_stop",
+        ]
+        deltas = [e["delta"].get("text", "") for e in events if e["type"] == "content_block_delta"]
+        assert "".join(deltas) == "scripted hello"
+        # Ctrl-C while a request hangs still ends quietly.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=15) as hanging:
+            hanging.sendall(
+                b"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-claude-code-session-id: 0123456789"
+                b"abcdef\r\ncontent-length: 2\r\n\r\n{}"
+            )
+            server.wait_for_log("-> hangs")
+            code, err = server.interrupt()
+    assert_quiet_exit(code, err)
+    assert err.splitlines() == [
+        "POST /v1/messages session 01234567 turn 1/2 -> 200",
+        "POST /v1/messages session 01234567 turn 2/2 -> hangs",
+    ]
+
+
+def test_a_bad_script_is_one_line_naming_file_and_field(tmp_path: Path) -> None:
+    script = write_script(tmp_path, {"turns": [{"choose": [{"weight": 0, "turns": []}]}]})
+    proc = subprocess.run(command("--script", str(script)), capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        f"runner: {script}: turns.0.choose.0.weight: Input should be greater than 0\n"
+    )
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    script = write_script(tmp_path, {"turns": [say("hi")]})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            command("--script", str(script), "--port", str(port)),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert len(proc.stderr.splitlines()) == 1
+    assert proc.stderr.startswith(f"runner: cannot listen on 127.0.0.1:{port} ("), proc.stderr
+
+
+def test_help_describes_and_shows_an_example() -> None:
+    proc = subprocess.run(command("--help"), capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert "Serve the Anthropic Messages API" in proc.stdout
+    assert "ANTHROPIC_BASE_URL=http://127.0.0.1:8123 ANTHROPIC_API_KEY=any claude -p" in proc.stdout
+
+
+@pytest.mark.cli
+def test_the_real_cli_runs_twice_against_one_server(tmp_path: Path) -> None:
+    """Each CLI run is its own session, so the second gets the script from its start too."""
+    script = write_script(tmp_path, {"turns": [say("Scripted answer.")]})
+    binary = str(find_claude().path)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    with mock_model(script) as server:
+        for run in range(2):
+            proc = subprocess.run(
+                [binary, "--print", "--output-format", "stream-json", "--verbose"],
+                input=b"hi",
+                capture_output=True,
+                env=isolated_env(server.url, tmp_path / f"home{run}"),
+                cwd=workspace,
+                timeout=60,
+            )
+            summary = summarize(iter_events(io.BytesIO(proc.stdout)))
+            assert (summary.status, summary.final_text) == ("success", "Scripted answer."), (
+                proc.stderr
+            )
+        code, err = server.interrupt()
+    assert_quiet_exit(code, err)
+    turns = re.findall(r"POST /v1/messages session (\S+) turn 1/1 -> 200", err)
+    assert len(set(turns)) == 2, err
