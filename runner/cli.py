@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -13,10 +15,12 @@ import anyio
 
 from runner import __version__
 from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude, pinned_version
-from runner.render import render_summary
+from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
+from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
+from runner.render import render_record, render_summary
 from runner.replay.http import serve
-from runner.replay.mock_api import Exchange, ScriptedModel
-from runner.replay.script import ScriptFileError, load_script
+from runner.replay.mock_api import Exchange, ScriptedModel, scripted_model
+from runner.replay.script import Script, ScriptFileError, load_script
 from runner.stream import iter_events
 from runner.transcript import SummaryBuilder
 
@@ -58,13 +62,77 @@ def _transcript(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    try:
+        lane = get_lane(args.lane)
+        binary = find_claude(args.claude_bin)
+        script = load_script(Path(args.mock_script)) if args.mock_script else None
+        instruction = sys.stdin.read() if args.instruction == "-" else args.instruction
+        spec = RunSpec(
+            scenario=args.name,
+            instruction=instruction,
+            fixture=Path(args.workspace) if args.workspace else None,
+            skill=Path(args.skill) if args.skill else None,
+            model=args.model,
+            timeout_s=args.timeout,
+            idle_timeout_s=args.idle_timeout,
+            max_turns=args.max_turns,
+            max_budget_usd=args.max_budget_usd,
+            nudge=args.nudge,
+            env_passthrough=tuple(args.pass_env),
+        )
+        check(spec, lane)
+    except (UnknownLaneError, ClaudeNotFoundError, ScriptFileError, RunSpecError) as exc:
+        print(f"runner: {exc}", file=sys.stderr)
+        return 2
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = Path(args.run_dir or Path(".runner") / "single" / f"{stamp}-{args.name}-{lane.name}")
+    where = f"the scripted model in {args.mock_script} ($0)" if script else "the live API"
+    print(
+        f"runner: {args.name} in lane {lane.name} against {where}; "
+        f"the CLI's output streams to {run_dir / 'stream.ndjson'}",
+        file=sys.stderr,
+        flush=True,
+    )
+    options = RunOptions(binary=binary, keep_workspace=args.keep_workspace)
+    record = anyio.run(_run_once, spec, lane, run_dir, options, script, args.seed)
+    print(record.model_dump_json(indent=2) if args.json else render_record(record, run_dir=run_dir))
+    return 0 if record.succeeded else 1
+
+
+async def _run_once(
+    spec: RunSpec,
+    lane: Lane,
+    run_dir: Path,
+    options: RunOptions,
+    script: Script | None,
+    seed: int | None,
+) -> RunRecord:
+    if script is None:
+        return await run_one(spec, lane, run_dir=run_dir, options=options)
+    async with scripted_model(script, seed=seed) as model:
+        local = {"ANTHROPIC_BASE_URL": model.url, "ANTHROPIC_API_KEY": "sk-scripted"}
+        options = replace(options, env=local, local_endpoint=True)
+        return await run_one(spec, lane, run_dir=run_dir, options=options)
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         value = 0
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number of bytes")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return value
 
 
@@ -193,7 +261,74 @@ def build_parser() -> argparse.ArgumentParser:
         "default: the script's seed",
     )
     mm.set_defaults(func=_mock_model)
+    _add_run(sub)
     return parser
+
+
+RUN_EPILOG = """\
+lanes:
+{lanes}
+
+examples:
+  python -m runner run "Greet the world." --lane agent-skill --skill skills/greeter \\
+      --mock-script script.json          # offline, $0: the real CLI, a scripted model
+  python -m runner run - --lane agent-baseline --workspace fixtures/app < task.txt
+
+Exit code 0 when the run succeeded, 1 when it ended any other way (the record says why),
+2 for a usage or configuration error."""
+
+
+def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    lanes = "\n".join(f"  {lane.name:<20} {lane.summary}" for lane in LANES.values())
+    run = sub.add_parser(
+        "run",
+        help="run the real CLI once on an instruction, in one lane, and show the record",
+        description="Run Claude Code once on INSTRUCTION in a fresh copy of --workspace, in one "
+        "lane, and print how it ended, what it changed and what it cost. The CLI's stream, "
+        "stderr, changed files and the record (record.json) are kept in the run folder. Ctrl-C "
+        "ends the CLI and everything it started, and still writes the record.",
+        epilog=RUN_EPILOG.format(lanes=lanes),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("instruction", metavar="INSTRUCTION", help="the task, or - to read stdin")
+    run.add_argument("--lane", default="agent-skill", help="default: agent-skill")
+    run.add_argument("--skill", metavar="DIR", help="the skill's folder (holds SKILL.md)")
+    run.add_argument("--workspace", metavar="DIR", help="copied fresh for the run; default: empty")
+    run.add_argument("--name", default="adhoc", help="the scenario's name in the record")
+    run.add_argument("--model", help="the model, e.g. claude-sonnet-4-5; default: the CLI's")
+    run.add_argument(
+        "--timeout", type=_positive_number, default=600.0, metavar="S", help="default 600"
+    )
+    run.add_argument(
+        "--idle-timeout",
+        type=_positive_number,
+        default=180.0,
+        metavar="S",
+        help="stop when the CLI prints nothing for S seconds; default 180",
+    )
+    run.add_argument("--max-turns", type=_positive, metavar="N")
+    run.add_argument("--max-budget-usd", type=_positive_number, metavar="USD")
+    run.add_argument("--nudge", help="agent-skill's nudge; \"{skill}\" becomes the skill's name")
+    run.add_argument(
+        "--pass-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="let the CLI see this variable of yours (it sees only PATH and ANTHROPIC_* else)",
+    )
+    run.add_argument(
+        "--mock-script",
+        metavar="FILE",
+        help="run against a scripted model (see mock-model) instead of the live API",
+    )
+    run.add_argument("--seed", type=int, help="the seed for the script's choices")
+    run.add_argument(
+        "--run-dir", metavar="DIR", help="default: .runner/single/<time>-<name>-<lane>"
+    )
+    run.add_argument("--keep-workspace", action="store_true", help="keep the workspace afterwards")
+    run.add_argument("--json", action="store_true", help="print the record as JSON")
+    run.add_argument("--claude-bin", metavar="PATH", help="path to the claude binary")
+    run.set_defaults(func=_run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from typing import Literal
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from runner.claude import INHERITED_PREFIXES, ClaudeRun, CliOutcome, child_env
+from runner.claude import INHERITED_PREFIXES, ClaudeRun, CliOutcome, CliSpec, child_env
 from runner.claude_bin import ClaudeBinary, ClaudeNotFoundError, find_claude
 from runner.lanes import DEFAULT_ALLOWED_TOOLS, Lane, cli_spec, get_lane
 from runner.process import Limits
@@ -103,11 +103,36 @@ class RunSpecError(ValueError):
     """A spec that cannot run in the lane asked for; the message says what to change."""
 
 
+def check(spec: RunSpec, lane: Lane) -> None:
+    """Raise RunSpecError when ``spec`` cannot run in ``lane``: before anything starts."""
+    lane_cli_spec(spec, lane)
+    if spec.fixture is not None and not spec.fixture.is_dir():
+        raise RunSpecError(f"{spec.scenario}: the workspace {spec.fixture} is not a folder")
+
+
+def lane_cli_spec(spec: RunSpec, lane: Lane) -> CliSpec:
+    """What ``spec`` puts on the CLI's command line in ``lane``."""
+    skill_name, skill_text = _skill_text(spec, lane)
+    return cli_spec(
+        lane,
+        model=spec.model,
+        max_turns=spec.max_turns,
+        max_budget_usd=spec.max_budget_usd,
+        allowed_tools=spec.allowed_tools,
+        skill_name=skill_name,
+        skill_text=skill_text,
+        nudge=spec.nudge,
+        extra_args=spec.extra_args,
+    )
+
+
 def _skill_text(spec: RunSpec, lane: Lane) -> tuple[str | None, str | None]:
     if not lane.uses_skill:
         return None, None
     if spec.skill is None:
-        raise RunSpecError(f"{spec.scenario}: lane {lane.name} needs a skill; set skill")
+        raise RunSpecError(
+            f"{spec.scenario}: lane {lane.name} needs a skill (a folder with SKILL.md); none given"
+        )
     skill_md = spec.skill / "SKILL.md"
     try:
         return spec.skill.name, skill_md.read_text(encoding="utf-8")
@@ -130,18 +155,8 @@ async def run_one(
     """
     options = options or RunOptions()
     lane = get_lane(lane) if isinstance(lane, str) else lane
-    skill_name, skill_text = _skill_text(spec, lane)
-    cli = cli_spec(
-        lane,
-        model=spec.model,
-        max_turns=spec.max_turns,
-        max_budget_usd=spec.max_budget_usd,
-        allowed_tools=spec.allowed_tools,
-        skill_name=skill_name,
-        skill_text=skill_text,
-        nudge=spec.nudge,
-        extra_args=spec.extra_args,
-    )
+    check(spec, lane)
+    cli = lane_cli_spec(spec, lane)
     started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
 
     def record(
@@ -198,8 +213,6 @@ async def run_one(
 
 
 def _prepare(spec: RunSpec, lane: Lane, parent: Path | None) -> Workspace:
-    if spec.fixture is not None and not spec.fixture.is_dir():
-        raise RunSpecError(f"{spec.scenario}: fixture {spec.fixture} is not a folder")
     ws = Workspace.create(spec.fixture, parent=parent)
     if lane.skill == "installed" and spec.skill is not None:
         ws.install_skill(spec.skill)

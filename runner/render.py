@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from runner.engine import RunRecord
 from runner.transcript import TranscriptSummary
 
 
@@ -48,4 +51,39 @@ def render_summary(s: TranscriptSummary, *, source: str) -> str:
         lines.append(f"drift       {problem}")
     if s.final_text:
         lines.append(f"final text  {_clip(s.final_text)}")
+    return "\n".join(lines)
+
+
+def render_record(r: RunRecord, *, run_dir: Path) -> str:
+    """One run: how it ended and why, what it changed, then its transcript's summary."""
+    d = r.diagnostics
+    ended = r.exit_reason
+    if r.api_error_status is not None:
+        ended += f" (API error {r.api_error_status})"
+    if r.error:
+        ended += f": {r.error}"
+    timing = [
+        f"{d.duration_ms / 1000:.1f}s" if d.duration_ms is not None else None,
+        f"first event after {d.first_response_ms} ms" if d.first_response_ms is not None else None,
+        f"longest wait between turns {d.max_inter_turn_ms} ms" if d.max_inter_turn_ms else None,
+    ]
+    lines = [
+        f"run         {r.scenario} in lane {r.lane}, trial {r.trial}",
+        f"ended       {ended}",
+        f"took        {', '.join(t for t in timing if t) or '-'}",
+    ]
+    if d.timeout_at_turn is not None:
+        lines.append(f"stopped at  turn {d.timeout_at_turn}")
+    if d.last_tool_call:
+        lines.append(f"last call   {d.last_tool_call}")
+    marks = {"added": "+", "changed": "~", "deleted": "-"}
+    for change in r.files:
+        lines.append(f"file        {marks[change.change]} {change.path}")
+    for leftover in d.leftover_processes:
+        lines.append(f"ended proc  {_clip(leftover, 100)}")
+    lines.append(render_summary(r.transcript, source=str(run_dir / "stream.ndjson")))
+    if r.exit_reason != "success" and d.agent_log.strip():
+        tail = d.agent_log.strip().splitlines()[-5:]
+        lines += [f"agent log   {_clip(line, 200)}" for line in tail]
+    lines.append(f"record      {run_dir / 'record.json'}")
     return "\n".join(lines)

@@ -32,8 +32,8 @@ import anyio
 
 from runner.claude import child_env
 from runner.claude_bin import find_claude
-from runner.engine import RunOptions, RunSpec, run_one
-from runner.lanes import cli_spec, get_lane
+from runner.engine import RunOptions, RunSpec, lane_cli_spec, run_one
+from runner.lanes import get_lane
 from runner.replay.mock_api import scripted_model
 from runner.replay.script import Script
 from runner.workspace import Workspace
@@ -76,17 +76,7 @@ def make_inputs(root: Path) -> tuple[Path, Path]:
 
 
 async def bare_run(spec: RunSpec, root: Path, n: int) -> float:
-    lane = get_lane(LANE)
-    argv = cli_spec(
-        lane,
-        model=spec.model,
-        max_turns=spec.max_turns,
-        max_budget_usd=spec.max_budget_usd,
-        allowed_tools=spec.allowed_tools,
-        skill_name="greeter",
-        skill_text=None,
-        nudge=spec.nudge,
-    ).argv(find_claude().path)
+    argv = lane_cli_spec(spec, get_lane(LANE)).argv(find_claude().path)
     ws = Workspace.create(spec.fixture, parent=root / f"bare-{n}")
     assert spec.skill is not None
     ws.install_skill(spec.skill)

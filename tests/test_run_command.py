@@ -1,0 +1,89 @@
+"""`python -m runner run`: one run of the real CLI from the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner.engine import RunRecord
+from tests.engine_support import make_skill, text, tool
+
+
+def runner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runner", "run", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def write_script(tmp_path: Path, turns: list[dict[str, object]]) -> Path:
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps({"turns": turns}))
+    return path
+
+
+@pytest.mark.cli
+def test_a_scripted_run_end_to_end(tmp_path: Path) -> None:
+    skill = make_skill(tmp_path)
+    script = write_script(
+        tmp_path,
+        [
+            {"content": [tool("Skill", skill="greeter")]},
+            {"content": [tool("Write", file_path="greeting.txt", content="Hello!\n")]},
+            {"content": [text("Greeted.")]},
+        ],
+    )
+    args = ["Greet.", "--skill", str(skill), "--mock-script", str(script)]
+    proc = runner(*args, "--run-dir", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "ended       success" in proc.stdout
+    assert "file        + greeting.txt" in proc.stdout
+    assert "skills      greeter" in proc.stdout
+    assert "against the scripted model" in proc.stderr
+    record = RunRecord.model_validate_json((tmp_path / "out" / "record.json").read_bytes())
+    assert record.lane == "agent-skill"
+    as_json = runner(*args, "--json", "--run-dir", "out2", cwd=tmp_path)
+    assert RunRecord.model_validate_json(as_json.stdout).transcript.skills_invoked == ["greeter"]
+
+
+@pytest.mark.cli
+def test_a_failed_run_exits_1_and_says_why(tmp_path: Path) -> None:
+    script = write_script(tmp_path, [{"error": {"status": 400, "type": "invalid_request_error"}}])
+    proc = runner("Hi.", "--lane", "agent-baseline", "--mock-script", str(script), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "ended       api_error (API error 400)" in proc.stdout
+    assert list((tmp_path / ".runner" / "single").glob("*-adhoc-agent-baseline/record.json"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--claude-bin", "/no/claude"],
+            "runner: --claude-bin: /no/claude is not an executable file",
+        ),
+        (["--lane", "agent"], "runner: unknown lane 'agent'; the lanes are: baseline, skill, "),
+        (["--lane", "skill"], "runner: adhoc: lane skill needs a skill (a folder with SKILL.md)"),
+        (
+            ["--lane", "baseline", "--workspace", "nowhere"],
+            "runner: adhoc: the workspace nowhere is not a folder",
+        ),
+        (["--lane", "baseline", "--mock-script", "no.json"], "runner: no.json: cannot read script"),
+        (["--timeout", "-1"], "argument --timeout: '-1' is not a positive number"),
+    ],
+)
+def test_user_mistakes_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = runner("Hi.", *args, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert message in lines[-1]
+    if not message.startswith("argument"):  # argparse's own errors come after its usage
+        assert len(lines) == 1
+    assert not (tmp_path / ".runner").exists()
