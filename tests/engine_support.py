@@ -74,6 +74,7 @@ async def scripted_run(
 
 def fake_claude(tmp: Path) -> ClaudeBinary:
     """tests/fake_claude.py as an executable, run by this interpreter."""
+    tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "fake-claude"
     path.write_text(f"#!{sys.executable}\n" + (HERE / "fake_claude.py").read_text())
     path.chmod(path.stat().st_mode | stat.S_IXUSR)

@@ -321,3 +321,49 @@ async def test_the_cli_sees_an_allowlisted_environment_and_the_prompt_on_stdin(
     assert "--model=claude-x --dangerous" in called["argv"]
     assert "--allowedTools=Bash(git *),Write" in called["argv"]
     assert called["argv"] == rec.argv
+
+
+async def test_concurrent_runs_keep_their_own_process_trees(tmp_path: Path) -> None:
+    # Each run's orphans go to its own reaper: one run timing out ends only its own processes.
+    slow_word, quick_word = marker(), marker()
+    quick_script = {
+        "turns": [
+            {"content": [tool("Bash", command=background_command(quick_word), description="x")]},
+            {"content": [text("Done.")]},
+        ]
+    }
+    records: dict[str, RunRecord] = {}
+
+    async def slow() -> None:
+        run = await scripted_run(leaves_processes(slow_word), tmp_path / "slow", timeout_s=6.0)
+        records["slow"] = run.record
+
+    async def quick() -> None:
+        records["quick"] = (await scripted_run(quick_script, tmp_path / "quick")).record
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(slow)
+        tg.start_soon(quick)
+    assert records["slow"].exit_reason == "timeout"
+    assert records["quick"].exit_reason == "success"
+    slow_left = " ".join(records["slow"].diagnostics.leftover_processes)
+    quick_left = " ".join(records["quick"].diagnostics.leftover_processes)
+    assert slow_word in slow_left
+    assert quick_word not in slow_left
+    assert quick_word in quick_left
+    assert slow_word not in quick_left
+    assert processes_with(slow_word) == processes_with(quick_word) == []
+
+
+async def test_workspaces_are_removed_unless_kept(tmp_path: Path) -> None:
+    gone = await fake_run(tmp_path / "a", "hello")
+    assert gone.workspace is None
+    assert not list((tmp_path / "a").glob("runner-*"))
+    options = RunOptions(
+        binary=fake_claude(tmp_path), workspace_parent=tmp_path / "b", keep_workspace=True
+    )
+    spec = RunSpec(scenario="fake", instruction="hello")
+    kept = await run_one(spec, "agent-baseline", run_dir=tmp_path / "b" / "run", options=options)
+    assert kept.workspace is not None
+    assert (Path(kept.workspace) / "work").is_dir()
+    assert (Path(kept.workspace) / "home").is_dir()
