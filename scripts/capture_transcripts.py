@@ -605,7 +605,9 @@ async def capture(case: Case, claude: Path, version: str) -> dict[str, Any]:
         )
         await run.run()
     stdout = run.files.stdout.read_bytes()
-    stopped = run.stop_reason if case.kill else None
+    stopped = None
+    if case.kill:
+        stopped = f"SIGTERM after {after_s} s" if after_s else run.stop_reason
     timed_out = run.stop_reason == "timeout" and after_s is None
     meta = {
         "case": case.name,
