@@ -118,10 +118,9 @@ class ProcessRun:
                 return
             try:
                 await self._supervise(self._proc)
-            except (anyio.get_cancelled_exc_class(), KeyboardInterrupt):
-                self.stop_reason = self.stop_reason or "cancelled"
-                raise
             finally:
+                # Also when cancelled (or on Ctrl-C): a process still running is then stopped
+                # as "cancelled". Shielded, so the stop itself cannot be cancelled halfway.
                 with anyio.CancelScope(shield=True):
                     await self._finish(self._proc)
 
