@@ -102,13 +102,14 @@ def isolated_env(
     base_url: str,
     home: Path,
     *,
-    api_key: str = "sk-scripted",
+    api_key: str = "sk-scripted",  # a local endpoint takes any key; the CLI wants one
+    passthrough: Iterable[str] = (),
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment for a run against a local endpoint (a scripted model, a replay proxy):
     none of the caller's ANTHROPIC_* variables, so no real key or endpoint is reachable."""
     overrides = {"ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_API_KEY": api_key, **(extra or {})}
-    return child_env(home, prefixes=(), overrides=overrides)
+    return child_env(home, prefixes=(), passthrough=passthrough, overrides=overrides)
 
 
 # ---- watching the stream --------------------------------------------------------------------
@@ -205,7 +206,7 @@ _EXIT_REASONS = (
     "cancelled",
 )
 EXIT_REASON_PATTERN = re.compile(rf"^({'|'.join(_EXIT_REASONS)}|exit_code_\d+|signal_\d+)$")
-_STOPS = ("timeout", "idle_timeout", "auth_error", "cancelled")
+_TIMEOUTS = ("timeout", "idle_timeout")
 
 
 def classify(proc: ProcessRun, summary: TranscriptSummary, *, auth_failed: bool) -> str:
@@ -217,7 +218,7 @@ def classify(proc: ProcessRun, summary: TranscriptSummary, *, auth_failed: bool)
         return "cancelled"
     if auth_failed or summary.api_error_status == 401:
         return "auth_error"
-    if proc.stop_reason in _STOPS:
+    if proc.stop_reason in _TIMEOUTS:
         return proc.stop_reason
     if summary.results:
         # A result subtype this CLI version added is still an error the run ended on.
@@ -309,7 +310,7 @@ class ClaudeRun:
                 duration_ms=proc.duration_ms,
                 first_response_ms=_ms(proc.started, monitor.first_event),
                 max_inter_turn_ms=_ms(0.0, monitor.max_gap_s),
-                timeout_at_turn=monitor.turns if reason in ("timeout", "idle_timeout") else None,
+                timeout_at_turn=monitor.turns if reason in _TIMEOUTS else None,
                 last_tool_call=monitor.last_tool_call,
                 api_retries=summary.api_retries,
                 cli_version=summary.cli_version,

@@ -111,8 +111,7 @@ async def _run_once(
     if script is None:
         return await run_one(spec, lane, run_dir=run_dir, options=options)
     async with scripted_model(script, seed=seed) as model:
-        local = {"ANTHROPIC_BASE_URL": model.url, "ANTHROPIC_API_KEY": "sk-scripted"}
-        options = replace(options, env=local, local_endpoint=True)
+        options = replace(options, endpoint=model.url)
         return await run_one(spec, lane, run_dir=run_dir, options=options)
 
 

@@ -20,7 +20,7 @@ from typing import Literal
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from runner.claude import INHERITED_PREFIXES, ClaudeRun, CliOutcome, CliSpec, child_env
+from runner.claude import ClaudeRun, CliOutcome, CliSpec, child_env, isolated_env
 from runner.claude_bin import ClaudeBinary, ClaudeNotFoundError, find_claude
 from runner.lanes import DEFAULT_ALLOWED_TOOLS, Lane, cli_spec, get_lane
 from runner.process import Limits
@@ -55,10 +55,10 @@ class RunOptions:
     """How to run, not what: none of this can change the agent's behaviour."""
 
     binary: ClaudeBinary | None = None  # default: find_claude()
-    env: dict[str, str] | None = None  # set in the CLI's environment last (a scripted endpoint)
-    # True when env points the CLI at a local endpoint (a scripted model, a replay proxy): then
-    # none of the caller's ANTHROPIC_* variables (a real key, a real URL) reach the run.
-    local_endpoint: bool = False
+    # A local endpoint's URL (a scripted model, a replay proxy): the CLI talks to it, and none
+    # of the caller's ANTHROPIC_* variables (a real key, a real URL) reach the run.
+    endpoint: str | None = None
+    env: dict[str, str] | None = None  # set in the CLI's environment last
     keep_workspace: bool = False
     workspace_parent: Path | None = None
     grace_s: float = 5.0
@@ -103,15 +103,11 @@ class RunSpecError(ValueError):
     """A spec that cannot run in the lane asked for; the message says what to change."""
 
 
-def check(spec: RunSpec, lane: Lane) -> None:
-    """Raise RunSpecError when ``spec`` cannot run in ``lane``: before anything starts."""
-    lane_cli_spec(spec, lane)
+def check(spec: RunSpec, lane: Lane) -> CliSpec:
+    """What ``spec`` puts on the CLI's command line in ``lane``; RunSpecError, before anything
+    starts, when it cannot run there."""
     if spec.fixture is not None and not spec.fixture.is_dir():
         raise RunSpecError(f"{spec.scenario}: the workspace {spec.fixture} is not a folder")
-
-
-def lane_cli_spec(spec: RunSpec, lane: Lane) -> CliSpec:
-    """What ``spec`` puts on the CLI's command line in ``lane``."""
     skill_name, skill_text = _skill_text(spec, lane)
     return cli_spec(
         lane,
@@ -155,8 +151,7 @@ async def run_one(
     """
     options = options or RunOptions()
     lane = get_lane(lane) if isinstance(lane, str) else lane
-    check(spec, lane)
-    cli = lane_cli_spec(spec, lane)
+    cli = check(spec, lane)
     started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
 
     def record(
@@ -181,12 +176,12 @@ async def run_one(
         return record(CliOutcome.not_run(str(exc)), cli.argv(Path("claude"))[1:], [], None)
 
     ws = await anyio.to_thread.run_sync(_prepare, spec, lane, options.workspace_parent)
-    env = child_env(
-        ws.home,
-        prefixes=() if options.local_endpoint else INHERITED_PREFIXES,
-        passthrough=spec.env_passthrough,
-        overrides=options.env,
-    )
+    if options.endpoint is None:
+        env = child_env(ws.home, passthrough=spec.env_passthrough, overrides=options.env)
+    else:
+        env = isolated_env(
+            options.endpoint, ws.home, passthrough=spec.env_passthrough, extra=options.env
+        )
     limits = Limits(spec.timeout_s, spec.idle_timeout_s, options.grace_s)
     claude = ClaudeRun(
         cli,

@@ -74,7 +74,6 @@ class ProcessRun:
     started: float | None = None  # time.monotonic()
     ended: float | None = None
     last_event: float | None = None
-    events: int = 0
     stop_reason: str | None = None  # "timeout", "idle_timeout", "cancelled", or the watch's
     spawn_error: str | None = None
     exit_code: int | None = None
@@ -195,7 +194,6 @@ class ProcessRun:
 
     def _take(self, first: int, frames: list[bytes | ParseError], at_eof: bool = False) -> None:
         for item in parse_frames(first, frames, at_eof=at_eof):
-            self.events += 1
             self.last_event = time.monotonic()
             if self.watch is not None and (reason := self.watch(item)) is not None:
                 self.stop(reason)

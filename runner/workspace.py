@@ -134,7 +134,7 @@ class Workspace:
                 continue
             src, out = self.path / change.path, dest / change.path
             out.parent.mkdir(parents=True, exist_ok=True)
-            if src.is_symlink():
+            if change.symlink:
                 out.symlink_to(os.readlink(src))
             elif src.is_file():
                 shutil.copy2(src, out)

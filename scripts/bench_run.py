@@ -30,9 +30,9 @@ from typing import Any
 
 import anyio
 
-from runner.claude import child_env
+from runner.claude import isolated_env
 from runner.claude_bin import find_claude
-from runner.engine import RunOptions, RunSpec, lane_cli_spec, run_one
+from runner.engine import RunOptions, RunSpec, check, run_one
 from runner.lanes import get_lane
 from runner.replay.mock_api import scripted_model
 from runner.replay.script import Script
@@ -76,13 +76,12 @@ def make_inputs(root: Path) -> tuple[Path, Path]:
 
 
 async def bare_run(spec: RunSpec, root: Path, n: int) -> float:
-    argv = lane_cli_spec(spec, get_lane(LANE)).argv(find_claude().path)
+    argv = check(spec, get_lane(LANE)).argv(find_claude().path)
     ws = Workspace.create(spec.fixture, parent=root / f"bare-{n}")
     assert spec.skill is not None
     ws.install_skill(spec.skill)
     async with scripted_model(SCRIPT) as model:
-        overrides = {"ANTHROPIC_BASE_URL": model.url, "ANTHROPIC_API_KEY": "sk-scripted"}
-        env = child_env(ws.home, prefixes=(), overrides=overrides)
+        env = isolated_env(model.url, ws.home)
         start = time.perf_counter()
         proc = await anyio.run_process(argv, input=spec.instruction.encode(), cwd=ws.path, env=env)
         elapsed = time.perf_counter() - start
@@ -94,8 +93,7 @@ async def bare_run(spec: RunSpec, root: Path, n: int) -> float:
 async def runner_run(spec: RunSpec, root: Path, n: int) -> float:
     async with scripted_model(SCRIPT) as model:
         options = RunOptions(
-            env={"ANTHROPIC_BASE_URL": model.url, "ANTHROPIC_API_KEY": "sk-scripted"},
-            local_endpoint=True,
+            endpoint=model.url,
             workspace_parent=root / "ws",
         )
         start = time.perf_counter()

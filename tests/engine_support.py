@@ -61,12 +61,7 @@ async def scripted_run(
     fields: dict[str, Any] = {"scenario": "test", "instruction": "Do the task.", **spec}
     run_dir = tmp / "run"
     async with scripted_model(Script.model_validate(script)) as model:
-        given: dict[str, Any] = {
-            "env": {"ANTHROPIC_BASE_URL": model.url, "ANTHROPIC_API_KEY": "sk-scripted"},
-            "local_endpoint": True,
-            "workspace_parent": tmp,
-            **(options or {}),
-        }
+        given: dict[str, Any] = {"endpoint": model.url, "workspace_parent": tmp, **(options or {})}
         opts = RunOptions(**given)
         record = await run_one(RunSpec(**fields), lane, run_dir=run_dir, options=opts)
     return EngineRun(record, list(model.model.requests), run_dir)

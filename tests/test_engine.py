@@ -153,8 +153,13 @@ async def test_auth_failure_fails_fast(tmp_path: Path) -> None:
     assert len(model_requests(run.requests)) <= 2
 
 
-async def test_no_credentials_is_an_auth_error(tmp_path: Path) -> None:
-    options = {"env": {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}}
+async def test_no_credentials_is_an_auth_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    # Not a local endpoint: the caller's environment, which holds no key, is what the CLI gets.
+    options = {"endpoint": None, "env": {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}}
     run = await scripted_run(ANSWER, tmp_path, options=options)
     assert run.record.exit_reason == "auth_error"
     assert run.requests == []  # the CLI gave up before any request
