@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import anyio
 
@@ -35,21 +34,13 @@ from runner.claude_bin import find_claude
 from runner.engine import RunOptions, RunSpec, check, run_one
 from runner.lanes import get_lane
 from runner.replay.mock_api import scripted_model
-from runner.replay.script import Script
+from runner.replay.script import Script, tool
 from runner.workspace import Workspace
 
 TARGET = 1.15
 LANE = "agent-skill"
-SKILL_MD = """---
-name: greeter
-description: Writes a friendly greeting file. Use when asked to greet someone.
----
-Write the greeting to greeting.txt, one line, ending with an exclamation mark.
-"""
-
-
-def tool(name: str, **inp: Any) -> dict[str, Any]:
-    return {"type": "tool_use", "name": name, "input": inp}
+# The example skill, as the tests use it.
+GREETER = Path(__file__).resolve().parent.parent / "skills" / "greeter"
 
 
 # A typical short agent run: load the skill, write, check, answer.
@@ -65,14 +56,12 @@ SCRIPT = Script.model_validate(
 )
 
 
-def make_inputs(root: Path) -> tuple[Path, Path]:
-    fixture, skill = root / "fixture", root / "skills" / "greeter"
+def make_fixture(root: Path) -> Path:
+    fixture = root / "fixture"
     (fixture / "src").mkdir(parents=True)
     for i in range(20):
         (fixture / "src" / f"m{i}.py").write_text(f"def f{i}():\n    return {i}\n" * 50)
-    skill.mkdir(parents=True)
-    (skill / "SKILL.md").write_text(SKILL_MD)
-    return fixture, skill
+    return fixture
 
 
 async def bare_run(spec: RunSpec, root: Path, n: int) -> float:
@@ -107,9 +96,9 @@ async def runner_run(spec: RunSpec, root: Path, n: int) -> float:
 async def bench(rounds: int, backend_note: str) -> float:
     root = Path(tempfile.mkdtemp(prefix="runner-bench-run-"))
     try:
-        fixture, skill = make_inputs(root)
+        fixture = make_fixture(root)
         spec = RunSpec(
-            scenario="bench", instruction="Greet the world.", fixture=fixture, skill=skill
+            scenario="bench", instruction="Greet the world.", fixture=fixture, skill=GREETER
         )
         await bare_run(spec, root, -1)  # warm the page cache for the CLI's binary
         bare: list[float] = []

@@ -35,7 +35,7 @@ from runner.claude import STREAM_FLAGS, isolated_env
 from runner.claude_bin import claude_version, find_claude
 from runner.process import Limits, ProcessRun, RunFiles
 from runner.replay.mock_api import scripted_model
-from runner.replay.script import Script
+from runner.replay.script import Script, text, thinking, tool
 from runner.stream import StreamItem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,19 +77,6 @@ class Case:
 
     def script_turns(self) -> Sequence[Turn]:
         return self.turns() if callable(self.turns) else self.turns
-
-
-def text(s: str) -> dict[str, Any]:
-    return {"type": "text", "text": s}
-
-
-def thinking(s: str) -> dict[str, Any]:
-    return {"type": "thinking", "thinking": s}
-
-
-def tool(name: str, /, **inp: Any) -> dict[str, Any]:
-    # Positional-only, so a tool input may have a "name" field too.
-    return {"type": "tool_use", "name": name, "input": inp}
 
 
 def turn(*blocks: dict[str, Any], **extra: Any) -> Turn:

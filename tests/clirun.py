@@ -21,12 +21,9 @@ AGENT_FLAGS = (
     "Write,Edit,Read,Bash,Skill,Agent",
 )
 
-SKILL_MD = """---
-name: greeter
-description: Writes a friendly greeting file. Use when asked to greet someone.
----
-Write the greeting to greeting.txt, one line, ending with an exclamation mark.
-"""
+# The example skill the tests install: skills/greeter.
+GREETER = Path(__file__).resolve().parent.parent / "skills" / "greeter"
+SKILL_MD = (GREETER / "SKILL.md").read_text()
 
 
 @dataclass

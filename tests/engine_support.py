@@ -19,28 +19,6 @@ from runner.replay.script import Script
 
 HERE = Path(__file__).resolve().parent
 
-SKILL_MD = """---
-name: greeter
-description: Writes a friendly greeting file. Use when asked to greet someone.
----
-Write the greeting to greeting.txt, one line, ending with an exclamation mark.
-"""
-
-
-def text(t: str) -> dict[str, Any]:
-    return {"type": "text", "text": t}
-
-
-def tool(name: str, **inp: Any) -> dict[str, Any]:
-    return {"type": "tool_use", "name": name, "input": inp}
-
-
-def make_skill(root: Path) -> Path:
-    skill = root / "skills" / "greeter"
-    skill.mkdir(parents=True)
-    (skill / "SKILL.md").write_text(SKILL_MD)
-    return skill
-
 
 @dataclass
 class EngineRun:

@@ -15,17 +15,15 @@ from runner.claude_bin import ClaudeBinary
 from runner.engine import RunOptions, RunRecord, RunSpec, run_one
 from runner.lanes import DEFAULT_NUDGE, render_nudge
 from runner.replay.mock_api import RecordedRequest
+from runner.replay.script import text, tool
 from runner.stream import aiter_file_events
+from tests.clirun import GREETER, SKILL_MD
 from tests.engine_support import (
-    SKILL_MD,
     background_command,
     fake_claude,
-    make_skill,
     marker,
     processes_with,
     scripted_run,
-    text,
-    tool,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cli]
@@ -57,7 +55,7 @@ def on_disk(run_dir: Path) -> RunRecord:
 
 
 async def test_agent_skill_invokes_the_skill_and_writes_the_file(tmp_path: Path) -> None:
-    skill = make_skill(tmp_path)
+    skill = GREETER
     fixture = tmp_path / "fixture"
     fixture.mkdir()
     (fixture / "README.md").write_text("# project\n")
@@ -78,7 +76,7 @@ async def test_agent_skill_invokes_the_skill_and_writes_the_file(tmp_path: Path)
 
 
 async def test_agent_baseline_is_a_clean_control(tmp_path: Path) -> None:
-    skill = make_skill(tmp_path)
+    skill = GREETER
     run = await scripted_run(ANSWER, tmp_path, "agent-baseline", skill=skill)
     assert run.record.exit_reason == "success"
     for request in model_requests(run.requests):
@@ -88,7 +86,7 @@ async def test_agent_baseline_is_a_clean_control(tmp_path: Path) -> None:
 
 
 async def test_agent_skill_nonudge_installs_without_nudging(tmp_path: Path) -> None:
-    skill = make_skill(tmp_path)
+    skill = GREETER
     run = await scripted_run(ANSWER, tmp_path, "agent-skill-nonudge", skill=skill)
     first = model_requests(run.requests)[0]
     assert "greeter" in json.dumps(first.body["messages"])
@@ -96,14 +94,14 @@ async def test_agent_skill_nonudge_installs_without_nudging(tmp_path: Path) -> N
 
 
 async def test_a_configured_nudge_replaces_the_default(tmp_path: Path) -> None:
-    skill = make_skill(tmp_path)
+    skill = GREETER
     nudge = "Use {skill} {now}, please."
     run = await scripted_run(ANSWER, tmp_path, "agent-skill", skill=skill, nudge=nudge)
     assert "Use greeter {now}, please." in system_text(model_requests(run.requests)[0])
 
 
 async def test_single_shot_lanes_have_no_tools(tmp_path: Path) -> None:
-    skill = make_skill(tmp_path)
+    skill = GREETER
     with_skill = await scripted_run(ANSWER, tmp_path / "skill", "skill", skill=skill)
     without = await scripted_run(ANSWER, tmp_path / "baseline", "baseline", skill=skill)
     for run in (with_skill, without):

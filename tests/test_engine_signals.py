@@ -22,7 +22,8 @@ DRIVER = """
 import sys
 from pathlib import Path
 import anyio
-from tests.engine_support import background_command, scripted_run, tool
+from runner.replay.script import tool
+from tests.engine_support import background_command, scripted_run
 
 word, tmp, backend = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 script = {"turns": [

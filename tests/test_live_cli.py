@@ -17,18 +17,11 @@ from runner.events import (
     SystemThinkingTokens,
     UserEvent,
 )
+from runner.replay.script import text, tool
 from runner.transcript import Transcript, summarize
 from tests.clirun import AGENT_FLAGS, run_cli
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cli]
-
-
-def text(t: str) -> dict[str, Any]:
-    return {"type": "text", "text": t}
-
-
-def tool(name: str, **inp: Any) -> dict[str, Any]:
-    return {"type": "tool_use", "name": name, "input": inp}
 
 
 def transcript_json(stdout: bytes) -> dict[str, Any]:

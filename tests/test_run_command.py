@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from runner.engine import RunRecord
-from tests.engine_support import make_skill, text, tool
+from runner.replay.script import text, tool
+from tests.clirun import GREETER
 
 
 def runner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -31,7 +32,7 @@ def write_script(tmp_path: Path, turns: list[dict[str, object]]) -> Path:
 
 @pytest.mark.cli
 def test_a_scripted_run_end_to_end(tmp_path: Path) -> None:
-    skill = make_skill(tmp_path)
+    skill = GREETER
     script = write_script(
         tmp_path,
         [

@@ -144,6 +144,22 @@ def resolve(steps: Sequence[Turn | Choice], rng: random.Random) -> list[Turn]:
     return out
 
 
+# Builders for scripts written in Python: the JSON shapes of the blocks above.
+
+
+def text(s: str) -> dict[str, Any]:
+    return {"type": "text", "text": s}
+
+
+def thinking(s: str) -> dict[str, Any]:
+    return {"type": "thinking", "thinking": s}
+
+
+def tool(name: str, /, **tool_input: Any) -> dict[str, Any]:
+    # Positional-only, so a tool's input may have a "name" field too.
+    return {"type": "tool_use", "name": name, "input": tool_input}
+
+
 class ScriptFileError(ValueError):
     """A script file that cannot be used; the message names the file, the field and the fix."""
 
