@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
 
@@ -23,6 +24,8 @@ from runner.replay.mock_api import Exchange, ScriptedModel, scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
 from runner.stream import iter_events
 from runner.transcript import SummaryBuilder
+
+_N = TypeVar("_N", int, float)
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -115,24 +118,23 @@ async def _run_once(
         return await run_one(spec, lane, run_dir=run_dir, options=options)
 
 
-def _positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
+def _positive_of(cast: Callable[[str], _N], noun: str) -> Callable[[str], _N]:
+    """An argparse type: ``cast`` of the text, refused unless above zero (nan too)."""
+
+    def parse(text: str) -> _N:
+        try:
+            value = cast(text)
+        except ValueError:
+            value = cast("0")
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive {noun}")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
+_positive = _positive_of(int, "whole number")
+_positive_number = _positive_of(float, "number")
 
 
 def _mock_model(args: argparse.Namespace) -> int:
