@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.command_support import runner
 from tests.conftest import FIXTURES
 
 REQUIRED = {
@@ -21,15 +22,6 @@ REQUIRED = {
     "api_retries": int,
     "usage": dict,
 }
-
-
-def runner(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runner", *args],
-        input=stdin.decode() if stdin is not None else None,
-        capture_output=True,
-        text=True,
-    )
 
 
 def test_json_keys_and_types() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from runner.replay.mock_api import SESSION_HEADER, scripted_model
 from runner.replay.script import Script, ScriptFileError, Turn, load_script, resolve
+from tests.command_support import say, sse_events
 
 pytestmark = pytest.mark.anyio
 
@@ -49,10 +50,6 @@ async def post(
             rest2 = rest2[size + 2 :]
         rest = body_out
     return status, rest
-
-
-def sse_events(body: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line[6:]) for line in body.split(b"\n") if line.startswith(b"data: ")]
 
 
 async def test_streamed_turns_in_order(anyio_backend: str) -> None:
@@ -175,10 +172,6 @@ async def test_a_handler_bug_is_a_500_not_a_dead_server(anyio_backend: str) -> N
         assert body == b"RuntimeError: bug in handler"
         assert await post(url, "/ok", {}) == (200, b"fine")
         tg.cancel_scope.cancel()
-
-
-def say(text: str) -> dict[str, Any]:
-    return {"content": [{"type": "text", "text": text}]}
 
 
 def texts(turns: list[Turn]) -> list[str]:

@@ -22,16 +22,7 @@ from runner.claude import isolated_env
 from runner.claude_bin import find_claude
 from runner.stream import iter_events
 from runner.transcript import summarize
-
-
-def say(text: str) -> dict[str, Any]:
-    return {"content": [{"type": "text", "text": text}]}
-
-
-def write_script(tmp_path: Path, script: dict[str, Any]) -> Path:
-    path = tmp_path / "script.json"
-    path.write_text(json.dumps(script))
-    return path
+from tests.command_support import say, sse_events, write_script
 
 
 def command(*args: str) -> list[str]:
@@ -104,10 +95,6 @@ def post(server: Server, body: dict[str, Any], session: str) -> tuple[int, bytes
         conn.close()
 
 
-def sse_data(body: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line[6:]) for line in body.split(b"\n") if line.startswith(b"data: ")]
-
-
 def assert_quiet_exit(code: int, err: str) -> None:
     assert code == 130, err
     assert "Traceback" not in err, err
@@ -120,7 +107,7 @@ def test_serves_a_streamed_turn_logs_it_and_stops_on_ctrl_c(tmp_path: Path) -> N
         assert f"ANTHROPIC_BASE_URL={server.url} ANTHROPIC_API_KEY=any" in server.banner
         status, body = post(server, {"model": "claude-x", "stream": True}, "0123456789abcdef")
         assert status == 200
-        events = sse_data(body)
+        events = sse_events(body)
         assert [e["type"] for e in events][0 :: len(events) - 1] == [
             "message_start",
             "message_stop",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,22 +9,7 @@ import pytest
 from runner.engine import RunRecord
 from runner.replay.script import text, tool
 from tests.clirun import GREETER
-
-
-def runner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runner", "run", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
-
-
-def write_script(tmp_path: Path, turns: list[dict[str, object]]) -> Path:
-    path = tmp_path / "script.json"
-    path.write_text(json.dumps({"turns": turns}))
-    return path
+from tests.command_support import runner, write_script
 
 
 @pytest.mark.cli
@@ -35,14 +17,16 @@ def test_a_scripted_run_end_to_end(tmp_path: Path) -> None:
     skill = GREETER
     script = write_script(
         tmp_path,
-        [
-            {"content": [tool("Skill", skill="greeter")]},
-            {"content": [tool("Write", file_path="greeting.txt", content="Hello!\n")]},
-            {"content": [text("Greeted.")]},
-        ],
+        {
+            "turns": [
+                {"content": [tool("Skill", skill="greeter")]},
+                {"content": [tool("Write", file_path="greeting.txt", content="Hello!\n")]},
+                {"content": [text("Greeted.")]},
+            ]
+        },
     )
     args = ["Greet.", "--skill", str(skill), "--mock-script", str(script)]
-    proc = runner(*args, "--run-dir", "out", cwd=tmp_path)
+    proc = runner("run", *args, "--run-dir", "out", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "ended       success" in proc.stdout
     assert "file        + greeting.txt" in proc.stdout
@@ -50,14 +34,18 @@ def test_a_scripted_run_end_to_end(tmp_path: Path) -> None:
     assert "against the scripted model" in proc.stderr
     record = RunRecord.model_validate_json((tmp_path / "out" / "record.json").read_bytes())
     assert record.lane == "agent-skill"
-    as_json = runner(*args, "--json", "--run-dir", "out2", cwd=tmp_path)
+    as_json = runner("run", *args, "--json", "--run-dir", "out2", cwd=tmp_path)
     assert RunRecord.model_validate_json(as_json.stdout).transcript.skills_invoked == ["greeter"]
 
 
 @pytest.mark.cli
 def test_a_failed_run_exits_1_and_says_why(tmp_path: Path) -> None:
-    script = write_script(tmp_path, [{"error": {"status": 400, "type": "invalid_request_error"}}])
-    proc = runner("Hi.", "--lane", "agent-baseline", "--mock-script", str(script), cwd=tmp_path)
+    script = write_script(
+        tmp_path, {"turns": [{"error": {"status": 400, "type": "invalid_request_error"}}]}
+    )
+    proc = runner(
+        "run", "Hi.", "--lane", "agent-baseline", "--mock-script", str(script), cwd=tmp_path
+    )
     assert proc.returncode == 1
     assert "ended       api_error (API error 400)" in proc.stdout
     assert list((tmp_path / ".runner" / "single").glob("*-adhoc-agent-baseline/record.json"))
@@ -81,7 +69,7 @@ def test_a_failed_run_exits_1_and_says_why(tmp_path: Path) -> None:
     ],
 )
 def test_user_mistakes_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
-    proc = runner("Hi.", *args, cwd=tmp_path)
+    proc = runner("run", "Hi.", *args, cwd=tmp_path)
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
     assert message in lines[-1]
