@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.atomic import write_atomically
+
 ENV_VAR = "RUNNER_CLAUDE_BIN"
 _PINNED_DIR = Path("tools") / "claude-code"
 _PKG = "@anthropic-ai/claude-code"
@@ -97,3 +99,30 @@ def claude_version(binary: ClaudeBinary, *, timeout_s: float = 30.0) -> str:
     if proc.returncode != 0 or not first:
         raise ClaudeNotFoundError(f"{binary.path} --version failed: {proc.stderr.strip()[:200]}")
     return first
+
+
+def known_version(binary: ClaudeBinary, *, memo: Path | None = None) -> str:
+    """The CLI's version without starting it when it is known: the npm package beside the
+    binary says it, or ``memo`` (a JSON file) remembers it for this binary's path, size and
+    mtime. Else ``claude_version``, remembered in ``memo``."""
+    package = binary.path.resolve().parent / "package.json"
+    try:
+        meta = json.loads(package.read_text())
+        if str(meta.get("name", "")).startswith(_PKG) and meta.get("version"):
+            return str(meta["version"])
+    except (OSError, ValueError):
+        pass
+    info = binary.path.resolve().stat()
+    stamp = f"{binary.path.resolve()}:{info.st_size}:{info.st_mtime_ns}"
+    known: dict[str, str] = {}
+    if memo is not None:
+        try:
+            known = {str(k): str(v) for k, v in json.loads(memo.read_text()).items()}
+        except (OSError, ValueError, AttributeError):
+            known = {}
+        if stamp in known:
+            return known[stamp]
+    version = claude_version(binary)
+    if memo is not None:
+        write_atomically(memo, json.dumps({**known, stamp: version}, indent=1))
+    return version

@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 import anyio
 
 from runner import __version__
+from runner.argtypes import positive, positive_number
 from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude, pinned_version
+from runner.cli_suite import add_suite_commands
 from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import render_record, render_summary
@@ -24,8 +25,6 @@ from runner.replay.mock_api import Exchange, ScriptedModel, scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
 from runner.stream import iter_events
 from runner.transcript import SummaryBuilder
-
-_N = TypeVar("_N", int, float)
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -118,25 +117,6 @@ async def _run_once(
         return await run_one(spec, lane, run_dir=run_dir, options=options)
 
 
-def _positive_of(cast: Callable[[str], _N], noun: str) -> Callable[[str], _N]:
-    """An argparse type: ``cast`` of the text, refused unless above zero (nan too)."""
-
-    def parse(text: str) -> _N:
-        try:
-            value = cast(text)
-        except ValueError:
-            value = cast("0")
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a positive {noun}")
-        return value
-
-    return parse
-
-
-_positive = _positive_of(int, "whole number")
-_positive_number = _positive_of(float, "number")
-
-
 def _mock_model(args: argparse.Namespace) -> int:
     try:
         script = load_script(Path(args.script))
@@ -225,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     tr.add_argument(
         "--max-line-bytes",
-        type=_positive,
+        type=positive,
         default=None,
         metavar="N",
         help="skip (and count as a parse error) any line longer than N bytes; default: no cap",
@@ -263,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mm.set_defaults(func=_mock_model)
     _add_run(sub)
+    add_suite_commands(sub)
     return parser
 
 
@@ -298,17 +279,17 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--name", default="adhoc", help="the scenario's name in the record")
     run.add_argument("--model", help="the model, e.g. claude-sonnet-4-5; default: the CLI's")
     run.add_argument(
-        "--timeout", type=_positive_number, default=600.0, metavar="S", help="default 600"
+        "--timeout", type=positive_number, default=600.0, metavar="S", help="default 600"
     )
     run.add_argument(
         "--idle-timeout",
-        type=_positive_number,
+        type=positive_number,
         default=180.0,
         metavar="S",
         help="stop when the CLI prints nothing for S seconds; default 180",
     )
-    run.add_argument("--max-turns", type=_positive, metavar="N")
-    run.add_argument("--max-budget-usd", type=_positive_number, metavar="USD")
+    run.add_argument("--max-turns", type=positive, metavar="N")
+    run.add_argument("--max-budget-usd", type=positive_number, metavar="USD")
     run.add_argument("--nudge", help="agent-skill's nudge; \"{skill}\" becomes the skill's name")
     run.add_argument(
         "--pass-env",

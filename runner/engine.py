@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Literal
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from runner.atomic import write_atomically
 from runner.claude import ClaudeRun, CliOutcome, CliSpec, child_env, isolated_env
 from runner.claude_bin import ClaudeBinary, ClaudeNotFoundError, find_claude
 from runner.lanes import DEFAULT_ALLOWED_TOOLS, Lane, cli_spec, get_lane
@@ -167,7 +167,7 @@ async def run_one(
             workspace=kept,
             **dict(outcome),
         )
-        _write_atomically(run_dir / "record.json", rec.model_dump_json(indent=2))
+        write_atomically(run_dir / "record.json", rec.model_dump_json(indent=2))
         return rec
 
     try:
@@ -219,10 +219,3 @@ def _collect(ws: Workspace, run_dir: Path) -> list[FileChange]:
     changes = ws.changes()
     ws.capture(changes, run_dir / "files")
     return changes
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.engine import RunRecord
+from runner.results import RunResult, SuiteResult
 from runner.transcript import TranscriptSummary
 
 
@@ -86,4 +87,66 @@ def render_record(r: RunRecord, *, run_dir: Path) -> str:
         tail = d.agent_log.strip().splitlines()[-5:]
         lines += [f"agent log   {_clip(line, 200)}" for line in tail]
     lines.append(f"record      {run_dir / 'record.json'}")
+    return "\n".join(lines)
+
+
+def _secs(ms: int | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.1f}s"
+
+
+def run_line(r: RunResult) -> str:
+    """One finished run, for live progress."""
+    status = "PASS" if r.passed else f"FAIL ({_why(r)})"
+    cached = " (cached)" if r.cache_hit else ""
+    turns = "-" if r.num_turns is None else str(r.num_turns)
+    return f"{r.run_id} {status}{cached} {_money(r.cost_usd)} {turns} turns {_secs(r.duration_ms)}"
+
+
+def _why(r: RunResult) -> str:
+    if r.exit_reason != "success":
+        return r.exit_reason
+    failed = sum(not c.passed for c in r.checks)
+    return f"{failed} check{'s' if failed != 1 else ''}"
+
+
+def _badge(r: RunResult, skill_lanes: set[str]) -> str:
+    if r.lane not in skill_lanes:
+        return "-"
+    return f"✓ {', '.join(r.skills_invoked)}" if r.skills_invoked else "✗ not invoked"
+
+
+def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
+    """The summary table: one row per run, failed checks under their run, then totals."""
+    header = ("scenario", "lane", "trial", "status", "cost", "turns", "time", "skill")
+    rows = [
+        (
+            r.scenario,
+            r.lane,
+            str(r.trial),
+            ("PASS" if r.passed else f"FAIL: {_why(r)}") + (" (cached)" if r.cache_hit else ""),
+            _money(r.cost_usd),
+            "-" if r.num_turns is None else str(r.num_turns),
+            _secs(r.duration_ms),
+            _badge(r, skill_lanes),
+        )
+        for r in result.runs
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    lines = [line(header)]
+    for r, row in zip(result.runs, rows, strict=True):
+        lines.append(line(row))
+        if r.error and not r.passed:
+            lines.append(f"    ! {_clip(r.error, 160)}")
+        lines += [f"    ✗ {c.name}: {c.detail}" for c in r.checks if not c.passed]
+    t = result.header.totals
+    billed = "" if result.header.mode == "live" else " (scripted model: nothing billed)"
+    unknown = f", {t.unknown_cost} unknown" if t.unknown_cost else ""
+    lines.append(
+        f"{t.runs} runs: {t.passed} passed, {t.failed} failed · {t.cache_hits} from cache · "
+        f"cost {_money(t.cost_usd)}{unknown}{billed} · agent time {_secs(t.duration_ms)}"
+    )
     return "\n".join(lines)

@@ -46,18 +46,30 @@ class FileChange(BaseModel):
 
 def tree_state(root: Path) -> dict[str, FileState]:
     """Every file and symlink under ``root`` (symlinks are not followed)."""
-    states: dict[str, FileState] = {}
-    for folder, dirs, files in os.walk(root):
-        base = Path(folder)
-        # A symlink to a folder is listed in dirs; record it as a link, do not walk into it.
-        links = [d for d in dirs if (base / d).is_symlink()]
-        for name in [*files, *links]:
-            path = base / name
-            states[path.relative_to(root).as_posix()] = _state(path)
-    return states
+    return walk_tree(root)[0]
 
 
-def _state(path: Path) -> FileState:
+def walk_tree(root: Path) -> tuple[dict[str, FileState], dict[str, int]]:
+    """Every file and symlink under ``root`` with its state, and every folder with its mode;
+    paths relative, with forward slashes. Symlinks are not followed."""
+    files: dict[str, FileState] = {}
+    folders: dict[str, int] = {}
+    buffer = memoryview(bytearray(_READ_CHUNK))  # one buffer for every read: no allocation
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    folders[rel] = stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode)
+                    pending.append((Path(entry.path), rel + "/"))
+                else:
+                    files[rel] = _state(Path(entry.path), buffer)
+    return files, folders
+
+
+def _state(path: Path, buffer: memoryview) -> FileState:
     info = path.lstat()
     mode = stat.S_IMODE(info.st_mode)
     if stat.S_ISLNK(info.st_mode):
@@ -68,9 +80,9 @@ def _state(path: Path) -> FileState:
         kind = f"special:{stat.S_IFMT(info.st_mode)}".encode()
         return FileState(digest=xxhash.xxh3_128_hexdigest(kind), size=0, mode=mode)
     digest = xxhash.xxh3_128()
-    with open(path, "rb") as f:
-        while chunk := f.read(_READ_CHUNK):
-            digest.update(chunk)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buffer):
+            digest.update(buffer[:n])
     return FileState(digest=digest.hexdigest(), size=info.st_size, mode=mode)
 
 

@@ -1,0 +1,36 @@
+"""Writing a file whole or not at all: a temp file beside it, then a rename (or a link)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _via_temp(path: Path, text: str, publish: Callable[[str, Path], None]) -> None:
+    # A temp name unique per writer (two writers never share one), dot-prefixed so listings
+    # skip it, and gone afterwards whatever happens.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        publish(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of either."""
+    _via_temp(path, text, os.replace)
+
+
+def create_exclusively(path: Path, text: str) -> bool:
+    """Write ``path`` whole, only if no file has that name: False when one has. A hard link
+    fails on an existing name, so two writers can never both claim it."""
+    try:
+        _via_temp(path, text, os.link)
+    except FileExistsError:
+        return False
+    return True

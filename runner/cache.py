@@ -1,0 +1,339 @@
+"""The content-addressed run cache: a run's key is the xxh3_128 of everything that can change
+what the agent does, and nothing else; its folder holds the whole run.
+
+Layout under the root (``.runner/cache``)::
+
+    runs/<k[:2]>/<k>/   key.json, record.json, stream.ndjson, stderr.log, process.json, files/
+    tmp/                runs in progress; renamed into runs/ whole, so a reader never sees half
+    failed/<k>/         the last uncacheable attempt (auth error, crash, Ctrl-C), to look at
+
+A hit's folder mtime is touched, so ``prune --older-than`` removes what is no longer used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import anyio
+import xxhash
+from pydantic import BaseModel, ConfigDict, Field
+
+from runner.claude import CliSpec
+from runner.engine import RunRecord, RunSpec
+from runner.lanes import Lane
+from runner.replay.script import Script
+from runner.workspace import walk_tree
+
+CACHE_SCHEMA = 1
+DEFAULT_ROOT = Path(".runner") / "cache"
+# Endings that are the agent's own doing, and so worth keeping; the rest (auth errors, API
+# errors, crashes, Ctrl-C) say more about the machine or the moment than about the agent.
+CACHEABLE = frozenset(
+    {
+        "success",
+        "error_max_turns",
+        "error_max_budget_usd",
+        "error_during_execution",
+        "timeout",
+        "idle_timeout",
+    }
+)
+_TMP_STALE_S = 6 * 3600  # a tmp folder this old belongs to no live run
+
+
+def tree_digest(root: Path) -> str:
+    """xxh3_128 over a tree's paths, bytes, modes and symlink targets; empty folders count."""
+    files, folders = walk_tree(root)
+    h = xxhash.xxh3_128()
+    for path in sorted(files):
+        f = files[path]
+        h.update(f"F\0{path}\0{f.mode:o}\0{f.size}\0{f.symlink:d}\0{f.digest}\n".encode())
+    for path in sorted(folders):
+        h.update(f"D\0{path}\0{folders[path]:o}\n".encode())
+    return h.hexdigest()
+
+
+def canonical_json(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class RunKey(BaseModel):
+    """Every input of a run that can change its outcome; ``digest`` names its cache folder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = CACHE_SCHEMA
+    instruction: str
+    fixture: str | None  # tree digest; None: an empty workspace
+    lane: str
+    skill: str | None  # tree digest, when the lane uses the skill
+    nudge: str | None  # when the lane carries one
+    model: str | None
+    cli_version: str
+    argv: tuple[str, ...]  # every option that reaches the CLI's command line
+    timeout_s: float
+    idle_timeout_s: float | None
+    trial: int
+    mode: Literal["live", "scripted"]
+    script: str | None = None  # the scripted model's digest, when scripted
+    seed: int | None = None  # its seed for this run
+    env_names: tuple[str, ...] = ()  # variables passed through (names only: values are secrets)
+
+    @property
+    def digest(self) -> str:
+        return xxhash.xxh3_128_hexdigest(canonical_json(self.model_dump(mode="json")))
+
+
+def script_digest(script: Script) -> str:
+    return xxhash.xxh3_128_hexdigest(canonical_json(script.model_dump(mode="json")))
+
+
+def run_key(
+    spec: RunSpec,
+    lane: Lane,
+    cli: CliSpec,
+    *,
+    trial: int,
+    cli_version: str,
+    fixture_digest: str | None,
+    skill_digest: str | None,
+    script: Script | None = None,
+    seed: int | None = None,
+) -> RunKey:
+    """The key of ``spec`` run in ``lane``. Tree digests come from the caller, which hashes a
+    fixture once for all the runs that share it."""
+    return RunKey(
+        instruction=spec.instruction,
+        fixture=fixture_digest,
+        lane=lane.name,
+        skill=skill_digest if lane.uses_skill else None,
+        nudge=spec.nudge if lane.nudge else None,
+        model=spec.model,
+        cli_version=cli_version,
+        argv=tuple(cli.argv(Path("claude"))[1:]),
+        timeout_s=spec.timeout_s,
+        idle_timeout_s=spec.idle_timeout_s,
+        trial=trial,
+        mode="live" if script is None else "scripted",
+        script=None if script is None else script_digest(script),
+        seed=seed,
+        env_names=tuple(sorted(spec.env_passthrough)),
+    )
+
+
+@dataclass(frozen=True)
+class CachedRun:
+    key: str
+    path: Path  # the run's folder
+    record: RunRecord
+    hit: bool  # served from the cache, no CLI started
+    stored: bool  # the folder is in the cache (else a scratch folder the caller removes)
+
+
+Producer = Callable[[Path], Awaitable[RunRecord]]
+
+
+@dataclass
+class RunCache:
+    """Runs by key. ``read=False`` never looks (``--refresh``, ``--no-cache``); ``write=False``
+    never stores (``--no-cache``). Safe under concurrent writers: a run is written in tmp/ and
+    renamed into place whole; within one process, one key runs once at a time."""
+
+    root: Path = DEFAULT_ROOT
+    read: bool = True
+    write: bool = True
+    problems: list[str] = field(default_factory=list)  # corrupt entries met, one line each
+    _locks: dict[str, anyio.Lock] = field(default_factory=dict)
+
+    def entry(self, key: str) -> Path:
+        return self.root / "runs" / key[:2] / key
+
+    def get(self, key: str) -> CachedRun | None:
+        """The stored run, or None. A corrupt entry is reported in ``problems``: a miss."""
+        path = self.entry(key)
+        if not path.is_dir():
+            return None
+        try:
+            record = RunRecord.model_validate_json((path / "record.json").read_bytes())
+        except (OSError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            self._corrupt(path, str(exc).splitlines()[0] if str(exc) else repr(exc))
+            return None
+        if not (path / "stream.ndjson").is_file():
+            self._corrupt(path, "stream.ndjson is missing")
+            return None
+        os.utime(path)  # last used: what prune --older-than goes by
+        return CachedRun(key, path, record, hit=True, stored=True)
+
+    def _corrupt(self, path: Path, why: str) -> None:
+        self.problems.append(f"{path}: corrupt cache entry ({why}); running it again")
+
+    async def fetch(self, key: RunKey, produce: Producer) -> CachedRun:
+        """The cached run for ``key``, or ``produce(folder)`` run now and stored."""
+        digest = key.digest
+        lock = self._locks.setdefault(digest, anyio.Lock())
+        async with lock:
+            if self.read and (hit := await anyio.to_thread.run_sync(self.get, digest)):
+                return hit
+            return await self._produce(key, digest, produce)
+
+    async def _produce(self, key: RunKey, digest: str, produce: Producer) -> CachedRun:
+        scratch = self.root / "tmp" / f"{digest}-{uuid.uuid4().hex[:8]}"
+        if not self.write:
+            scratch = Path(tempfile.mkdtemp(prefix=f"runner-nocache-{digest[:8]}-"))
+        scratch.mkdir(parents=True, exist_ok=True)
+        (scratch / "key.json").write_text(key.model_dump_json(indent=2), encoding="utf-8")
+        try:
+            record = await produce(scratch)
+        except BaseException:
+            # Cancelled or crashed: keep what the run left, where a person can find it.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._set_aside, scratch, digest)
+            raise
+        if not self.write:
+            return CachedRun(digest, scratch, record, hit=False, stored=False)
+        if record.exit_reason not in CACHEABLE:
+            where = await anyio.to_thread.run_sync(self._set_aside, scratch, digest)
+            return CachedRun(digest, where, record, hit=False, stored=False)
+        where = await anyio.to_thread.run_sync(self._commit, scratch, digest)
+        return CachedRun(digest, where, record, hit=False, stored=True)
+
+    def _commit(self, scratch: Path, digest: str) -> Path:
+        final = self.entry(digest)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        trash: Path | None = None
+        if final.exists():
+            # --refresh, a corrupt entry, or another process's run of the same key: ours wins,
+            # and the old folder leaves by a rename, so a reader sees one or the other whole.
+            trash = self.root / "tmp" / f"{digest}-old-{uuid.uuid4().hex[:8]}"
+            try:
+                final.rename(trash)
+            except FileNotFoundError:
+                trash = None
+        try:
+            scratch.rename(final)
+        except OSError:
+            # Another writer put the same key in place between our rename and theirs.
+            shutil.rmtree(scratch, ignore_errors=True)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+        return final
+
+    def _set_aside(self, scratch: Path, digest: str) -> Path:
+        if not self.write:
+            return scratch
+        dest = self.root / "failed" / digest
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        scratch.rename(dest)
+        return dest
+
+    def stats(self) -> CacheStats:
+        entries = list(self._entries())
+        reasons: Counter[str] = Counter()
+        corrupt = 0
+        for path in entries:
+            try:
+                reasons[_exit_reason(path)] += 1
+            except (OSError, ValueError):
+                corrupt += 1
+        used = [p.stat().st_mtime for p in entries]
+        return CacheStats(
+            root=str(self.root),
+            entries=len(entries),
+            bytes=_size(self.root),
+            exit_reasons=dict(reasons.most_common()),
+            corrupt=corrupt,
+            failed=len(list(_children(self.root / "failed"))),
+            in_progress=len(list(_children(self.root / "tmp"))),
+            oldest_use=_iso(min(used)) if used else None,
+            newest_use=_iso(max(used)) if used else None,
+        )
+
+    def prune(self, *, older_than_days: float | None = None, dry_run: bool = False) -> PruneReport:
+        """Remove corrupt entries, set-aside failures, stale tmp folders, and (with
+        ``older_than_days``) entries not used for that long."""
+        now = time.time()
+        doomed: list[tuple[Path, str]] = []
+        for path in self._entries():
+            try:
+                _exit_reason(path)
+            except (OSError, ValueError):
+                doomed.append((path, "corrupt"))
+                continue
+            if older_than_days is not None and now - path.stat().st_mtime > older_than_days * 86400:
+                doomed.append((path, "unused"))
+        doomed += [(p, "failed") for p in _children(self.root / "failed")]
+        doomed += [
+            (p, "stale tmp")
+            for p in _children(self.root / "tmp")
+            if now - p.stat().st_mtime > _TMP_STALE_S
+        ]
+        freed = sum(_size(p) for p, _ in doomed)
+        if not dry_run:
+            for path, _ in doomed:
+                shutil.rmtree(path, ignore_errors=True)
+        return PruneReport(
+            removed=dict(Counter(why for _, why in doomed)), bytes_freed=freed, dry_run=dry_run
+        )
+
+    def _entries(self) -> list[Path]:
+        return [e for shard in _children(self.root / "runs") for e in _children(shard)]
+
+
+class CacheStats(BaseModel):
+    root: str
+    entries: int
+    bytes: int
+    exit_reasons: dict[str, int]
+    corrupt: int
+    failed: int  # set-aside uncacheable attempts
+    in_progress: int  # tmp folders: runs going on now, or left by a killed eval
+    oldest_use: str | None
+    newest_use: str | None
+
+
+class PruneReport(BaseModel):
+    removed: dict[str, int] = Field(default_factory=dict)  # why -> how many
+    bytes_freed: int
+    dry_run: bool
+
+
+def _exit_reason(entry: Path) -> str:
+    # Only the field we need: a corrupt file raises ValueError.
+    data = json.loads((entry / "record.json").read_bytes())
+    reason = data.get("exit_reason") if isinstance(data, dict) else None
+    if not isinstance(reason, str):
+        raise ValueError("record.json has no exit_reason")  # noqa: TRY004 (caught as corrupt)
+    return reason
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return [p for p in folder.iterdir() if p.is_dir()]
+    except FileNotFoundError:
+        return []
+
+
+def _size(root: Path) -> int:
+    total = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue  # removed while we looked
+    return total
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))

@@ -1,0 +1,403 @@
+"""Check kinds and scoring. A check is scored from a stored run, never a live one: its record
+(the transcript's summary) and its captured files laid over the fixture. So editing a check
+re-scores a cached run without running the agent again.
+
+Each kind is a ``[[check]]`` table with ``type``; ``lanes`` (globs) limits where it applies.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import shutil
+import signal
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Literal
+
+import anyio
+from anyio.abc import Process
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from runner.engine import RunRecord
+from runner.results import CheckResult
+from runner.workspace import FileChange
+
+_SHOWN = 60  # characters of a pattern, text or output quoted in a detail
+
+
+def _clip(text: str, width: int = _SHOWN) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@dataclass(frozen=True)
+class JudgeVerdict:
+    passed: bool
+    detail: str
+
+
+# The suite supplies the judge: it runs the rubric through the CLI and the cache.
+JudgeFn = Callable[["Judge", str], Awaitable[JudgeVerdict]]
+
+
+@dataclass
+class RunView:
+    """A finished run as checks see it."""
+
+    record: RunRecord
+    run_dir: Path  # holds files/: the added and changed files
+    fixture: Path | None  # the workspace the run started from
+    instruction: str = ""  # the task the agent was given, for the judge
+    skill: str | None = None  # the scenario's skill, for skill_invoked without a name
+    judge: JudgeFn | None = None
+
+    def change(self, path: str) -> FileChange | None:
+        return next((c for c in self.record.files if c.path == path), None)
+
+    def final_file(self, path: str) -> Path | None:
+        """Where ``path``'s bytes are as the run left it; None when it is not there."""
+        change = self.change(path)
+        if change is not None:
+            return None if change.change == "deleted" else self.run_dir / "files" / path
+        if self.fixture is not None and (self.fixture / path).exists():
+            return self.fixture / path
+        return None
+
+    @contextmanager
+    def finished_workspace(self) -> Iterator[Path]:
+        """The workspace as the run left it, rebuilt in a temporary folder: the fixture, less
+        what the run deleted, plus what it added and changed."""
+        with tempfile.TemporaryDirectory(prefix="runner-check-") as tmp:
+            root = Path(tmp) / "work"
+            if self.fixture is not None:
+                shutil.copytree(self.fixture, root, symlinks=True)
+            else:
+                root.mkdir()
+            for c in self.record.files:
+                if c.change == "deleted":
+                    (root / c.path).unlink(missing_ok=True)
+            captured = self.run_dir / "files"
+            if captured.is_dir():
+                shutil.copytree(captured, root, symlinks=True, dirs_exist_ok=True)
+            yield root
+
+
+class _Check(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = None  # shown in results; default: the check described
+    lanes: tuple[str, ...] = ("*",)  # lane globs this check applies to
+
+    def applies_to(self, lane: str) -> bool:
+        return any(fnmatch.fnmatchcase(lane, glob) for glob in self.lanes)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.describe()
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    async def verdict(self, run: RunView) -> tuple[bool, str]:
+        raise NotImplementedError
+
+    async def score(self, run: RunView) -> CheckResult:
+        passed, detail = await self.verdict(run)
+        return CheckResult(name=self.label, passed=passed, detail=detail)
+
+
+def _relative(value: str) -> str:
+    path = PurePosixPath(value)
+    if not value or path.is_absolute() or ".." in path.parts:
+        raise ValueError(f"{value!r}: give a path inside the workspace, relative to it")
+    return path.as_posix()
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from None
+    return value
+
+
+def _search(pattern: str, text: str) -> tuple[bool, str]:
+    found = re.search(pattern, text)
+    if found is None:
+        return False, f"no match for /{_clip(pattern)}/ in: {_clip(text)}"
+    line = text.count("\n", 0, found.start()) + 1
+    return True, f"line {line}: {_clip(found.group(0)) or '(empty match)'}"
+
+
+class _FileCheck(_Check):
+    path: str
+
+    _path_inside = field_validator("path")(_relative)
+
+
+class FileExists(_FileCheck):
+    type: Literal["file_exists"]
+
+    def describe(self) -> str:
+        return f"file_exists {self.path}"
+
+    async def verdict(self, run: RunView) -> tuple[bool, str]:
+        change = run.change(self.path)
+        if change is not None:
+            if change.change == "deleted":
+                return False, f"{self.path} was deleted by the run"
+            return True, f"{self.path} {change.change} ({change.size} bytes)"
+        if run.final_file(self.path) is not None:
+            return True, f"{self.path} is there, unchanged from the fixture"
+        return False, f"{self.path} is missing"
+
+
+class FileMatches(_FileCheck):
+    type: Literal["file_matches"]
+    pattern: str
+
+    _valid = field_validator("pattern")(_regex)
+
+    def describe(self) -> str:
+        return f"file_matches {self.path} /{_clip(self.pattern, 40)}/"
+
+    async def verdict(self, run: RunView) -> tuple[bool, str]:
+        where = run.final_file(self.path)
+        if where is None or not where.is_file():
+            return False, f"{self.path} is missing"
+        return _search(self.pattern, where.read_bytes().decode("utf-8", errors="replace"))
+
+
+class CommandCheck(_Check):
+    type: Literal["command"]
+    run: str = Field(min_length=1)  # run with sh -c in the finished workspace; exit 0 passes
+    timeout_s: float = Field(default=60.0, gt=0)
+
+    def describe(self) -> str:
+        return f"command `{_clip(self.run, 50)}`"
+
+    async def verdict(self, run: RunView) -> tuple[bool, str]:
+        with run.finished_workspace() as root:
+            code, output = await _sh(self.run, root, self.timeout_s)
+        if code is None:
+            return False, f"timed out after {self.timeout_s:g}s"
+        tail = _clip(output.strip().splitlines()[-1]) if output.strip() else "no output"
+        return code == 0, f"exit {code}: {tail}"
+
+
+async def _sh(command: str, cwd: Path, timeout_s: float) -> tuple[int | None, str]:
+    """Exit code (None on timeout) and the last 4 KiB of output. The command gets a session
+    of its own, so a timeout ends everything it started."""
+    process = await anyio.open_process(
+        ["sh", "-c", command],
+        cwd=cwd,
+        stdin=None,
+        stderr=-2,  # subprocess.STDOUT
+        start_new_session=True,
+    )
+    output = bytearray()
+    async with process:
+        with anyio.move_on_after(timeout_s) as scope:
+            assert process.stdout is not None
+            async for chunk in process.stdout:
+                output += chunk
+                del output[:-4096]
+            await process.wait()
+        if scope.cancelled_caught:
+            _kill_group(process)
+            with anyio.CancelScope(shield=True):
+                await process.wait()
+            return None, output.decode(errors="replace")
+    return process.returncode, output.decode(errors="replace")
+
+
+def _kill_group(process: Process) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+class _ToolCheck(_Check):
+    tool: str = Field(min_length=1)
+
+
+class ToolCalled(_ToolCheck):
+    type: Literal["tool_called"]
+
+    def describe(self) -> str:
+        return f"tool_called {self.tool}"
+
+    async def verdict(self, run: RunView) -> tuple[bool, str]:
+        tools = run.record.transcript.tool_sequence
+        n = tools.count(self.tool)
+        if n:
+            return True, f"{self.tool} called {_times(n)}"
+        return False, f"{self.tool} never called; tools: {_tools(tools)}"
+
+
+class ToolNotCalled(_ToolCheck):
+    type: Literal["tool_not_called"]
+
+    def describe(self) -> str:
+        return f"tool_not_called {self.tool}"
+
+    async def verdict(self, run: RunView) -> tuple[bool, str]:
+        n = run.record.transcript.tool_sequence.count(self.tool)
+        if n:
+            return False, f"{self.tool} called {_times(n)}"
+        return True, f"{self.tool} never called"
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def _tools(tools: list[str]) -> str:
+    return _clip(", ".join(tools), 120) if tools else "(none)"
+
+
+class SkillInvoked(_Check):
+    type: Literal["skill_invoked"]
+    skill: str | None = None  # default: the scenario's skill
+
+    def describe(self) -> str:
+        return f"skill_invoked {self.skill or '(the scenario skill)'}"
+
+    async def verdict(self, run: RunView) -> tuple[bool, str]:
+        invoked = run.record.transcript.skills_invoked
+        wanted = self.skill or run.skill
+        if wanted is None:
+            return bool(invoked), f"skills invoked: {', '.join(invoked) or '(none)'}"
+        if wanted in invoked:
+            return True, f"{wanted} invoked"
+        return False, f"{wanted} not invoked; skills invoked: {', '.join(invoked) or '(none)'}"
+
+
+class FinalTextMatches(_Check):
+    type: Literal["final_text_matches"]
+    pattern: str
+
+    _valid = field_validator("pattern")(_regex)
+
+    def describe(self) -> str:
+        return f"final_text_matches /{_clip(self.pattern, 40)}/"
+
+    async def verdict(self, run: RunView) -> tuple[bool, str]:
+        text = run.record.transcript.final_text
+        if text is None:
+            return False, "the run has no final text"
+        return _search(self.pattern, text)
+
+
+class MaxTurns(_Check):
+    type: Literal["max_turns"]
+    max: int = Field(ge=1)
+
+    def describe(self) -> str:
+        return f"max_turns {self.max}"
+
+    async def verdict(self, run: RunView) -> tuple[bool, str]:
+        turns = run.record.num_turns
+        if turns is None:
+            return False, "turns unknown: the run has no result"
+        return turns <= self.max, f"{turns} turns {'<=' if turns <= self.max else '>'} {self.max}"
+
+
+class MaxCost(_Check):
+    type: Literal["max_cost_usd"]
+    max: float = Field(gt=0)
+
+    def describe(self) -> str:
+        return f"max_cost_usd {self.max:g}"
+
+    async def verdict(self, run: RunView) -> tuple[bool, str]:
+        cost = run.record.cost_usd
+        if cost is None:
+            return False, "cost unknown (no result, and a model without a price)"
+        ok = cost <= self.max
+        return ok, f"${cost:.4f} {'<=' if ok else '>'} ${self.max:g}"
+
+
+JUDGE_FILE_CHARS = 20_000  # of each changed file shown to the judge
+
+
+class Judge(_Check):
+    type: Literal["judge"]
+    rubric: str = Field(min_length=1)
+    model: str | None = None  # default: the scenario's model
+    mock: Path | None = None  # the judge's scripted model for offline runs (resolved on load)
+
+    def describe(self) -> str:
+        return f"judge: {_clip(self.rubric, 40)}"
+
+    async def verdict(self, run: RunView) -> tuple[bool, str]:
+        if run.judge is None:
+            return False, "no judge available"
+        verdict = await run.judge(self, judge_prompt(self.rubric, run))
+        return verdict.passed, verdict.detail
+
+
+def judge_prompt(rubric: str, run: RunView) -> str:
+    """Everything the judge sees, built from the stored run only (so it is cacheable)."""
+    parts = [
+        "You are grading the work of an AI coding agent against a rubric.",
+        f"<task>\n{run.instruction}\n</task>",
+        f"<rubric>\n{rubric}\n</rubric>",
+        f"<final_message>\n{run.record.transcript.final_text or '(none)'}\n</final_message>",
+    ]
+    for c in run.record.files:
+        if c.change == "deleted":
+            parts.append(f'<file path="{c.path}" deleted="true"/>')
+            continue
+        where = run.final_file(c.path)
+        body = where.read_bytes()[:JUDGE_FILE_CHARS] if where and where.is_file() else b""
+        parts.append(f'<file path="{c.path}">\n{body.decode(errors="replace")}\n</file>')
+    parts.append(
+        "Answer with one line of reasons, then a last line that is exactly "
+        "VERDICT: PASS or VERDICT: FAIL."
+    )
+    return "\n\n".join(parts)
+
+
+_VERDICT = re.compile(r"VERDICT:\s*(PASS|FAIL)\b", re.IGNORECASE)
+
+
+def parse_verdict(text: str | None) -> JudgeVerdict:
+    """The judge's last ``VERDICT:`` line, with the line before it as the reason."""
+    found = list(_VERDICT.finditer(text or ""))
+    if not found:
+        return JudgeVerdict(False, f"the judge gave no verdict: {_clip(text or '(no text)')}")
+    last = found[-1]
+    before = [line for line in (text or "")[: last.start()].splitlines() if line.strip()]
+    reason = _clip(before[-1]) if before else "(no reason given)"
+    return JudgeVerdict(last.group(1).upper() == "PASS", reason)
+
+
+Check = Annotated[
+    FileExists
+    | FileMatches
+    | CommandCheck
+    | ToolCalled
+    | ToolNotCalled
+    | SkillInvoked
+    | FinalTextMatches
+    | MaxTurns
+    | MaxCost
+    | Judge,
+    Field(discriminator="type"),
+]
+
+
+async def score(checks: list[Check], run: RunView) -> list[CheckResult]:
+    """Each check's result, in order. A check that cannot be scored fails with the reason."""
+    results = []
+    for check in checks:
+        try:
+            results.append(await check.score(run))
+        except OSError as exc:
+            results.append(CheckResult(name=check.label, passed=False, detail=f"error: {exc}"))
+    return results

@@ -1,0 +1,334 @@
+"""The suite commands: ``eval``, ``compare`` and ``cache``.
+
+``eval`` is the product's main job: scenario x lane x trial through the cache, live progress
+on stderr, a partial save after every run, the summary table, the final save, and the
+comparison with the previous run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+
+from runner import __version__
+from runner.argtypes import positive, positive_number
+from runner.atomic import write_atomically
+from runner.cache import DEFAULT_ROOT as CACHE_ROOT
+from runner.cache import RunCache
+from runner.claude_bin import ClaudeNotFoundError, find_claude, known_version
+from runner.compare import Comparison, compare, render_comparison
+from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
+from runner.render import render_eval, run_line
+from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
+from runner.scenarios import ScenarioError, load_suite
+from runner.store import DEFAULT_ROOT as RUNS_ROOT
+from runner.store import Recording, RunStore, StoreError, git_identity
+from runner.suite import PlanError, Progress, Settings, SuiteRunner, plan
+
+DEFAULT_SUITE = Path("fixtures") / "scenarios"
+KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+
+
+class EvalReport(SuiteResult):
+    """``eval --json``: the stored result, where it went, and how it compares."""
+
+    saved_to: str | None = None
+    baseline: str | None = None  # the previous run it was compared with
+    comparison: Comparison | None = None
+    cache_problems: list[str] = []
+
+
+def _fail(message: str) -> int:
+    print(f"runner: {message}", file=sys.stderr)
+    return 2
+
+
+def _lanes(text: str) -> list[Lane]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UnknownLaneError("--variant: give at least one lane")
+    return [get_lane(n) for n in dict.fromkeys(names)]
+
+
+def _eval(args: argparse.Namespace) -> int:
+    try:
+        lanes = _lanes(args.variant)
+        ids = [i.strip() for i in args.scenarios.split(",")] if args.scenarios else None
+        scenarios = load_suite(Path(args.suite), ids)
+        binary = find_claude(args.claude_bin)
+        cache_root = Path(args.cache_dir)
+        version = known_version(binary, memo=cache_root / "cli-versions.json")
+    except (UnknownLaneError, ScenarioError, ClaudeNotFoundError) as exc:
+        return _fail(str(exc))
+    has_key = any(os.environ.get(v) for v in KEY_VARS)
+    scripted = args.offline or not has_key
+    settings = Settings(
+        binary=binary,
+        cli_version=version,
+        scripted=scripted,
+        model=args.model,
+        concurrency=args.concurrency,
+    )
+    try:
+        units = plan(scenarios, lanes, args.trials, settings)
+    except PlanError as exc:
+        return _fail(str(exc))
+    cache = RunCache(cache_root, read=not (args.no_cache or args.refresh), write=not args.no_cache)
+    branch, sha = git_identity(Path.cwd())
+    header = SuiteHeader(
+        runner_version=__version__,
+        branch=branch,
+        sha=sha,
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        partial=True,
+        # One spelling per folder (./s, s/, /abs/s), so the previous run of a suite is found.
+        suite=os.path.relpath(Path(args.suite).resolve()),
+        lanes=[lane.name for lane in lanes],
+        scenarios=[s.id for s in scenarios],
+        trials=args.trials,
+        mode="scripted" if scripted else "live",
+        planned=len(units),
+    )
+    store = RunStore(Path(args.runs_dir))
+    recording = store.begin(header)
+    why = "--offline" if args.offline else "no ANTHROPIC_API_KEY"
+    where = (
+        f"{why}: offline, the real CLI against each scenario's scripted model ($0, nothing billed)"
+        if scripted
+        else "live: ANTHROPIC_API_KEY is set, runs are billed"
+    )
+    _say(
+        f"{_n(len(units), 'run')} ({_n(len(scenarios), 'scenario')} x {_n(len(lanes), 'lane')}"
+        f" x {_n(args.trials, 'trial')}), {where}; claude {version}; "
+        f"concurrency {args.concurrency}"
+    )
+    runner = SuiteRunner(settings, cache)
+    shown = 0
+
+    def on_result(result: RunResult, progress: Progress) -> None:
+        nonlocal shown
+        for problem in cache.problems[shown:]:
+            _say(f"warning: {problem}")
+        shown = len(cache.problems)
+        width = len(str(progress.total))
+        _say(
+            f"[{progress.done:>{width}}/{progress.total}] {run_line(result)} · "
+            f"{progress.cache_hits} cached · ${progress.cost_usd:.4f} so far"
+        )
+        recording.save_partial(_result(header, progress.results, partial=True))
+
+    try:
+        runs = anyio.run(runner.run_plan, units, on_result)
+    except KeyboardInterrupt:
+        _say(f"interrupted: the runs done so far are in {recording.partial_path}")
+        return 130
+    return _finish(args, store, recording, _result(header, runs, partial=False), lanes, cache)
+
+
+def _result(header: SuiteHeader, runs: list[RunResult], *, partial: bool) -> SuiteResult:
+    finished = None if partial else datetime.now(UTC).isoformat(timespec="seconds")
+    update = {"partial": partial, "finished_at": finished, "totals": Totals.of(runs)}
+    return SuiteResult(header=header.model_copy(update=update), runs=runs)
+
+
+def _finish(
+    args: argparse.Namespace,
+    store: RunStore,
+    recording: Recording,
+    result: SuiteResult,
+    lanes: list[Lane],
+    cache: RunCache,
+) -> int:
+    saved = recording.finish(result)
+    baseline = store.previous(result.header, exclude=saved)
+    comparison = None
+    if baseline is not None:
+        try:
+            comparison = compare(store.load(baseline.path), result)
+        except StoreError as exc:
+            _say(f"warning: cannot compare with the previous run: {exc}")
+            baseline = None
+    report = EvalReport(
+        **dict(result),
+        saved_to=str(saved),
+        baseline=str(baseline.path) if baseline else None,
+        comparison=comparison,
+        cache_problems=cache.problems,
+    )
+    if args.out:
+        write_atomically(Path(args.out), report.model_dump_json(indent=2))
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        skill_lanes = {lane.name for lane in lanes if lane.uses_skill}
+        print(render_eval(result, skill_lanes=skill_lanes))
+        print(f"saved to {saved}")
+        if comparison is not None and baseline is not None:
+            print()
+            print(
+                render_comparison(comparison, before_name=baseline.path.name, after_name=saved.name)
+            )
+        else:
+            print("no previous run of this suite to compare with")
+    return 0 if all(r.passed for r in result.runs) else 1
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _say(message: str) -> None:
+    print(f"runner: {message}", file=sys.stderr, flush=True)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    store = RunStore(Path(args.runs_dir))
+    refs = args.runs or ["previous", "latest"]
+    if len(refs) != 2:
+        return _fail("compare: give two runs (BEFORE AFTER), or none for the last two")
+    try:
+        before_path, after_path = (store.resolve(r) for r in refs)
+        before, after = store.load(before_path), store.load(after_path)
+    except StoreError as exc:
+        return _fail(str(exc))
+    comparison = compare(before, after)
+    if args.json:
+        print(comparison.model_dump_json(indent=2))
+    else:
+        print(
+            render_comparison(comparison, before_name=before_path.name, after_name=after_path.name)
+        )
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    cache = RunCache(Path(args.cache_dir))
+    if args.action == "stats":
+        stats = cache.stats()
+        if args.json:
+            print(stats.model_dump_json(indent=2))
+            return 0
+        reasons = ", ".join(f"{n} {why}" for why, n in stats.exit_reasons.items()) or "none"
+        print(f"cache       {stats.root}")
+        print(f"entries     {stats.entries} ({reasons})")
+        print(f"size        {stats.bytes / 1e6:.1f} MB")
+        print(f"last used   {stats.oldest_use or '-'} .. {stats.newest_use or '-'}")
+        print(f"corrupt     {stats.corrupt}")
+        print(f"set aside   {stats.failed} uncacheable attempts (failed/)")
+        print(f"in progress {stats.in_progress} (tmp/)")
+        return 0
+    report = cache.prune(older_than_days=args.older_than, dry_run=args.dry_run)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+        return 0
+    what = ", ".join(f"{n} {why}" for why, n in report.removed.items()) or "nothing"
+    verb = "would remove" if report.dry_run else "removed"
+    print(f"{verb} {what}; {report.bytes_freed / 1e6:.1f} MB")
+    return 0
+
+
+EVAL_EPILOG = """\
+lanes:
+{lanes}
+
+Without ANTHROPIC_API_KEY (or with --offline) every run plays against its scenario's
+scripted model ([mock] in scenario.toml): the real CLI, real tools, $0. With the key, runs
+are live and billed. Every run is cached by a hash of all its inputs: a second identical
+eval starts no CLI. Checks are scored from the stored run, so editing a check re-scores
+without running the agent.
+
+examples:
+  python -m runner eval                                   # the example suite, agent-skill
+  python -m runner eval --variant agent-baseline,agent-skill --trials 3
+  python -m runner eval --scenarios fix-entry --json --out results.json
+
+Exit code 0 when every run passed, 1 when any failed, 2 for a usage or configuration
+error. Results are saved under .runner/runs/ and compared with the previous run."""
+
+
+def _where(parser: argparse.ArgumentParser, flag: str, default: Path) -> None:
+    parser.add_argument(flag, default=str(default), metavar="DIR", help=f"default {default}")
+
+
+def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    lanes = "\n".join(f"  {lane.name:<20} {lane.summary}" for lane in LANES.values())
+    ev = sub.add_parser(
+        "eval",
+        help="run a suite of scenarios in one or more lanes, scored, cached and compared",
+        description="Run every scenario of --suite in each lane of --variant, --trials times, "
+        "through the cache; score each run's checks; print a summary table; save the results "
+        "under --runs-dir and compare them with the previous run.",
+        epilog=EVAL_EPILOG.format(lanes=lanes),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ev.add_argument(
+        "--variant",
+        default="agent-skill",
+        metavar="LANE[,LANE...]",
+        help="the lanes to run; default: agent-skill",
+    )
+    ev.add_argument("--scenarios", metavar="ID[,ID...]", help="only these scenarios")
+    ev.add_argument("--trials", type=positive, default=1, metavar="N", help="default 1")
+    ev.add_argument(
+        "--concurrency", type=positive, default=2, metavar="N", help="CLIs at once; default 2"
+    )
+    ev.add_argument("--model", help="the model for every scenario, over the scenario's own")
+    ev.add_argument(
+        "--suite",
+        default=str(DEFAULT_SUITE),
+        metavar="DIR",
+        help=f"a folder of <id>/scenario.toml; default {DEFAULT_SUITE}",
+    )
+    ev.add_argument("--json", action="store_true", help="print one JSON document, not the table")
+    ev.add_argument("--out", metavar="FILE", help="also write the JSON document to FILE")
+    ev.add_argument(
+        "--offline",
+        action="store_true",
+        help="use the scripted models even when ANTHROPIC_API_KEY is set",
+    )
+    fresh = ev.add_mutually_exclusive_group()
+    fresh.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    fresh.add_argument("--refresh", action="store_true", help="run again, and overwrite the cache")
+    _where(ev, "--cache-dir", CACHE_ROOT)
+    _where(ev, "--runs-dir", RUNS_ROOT)
+    ev.add_argument("--claude-bin", metavar="PATH", help="path to the claude binary")
+    ev.set_defaults(func=_eval)
+
+    cmp = sub.add_parser(
+        "compare",
+        help="compare two stored eval results: regressions, improvements, cost and turns",
+        description="Compare two results in --runs-dir: per run improved, regressed, "
+        "unchanged, new or removed, with cost, turn and duration changes and commentary. "
+        "A run is a file path, a file name or the start of one, `latest` or `previous`.",
+        epilog="examples:\n  python -m runner compare                    # previous vs latest\n"
+        "  python -m runner compare 0.1.0-main-3f2a 0.1.0-main-9c1b --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmp.add_argument("runs", nargs="*", metavar="RUN", help="BEFORE AFTER; default: the last two")
+    cmp.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    _where(cmp, "--runs-dir", RUNS_ROOT)
+    cmp.set_defaults(func=_compare)
+
+    cache = sub.add_parser(
+        "cache",
+        help="show or prune the run cache",
+        description="stats: what the cache holds. prune: remove corrupt entries, set-aside "
+        "failed attempts, stale temporary folders, and with --older-than, entries unused for "
+        "that many days.",
+    )
+    cache.add_argument("action", choices=("stats", "prune"))
+    cache.add_argument(
+        "--older-than",
+        type=positive_number,
+        metavar="DAYS",
+        help="prune: also entries unused this long",
+    )
+    cache.add_argument("--dry-run", action="store_true", help="prune: only say what would go")
+    cache.add_argument("--json", action="store_true")
+    _where(cache, "--cache-dir", CACHE_ROOT)
+    cache.set_defaults(func=_cache)

@@ -1,0 +1,102 @@
+"""What an eval produced, as it is printed (``eval --json``) and stored (``.runner/runs/``).
+
+A stored file is one ``SuiteResult``. Its ``header`` comes before ``runs`` on disk, so the
+history can be listed by reading each file's first few hundred bytes (``store.read_header``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runner.usage import Usage
+
+RESULTS_SCHEMA = 1
+
+
+class CheckResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # e.g. "file_matches greeting.txt ~ /!$/"
+    passed: bool
+    detail: str  # one line saying why
+
+
+class RunResult(BaseModel):
+    """One scenario x lane x trial: how it ended, its checks, what it cost."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scenario: str
+    lane: str
+    trial: int
+    passed: bool  # exit_reason is success and every check that applies passed
+    exit_reason: str
+    cache_hit: bool
+    cache_key: str
+    live: bool  # False: played against a scripted model, nothing billed
+    model: str | None = None
+    cost_usd: float | None
+    num_turns: int | None
+    duration_ms: int | None
+    usage: Usage = Field(default_factory=Usage)
+    tool_sequence: list[str] = Field(default_factory=list)
+    skills_invoked: list[str] = Field(default_factory=list)
+    checks: list[CheckResult] = Field(default_factory=list)
+    error: str | None = None  # the run's own error line (spawn failure, API error text)
+    run_dir: str | None = None  # the cached run's folder: stream.ndjson, files/, record.json
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.scenario}/{self.lane}#{self.trial}"
+
+
+class Totals(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    runs: int = 0
+    passed: int = 0
+    failed: int = 0
+    cache_hits: int = 0
+    cost_usd: float = 0.0  # runs with an unknown cost count as 0 here; see unknown_cost
+    unknown_cost: int = 0
+    duration_ms: int = 0  # summed over runs (agent time, not wall time)
+
+    @classmethod
+    def of(cls, runs: list[RunResult]) -> Totals:
+        return cls(
+            runs=len(runs),
+            passed=sum(r.passed for r in runs),
+            failed=sum(not r.passed for r in runs),
+            cache_hits=sum(r.cache_hit for r in runs),
+            cost_usd=sum(r.cost_usd or 0.0 for r in runs),
+            unknown_cost=sum(r.cost_usd is None for r in runs),
+            duration_ms=sum(r.duration_ms or 0 for r in runs),
+        )
+
+
+class SuiteHeader(BaseModel):
+    """Where and when an eval ran; enough to pick a baseline without reading its runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    runner_version: str
+    branch: str
+    sha: str
+    started_at: str  # UTC, ISO 8601
+    finished_at: str | None = None
+    partial: bool  # an eval still going, or one that never finished: never a baseline
+    suite: str  # the suite folder, as given
+    lanes: list[str]
+    scenarios: list[str]
+    trials: int
+    mode: Literal["live", "scripted"]
+    planned: int  # runs the eval set out to do
+    totals: Totals = Field(default_factory=Totals)
+
+
+class SuiteResult(BaseModel):
+    schema_version: Literal[1] = 1  # RESULTS_SCHEMA
+    header: SuiteHeader
+    runs: list[RunResult]

@@ -1,0 +1,208 @@
+"""Scenario files: ``<suite>/<id>/scenario.toml``, validated, with every path kept inside.
+
+A scenario names its instruction, the workspace copied for each run, the skill under
+``skills/``, limits, the scripted models for offline runs, and its ``[[check]]`` tables
+(``runner.checks`` holds the check kinds). A bad file is one ``ScenarioError`` line naming the
+file, the field and the problem.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from runner.checks import Check, Judge
+from runner.engine import RunSpec
+
+SCENARIO_FILE = "scenario.toml"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message is one line: file, field, problem."""
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    id: str
+    folder: Path  # the scenario's folder: every relative path below is resolved against it
+    instruction: str = Field(min_length=1)
+    workspace: Path | None = None  # resolved; None: an empty folder
+    skill: Path | None = None  # resolved skill folder (holds SKILL.md)
+    model: str | None = None
+    timeout_s: float = Field(default=600.0, gt=0)
+    idle_timeout_s: float | None = Field(default=180.0, gt=0)
+    max_turns: int | None = Field(default=None, ge=1)
+    max_budget_usd: float | None = Field(default=None, gt=0)
+    nudge: str | None = None
+    # Scripted models for offline runs: lane glob -> script file, first match wins.
+    mock: dict[str, Path] = Field(default_factory=dict)
+    checks: tuple[Check, ...] = Field(default=(), alias="check")
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("use letters, digits, '.', '_' and '-' (it names folders and files)")
+        return value
+
+    @field_validator("workspace", mode="before")
+    @classmethod
+    def _workspace_inside(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        path = _inside(info.data["folder"], value)
+        if not path.is_dir():
+            raise ValueError(f"{value!r} is not a folder beside {SCENARIO_FILE}")
+        return path
+
+    @field_validator("mock", mode="before")
+    @classmethod
+    def _mock_inside(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            value = {"*": value}
+        if not isinstance(value, dict):
+            # pydantic turns only ValueError into a validation error, hence not TypeError.
+            raise ValueError('give a script file, or a table: {"agent-*" = "x.json"}')  # noqa: TRY004
+        resolved = {}
+        for glob, where in value.items():
+            if not isinstance(where, str):
+                raise ValueError(f"{glob}: give the script's path as a string")  # noqa: TRY004
+            path = _inside(info.data["folder"], where)
+            if not path.is_file():
+                raise ValueError(f"{glob}: {where!r} is not a file in the scenario's folder")
+            resolved[glob] = path
+        return resolved
+
+    @field_validator("checks")
+    @classmethod
+    def _judge_scripts_inside(cls, checks: tuple[Check, ...], info: ValidationInfo) -> Any:
+        resolved = []
+        for check in checks:
+            if isinstance(check, Judge) and check.mock is not None:
+                path = _inside(info.data["folder"], str(check.mock))
+                if not path.is_file():
+                    raise ValueError(f"judge mock {str(check.mock)!r} is not a file in the folder")
+                check = check.model_copy(update={"mock": path})
+            resolved.append(check)
+        return tuple(resolved)
+
+    def mock_script(self, lane: str) -> Path | None:
+        """The scripted model for ``lane`` (None: no script matches)."""
+        return next((p for glob, p in self.mock.items() if fnmatch.fnmatchcase(lane, glob)), None)
+
+    def checks_for(self, lane: str) -> list[Check]:
+        return [c for c in self.checks if c.applies_to(lane)]
+
+    def run_spec(self, *, model: str | None = None) -> RunSpec:
+        """The engine's spec; ``model`` (``eval --model``) overrides the scenario's."""
+        return RunSpec(
+            scenario=self.id,
+            instruction=self.instruction,
+            fixture=self.workspace,
+            skill=self.skill,
+            model=model or self.model,
+            timeout_s=self.timeout_s,
+            idle_timeout_s=self.idle_timeout_s,
+            max_turns=self.max_turns,
+            max_budget_usd=self.max_budget_usd,
+            nudge=self.nudge,
+        )
+
+
+def _inside(folder: Path, value: object) -> Path:
+    """``value`` resolved against ``folder``; refused if it is absolute or leads out of it."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("give a path relative to the scenario's folder")
+    if PurePosixPath(value).is_absolute():
+        raise ValueError(f"{value!r} is absolute; give a path inside the scenario's folder")
+    path = (folder / value).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise ValueError(f"{value!r} leads out of the scenario's folder")
+    return path
+
+
+def find_skill(name: str, start: Path) -> Path | None:
+    """``skills/<name>`` in ``start`` or the nearest folder above it that has one."""
+    if "/" in name or "\\" in name or name in {".", ".."}:
+        return None
+    for folder in [start, *start.parents]:
+        candidate = folder / "skills" / name
+        if (candidate / "SKILL.md").is_file():
+            return candidate
+    return None
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate one ``scenario.toml``."""
+    folder = path.parent.resolve()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: not valid TOML ({exc})") from exc
+    for reserved in ("folder",):
+        if reserved in data:
+            raise ScenarioError(f"{path}: {reserved}: not a scenario field")
+    data.setdefault("id", path.parent.name)
+    if isinstance(skill := data.get("skill"), str):
+        found = find_skill(skill, folder)
+        if found is None:
+            raise ScenarioError(
+                f"{path}: skill: no skills/{skill}/SKILL.md in {folder} or a folder above it"
+            )
+        data["skill"] = found
+    try:
+        return Scenario.model_validate({**data, "folder": folder})
+    except ValidationError as exc:
+        raise ScenarioError(f"{path}: {_first_problem(exc)}") from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    loc = ".".join(str(part) for part in error["loc"])
+    # A discriminated union adds the tag to the path (check.0.file_exists.path): drop it.
+    loc = re.sub(r"^(check\.\d+)\.[a-z_]+\.", r"\1.", loc)
+    message = error["msg"].removeprefix("Value error, ")
+    where = f"{loc}: " if loc else ""
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}{message}{more}"
+
+
+def load_suite(suite: Path, ids: list[str] | None = None) -> list[Scenario]:
+    """Every ``<suite>/*/scenario.toml`` in name order, or the ``ids`` asked for, in that order."""
+    if not suite.is_dir():
+        raise ScenarioError(f"{suite}: no such suite folder")
+    scenarios = [load_scenario(p) for p in sorted(suite.glob(f"*/{SCENARIO_FILE}"))]
+    if not scenarios:
+        raise ScenarioError(f"{suite}: no */{SCENARIO_FILE} in this folder")
+    by_id: dict[str, Scenario] = {}
+    for s in scenarios:
+        if s.id in by_id:
+            raise ScenarioError(
+                f"{s.folder / SCENARIO_FILE}: id: {s.id!r} is also the id of "
+                f"{by_id[s.id].folder / SCENARIO_FILE}"
+            )
+        by_id[s.id] = s
+    if ids is None:
+        return scenarios
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise ScenarioError(
+            f"--scenarios: no scenario {', '.join(missing)} in {suite} (there: {', '.join(by_id)})"
+        )
+    return [by_id[i] for i in dict.fromkeys(ids)]

@@ -1,0 +1,284 @@
+"""A suite's runs: scenario x lane x trial, each through the cache, then scored.
+
+``plan`` checks everything that can be wrong with the configuration before any run starts
+(missing skills, scripts, lanes) and derives every key; ``run_plan`` runs the plan under a
+capacity limiter and reports each result as it lands, so the caller can show progress and
+save partial results.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import anyio
+
+from runner.cache import CachedRun, RunCache, RunKey, run_key, tree_digest
+from runner.checks import Judge, JudgeVerdict, RunView, parse_verdict, score
+from runner.claude_bin import ClaudeBinary
+from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
+from runner.lanes import LANES, Lane
+from runner.replay.mock_api import scripted_model
+from runner.replay.script import Script, ScriptFileError, load_script
+from runner.results import RunResult
+from runner.scenarios import Scenario
+
+JUDGE_LANE = LANES["baseline"]  # one turn, no tools: the judge only reads
+JUDGE_TIMEOUT_S = 300.0
+
+
+class PlanError(ValueError):
+    """A suite that cannot run as asked; the message is one line saying what to fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to run a suite: none of this is a scenario's own input."""
+
+    binary: ClaudeBinary
+    cli_version: str
+    scripted: bool  # every run against its scenario's scripted model (no API key, $0)
+    model: str | None = None  # overrides every scenario's model (eval --model)
+    concurrency: int = 2
+    workspace_parent: Path | None = None
+    grace_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One planned run."""
+
+    scenario: Scenario
+    lane: Lane
+    trial: int
+    spec: RunSpec
+    key: RunKey
+    script: Script | None
+    seed: int | None
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.scenario.id}/{self.lane.name}#{self.trial}"
+
+
+def plan(
+    scenarios: list[Scenario], lanes: list[Lane], trials: int, settings: Settings
+) -> list[Unit]:
+    """Every run, in order (scenario, lane, trial), with its key; PlanError before anything
+    runs when one of them cannot."""
+    scripts: dict[Path, Script] = {}
+    digests: dict[Path, str] = {}
+
+    def digest(tree: Path | None) -> str | None:
+        if tree is None:
+            return None
+        if tree not in digests:
+            digests[tree] = tree_digest(tree)
+        return digests[tree]
+
+    units = []
+    for scenario in scenarios:
+        spec = scenario.run_spec(model=settings.model)
+        where = scenario.folder / "scenario.toml"
+        if settings.scripted:
+            _judge_scripts(scenario, scripts)
+        for lane in lanes:
+            try:
+                cli = check(spec, lane)
+            except RunSpecError as exc:
+                raise PlanError(f"{where}: {exc}") from None
+            script = None
+            if settings.scripted:
+                source = scenario.mock_script(lane.name)
+                if source is None:
+                    raise PlanError(
+                        f"{where}: mock: no scripted model for lane {lane.name}; add one "
+                        f'(e.g. [mock] "*" = "mock.json"), or set ANTHROPIC_API_KEY to run live'
+                    )
+                script = _script(source, scripts)
+            for trial in range(trials):
+                seed = None if script is None else script.seed + trial
+                key = run_key(
+                    spec,
+                    lane,
+                    cli,
+                    trial=trial,
+                    cli_version=settings.cli_version,
+                    fixture_digest=digest(spec.fixture),
+                    skill_digest=digest(spec.skill) if lane.uses_skill else None,
+                    script=script,
+                    seed=seed,
+                )
+                units.append(Unit(scenario, lane, trial, spec, key, script, seed))
+    return units
+
+
+def _script(path: Path, loaded: dict[Path, Script]) -> Script:
+    if path not in loaded:
+        try:
+            loaded[path] = load_script(path)
+        except ScriptFileError as exc:
+            raise PlanError(str(exc)) from None
+    return loaded[path]
+
+
+def _judge_scripts(scenario: Scenario, loaded: dict[Path, Script]) -> None:
+    for c in scenario.checks:
+        if isinstance(c, Judge):
+            if c.mock is None:
+                raise PlanError(
+                    f"{scenario.folder / 'scenario.toml'}: check {c.label!r}: a judge needs "
+                    '`mock = "judge.json"` (its scripted reply) to run offline'
+                )
+            _script(c.mock, loaded)
+
+
+@dataclass
+class Progress:
+    total: int
+    done: int = 0
+    cache_hits: int = 0
+    passed: int = 0
+    cost_usd: float = 0.0
+    results: list[RunResult] = field(default_factory=list)  # in the order they finished
+
+
+OnResult = Callable[[RunResult, Progress], None]
+
+
+@dataclass
+class SuiteRunner:
+    settings: Settings
+    cache: RunCache
+    _limiter: anyio.CapacityLimiter | None = None
+    _scripts: dict[Path, Script] = field(default_factory=dict)
+
+    async def run_plan(
+        self, units: list[Unit], on_result: OnResult | None = None
+    ) -> list[RunResult]:
+        """Run every unit (the limiter bounds how many CLIs run at once); results in plan
+        order. Cancelling stops the runs in flight: each leaves its record, then cancels."""
+        self._limiter = anyio.CapacityLimiter(self.settings.concurrency)
+        progress = Progress(total=len(units))
+        results: list[RunResult | None] = [None] * len(units)
+
+        async def one(i: int, unit: Unit) -> None:
+            result = await self.run_unit(unit)
+            results[i] = result
+            progress.done += 1
+            progress.cache_hits += result.cache_hit
+            progress.passed += result.passed
+            progress.cost_usd += result.cost_usd or 0.0
+            progress.results.append(result)
+            if on_result is not None:
+                on_result(result, progress)
+
+        async with anyio.create_task_group() as tg:
+            for i, unit in enumerate(units):
+                tg.start_soon(one, i, unit)
+        return [r for r in results if r is not None]
+
+    async def run_unit(self, unit: Unit) -> RunResult:
+        cached = await self._fetch(unit)
+        try:
+            view = RunView(
+                record=cached.record,
+                run_dir=cached.path,
+                fixture=unit.spec.fixture,
+                instruction=unit.spec.instruction,
+                skill=unit.spec.skill.name if unit.spec.skill else None,
+                judge=lambda check, prompt: self._judge(unit, check, prompt),
+            )
+            checks = await score(unit.scenario.checks_for(unit.lane.name), view)
+        finally:
+            self._discard_scratch(cached)
+        record = cached.record
+        return RunResult(
+            scenario=unit.scenario.id,
+            lane=unit.lane.name,
+            trial=unit.trial,
+            passed=record.succeeded and all(c.passed for c in checks),
+            exit_reason=record.exit_reason,
+            cache_hit=cached.hit,
+            cache_key=cached.key,
+            live=unit.script is None,
+            model=_model(record, unit.spec),
+            cost_usd=record.cost_usd,
+            num_turns=record.num_turns,
+            duration_ms=record.diagnostics.duration_ms or record.transcript.duration_ms,
+            usage=record.usage,
+            tool_sequence=record.transcript.tool_sequence,
+            skills_invoked=record.transcript.skills_invoked,
+            checks=checks,
+            error=record.error or _first_error(record),
+            run_dir=str(cached.path) if self.cache.write else None,
+        )
+
+    async def _fetch(self, unit: Unit) -> CachedRun:
+        assert self._limiter is not None, "run_plan sets the limiter"
+        options = RunOptions(
+            binary=self.settings.binary,
+            workspace_parent=self.settings.workspace_parent,
+            grace_s=self.settings.grace_s,
+        )
+
+        spec, lane, trial = unit.spec, unit.lane, unit.trial
+
+        async def produce(run_dir: Path) -> RunRecord:
+            if unit.script is None:
+                return await run_one(spec, lane, run_dir=run_dir, trial=trial, options=options)
+            async with scripted_model(unit.script, seed=unit.seed) as model:
+                scripted = replace(options, endpoint=model.url)
+                return await run_one(spec, lane, run_dir=run_dir, trial=trial, options=scripted)
+
+        # Hits are not worth a slot, but a miss's CLI is: the limiter holds the whole fetch
+        # (a hit returns in a millisecond).
+        async with self._limiter:
+            return await self.cache.fetch(unit.key, produce)
+
+    async def _judge(self, unit: Unit, judge: Judge, prompt: str) -> JudgeVerdict:
+        """The rubric through the CLI (one turn, no tools), cached like any run."""
+        spec = RunSpec(
+            scenario=f"{unit.scenario.id}.judge",
+            instruction=prompt,
+            model=judge.model or unit.spec.model,
+            timeout_s=JUDGE_TIMEOUT_S,
+            max_turns=1,
+        )
+        script = None
+        if self.settings.scripted and judge.mock is not None:
+            script = _script(judge.mock, self._scripts)
+        seed = None if script is None else script.seed
+        key = run_key(
+            spec,
+            JUDGE_LANE,
+            check(spec, JUDGE_LANE),
+            trial=0,
+            cli_version=self.settings.cli_version,
+            fixture_digest=None,
+            skill_digest=None,
+            script=script,
+            seed=seed,
+        )
+        cached = await self._fetch(Unit(unit.scenario, JUDGE_LANE, 0, spec, key, script, seed))
+        try:
+            if not cached.record.succeeded:
+                return JudgeVerdict(False, f"the judge's run ended: {cached.record.exit_reason}")
+            return parse_verdict(cached.record.transcript.final_text)
+        finally:
+            self._discard_scratch(cached)
+
+    def _discard_scratch(self, cached: CachedRun) -> None:
+        if not self.cache.write:
+            shutil.rmtree(cached.path, ignore_errors=True)  # --no-cache: a scratch folder
+
+
+def _model(record: RunRecord, spec: RunSpec) -> str | None:
+    models = list(record.transcript.models)
+    return models[0] if models else spec.model
+
+
+def _first_error(record: RunRecord) -> str | None:
+    return record.transcript.errors[0] if record.transcript.errors else None
