@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -22,8 +23,9 @@ from pydantic import BaseModel, ConfigDict
 _READ_CHUNK = 1 << 20
 
 
-class FileState(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """One file as a snapshot saw it (a plain dataclass: there is one per file of a tree)."""
 
     digest: str  # xxh3_128 of the bytes, or of a symlink's target
     size: int
@@ -54,36 +56,48 @@ def walk_tree(root: Path) -> tuple[dict[str, FileState], dict[str, int]]:
     paths relative, with forward slashes. Symlinks are not followed."""
     files: dict[str, FileState] = {}
     folders: dict[str, int] = {}
-    buffer = memoryview(bytearray(_READ_CHUNK))  # one buffer for every read: no allocation
-    pending = [(root, "")]
+    buffer = bytearray(_READ_CHUNK)  # one buffer for every read: no allocation per file
+    pending = [(str(root), "")]
     while pending:
         folder, prefix = pending.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
                 rel = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    folders[rel] = stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode)
-                    pending.append((Path(entry.path), rel + "/"))
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(info.st_mode):
+                    folders[rel] = stat.S_IMODE(info.st_mode)
+                    pending.append((entry.path, rel + "/"))
                 else:
-                    files[rel] = _state(Path(entry.path), buffer)
+                    files[rel] = _state(entry.path, info, buffer)
     return files, folders
 
 
-def _state(path: Path, buffer: memoryview) -> FileState:
-    info = path.lstat()
+def _state(path: str, info: os.stat_result, buffer: bytearray) -> FileState:
+    # Plain str paths and os-level reads: this runs once per file of every fixture, and Path
+    # objects cost more than hashing a small file.
     mode = stat.S_IMODE(info.st_mode)
     if stat.S_ISLNK(info.st_mode):
         target = os.readlink(path).encode()
-        return FileState(digest=xxhash.xxh3_128_hexdigest(target), size=0, mode=mode, symlink=True)
+        digest = xxhash.xxh3_128_hexdigest(target)
+        return FileState(digest=digest, size=0, mode=mode, symlink=True)
     if not stat.S_ISREG(info.st_mode):
         # A FIFO or socket the agent left: opening it could block; its kind is its content.
-        kind = f"special:{stat.S_IFMT(info.st_mode)}".encode()
-        return FileState(digest=xxhash.xxh3_128_hexdigest(kind), size=0, mode=mode)
-    digest = xxhash.xxh3_128()
-    with open(path, "rb", buffering=0) as f:
-        while n := f.readinto(buffer):
-            digest.update(buffer[:n])
-    return FileState(digest=digest.hexdigest(), size=info.st_size, mode=mode)
+        kind = xxhash.xxh3_128_hexdigest(f"special:{stat.S_IFMT(info.st_mode)}".encode())
+        return FileState(digest=kind, size=0, mode=mode, symlink=False)
+    view = memoryview(buffer)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        n = os.readv(fd, [buffer])
+        if n < len(buffer):  # a short read of a regular file is its end: most files, one read
+            digest = xxhash.xxh3_128_hexdigest(view[:n])
+        else:
+            h = xxhash.xxh3_128(view[:n])
+            while n := os.readv(fd, [buffer]):
+                h.update(view[:n])
+            digest = h.hexdigest()
+    finally:
+        os.close(fd)
+    return FileState(digest=digest, size=info.st_size, mode=mode, symlink=False)
 
 
 def diff_states(before: dict[str, FileState], after: dict[str, FileState]) -> list[FileChange]:

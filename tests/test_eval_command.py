@@ -1,0 +1,293 @@
+"""``python -m runner eval``, ``compare`` and ``cache``, as a user runs them: the real CLI
+against each scenario's scripted model, a cache, a run store."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.suite_commands import Workbench, offline_env, report, run_runner, workbench
+
+pytestmark = pytest.mark.cli
+
+RUN_FIELDS = {
+    "scenario",
+    "lane",
+    "trial",
+    "passed",
+    "exit_reason",
+    "cache_hit",
+    "cost_usd",
+    "num_turns",
+    "duration_ms",
+    "tool_sequence",
+    "skills_invoked",
+    "checks",
+}
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Workbench:
+    return workbench(tmp_path)
+
+
+def test_example_suite_runs_offline_then_all_from_cache_and_compared(bench: Workbench) -> None:
+    first = bench.eval("--json")
+    assert first.returncode == 0, first.stderr
+    doc = report(first)
+    assert "offline" in first.stderr
+    assert "$0" in first.stderr
+    assert doc["header"]["mode"] == "scripted"
+    assert [(r["scenario"], r["lane"]) for r in doc["runs"]] == [
+        ("feature-entry", "agent-skill"),
+        ("fix-entry", "agent-skill"),
+        ("new-changelog", "agent-skill"),
+    ]
+    for run in doc["runs"]:
+        assert run.keys() >= RUN_FIELDS
+        assert run["passed"]
+        assert not run["cache_hit"]
+        assert not run["live"]
+        assert run["skills_invoked"] == ["changelog"]
+        assert run["tool_sequence"][0] == "Skill"
+        assert all({"name", "passed", "detail"} == c.keys() for c in run["checks"])
+    started = bench.cli_runs()
+    assert started == 4  # three agents and new-changelog's judge
+    assert doc["baseline"] is None
+    assert doc["comparison"] is None
+    assert len(re.findall(r"\[\d/3\]", first.stderr)) == 3  # live progress, one line per run
+
+    second = bench.eval()
+    assert second.returncode == 0, second.stderr
+    assert bench.cli_runs() == started  # nothing started: every run and the judge cached
+    assert "3 from cache" in second.stdout
+    assert "Nothing changed" in second.stdout
+    stored = bench.stored()
+    assert len(stored) == 2
+    assert not any(p.name.endswith(".partial.json") for p in stored)
+    saved = json.loads(stored[-1].read_text())
+    assert saved["header"]["partial"] is False
+    assert saved["header"]["totals"]["cache_hits"] == 3
+
+
+def test_an_edited_check_rescores_the_cached_run_without_the_cli(bench: Workbench) -> None:
+    assert bench.eval().returncode == 0
+    started = bench.cli_runs()
+    toml = bench.scenario_file("fix-entry")
+    toml.write_text(
+        toml.read_text() + '\n[[check]]\nname = "says goodbye"\ntype = "file_matches"\n'
+        'path = "CHANGELOG.md"\npattern = "Goodbye"\n'
+    )
+    proc = bench.eval("--json")
+    assert proc.returncode == 1
+    assert bench.cli_runs() == started
+    runs = {r["scenario"]: r for r in report(proc)["runs"]}
+    assert all(r["cache_hit"] for r in runs.values())
+    failed = [c for c in runs["fix-entry"]["checks"] if not c["passed"]]
+    assert [c["name"] for c in failed] == ["says goodbye"]
+    assert "no match for /Goodbye/" in failed[0]["detail"]
+    comparison = report(proc)["comparison"]
+    assert comparison["counts"]["regressed"] == 1
+    assert comparison["commentary"][0].startswith("fix-entry/agent-skill#0")
+
+
+def test_an_edited_instruction_runs_that_scenario_again_only(bench: Workbench) -> None:
+    assert bench.eval().returncode == 0
+    started = bench.cli_runs()
+    toml = bench.scenario_file("feature-entry")
+    toml.write_text(toml.read_text().replace('instruction = """', 'instruction = """\nNow: ', 1))
+    proc = bench.eval("--json")
+    hits = {r["scenario"]: r["cache_hit"] for r in report(proc)["runs"]}
+    assert hits == {"feature-entry": False, "fix-entry": True, "new-changelog": True}
+    assert bench.cli_runs() == started + 1
+
+
+def test_no_cache_and_refresh(bench: Workbench) -> None:
+    proc = bench.eval("--no-cache", "--scenarios", "fix-entry", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert not report(proc)["runs"][0]["cache_hit"]
+    assert not (bench.root / "cache" / "runs").exists()  # nothing written
+    assert bench.eval("--scenarios", "fix-entry").returncode == 0
+    started = bench.cli_runs()
+    entries = list((bench.root / "cache" / "runs").glob("*/*"))
+    assert len(entries) == 1
+    before = (entries[0] / "record.json").read_text()
+    refreshed = bench.eval("--refresh", "--scenarios", "fix-entry", "--json")
+    assert not report(refreshed)["runs"][0]["cache_hit"]
+    assert bench.cli_runs() == started + 1
+    assert list((bench.root / "cache" / "runs").glob("*/*")) == entries  # same key, overwritten
+    assert (entries[0] / "record.json").read_text() != before  # a new started_at, at least
+    assert not list((bench.root / "cache" / "tmp").iterdir())
+
+
+def test_two_lanes_and_trials_each_get_their_own_run(bench: Workbench) -> None:
+    proc = bench.eval(
+        "--variant", "agent-baseline,agent-skill", "--trials", "2", "--scenarios", "fix-entry",
+        "--json",
+    )  # fmt: skip
+    assert proc.returncode == 1  # the baseline's scripted model misses the issue link
+    runs = report(proc)["runs"]
+    assert [(r["lane"], r["trial"]) for r in runs] == [
+        ("agent-baseline", 0),
+        ("agent-baseline", 1),
+        ("agent-skill", 0),
+        ("agent-skill", 1),
+    ]
+    assert len({r["cache_key"] for r in runs}) == 4
+    assert [r["passed"] for r in runs] == [False, False, True, True]
+    assert all(r["skills_invoked"] == [] for r in runs[:2])
+    table = bench.eval("--variant", "agent-baseline,agent-skill", "--trials", "2",
+                       "--scenarios", "fix-entry")  # fmt: skip
+    assert "✗ not invoked" not in table.stdout  # the badge shows on skill lanes only
+    assert table.stdout.count("✓ changelog") == 2
+    assert "FAIL: 3 checks" in table.stdout
+
+
+def test_a_corrupt_cache_entry_is_reported_and_run_again(bench: Workbench) -> None:
+    assert bench.eval("--scenarios", "fix-entry").returncode == 0
+    (entry,) = (bench.root / "cache" / "runs").glob("*/*")
+    (entry / "record.json").write_text('{"exit_reason": "succ')
+    proc = bench.eval("--scenarios", "fix-entry", "--json")
+    assert proc.returncode == 0
+    assert "corrupt cache entry" in proc.stderr
+    assert not report(proc)["runs"][0]["cache_hit"]
+    assert report(proc)["cache_problems"]
+    again = bench.eval("--scenarios", "fix-entry", "--json")
+    assert report(again)["runs"][0]["cache_hit"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--variant", "agent-sklil"], "agent-sklil"),
+        (["--scenarios", "nope"], "no scenario nope"),
+        (["--suite", "missing"], "missing: no such suite folder"),
+        (["--trials", "0"], "'0' is not a positive whole number"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    bench: Workbench, args: list[str], message: str
+) -> None:
+    proc = bench.eval(*args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert bench.cli_runs() == 0
+
+
+def test_a_bad_scenario_file_names_file_and_field(bench: Workbench) -> None:
+    toml = bench.scenario_file("fix-entry")
+    toml.write_text(toml.read_text().replace("timeout_s = ", "timeout_s = -", 1))
+    proc = bench.eval()
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert str(toml) in line
+    assert "timeout_s" in line
+
+
+def test_offline_without_a_script_for_the_lane_says_how_to_fix(bench: Workbench) -> None:
+    toml = bench.scenario_file("fix-entry")
+    toml.write_text(toml.read_text().replace('"*" = "mock/baseline.json"', ""))
+    proc = bench.eval("--variant", "agent-baseline")
+    assert proc.returncode == 2
+    assert "no scripted model for lane agent-baseline" in proc.stderr
+    assert "ANTHROPIC_API_KEY" in proc.stderr
+
+
+def test_with_a_key_runs_are_live(bench: Workbench, tmp_path: Path) -> None:
+    # A live run against a local endpoint: ANTHROPIC_BASE_URL reaches the CLI, nothing else.
+    script = bench.suite / "fix-entry" / "mock" / "skill.json"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "runner", "mock-model", "--script", str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        url = re.search(r"http://127\.0\.0\.1:\d+", server.stdout.readline())
+        assert url is not None
+        env = offline_env(ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=url.group(0))
+        proc = bench.eval("--scenarios", "fix-entry", "--json", env=env)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert "live" in proc.stderr
+    doc = report(proc)
+    assert doc["header"]["mode"] == "live"
+    assert doc["runs"][0]["live"]
+    assert doc["runs"][0]["exit_reason"] == "success"
+    assert doc["runs"][0]["passed"], doc["runs"][0]["checks"]
+
+
+def test_ctrl_c_leaves_a_partial_result_that_is_never_a_baseline(bench: Workbench) -> None:
+    # new-changelog's model hangs, so the eval is interrupted with one run done.
+    hang = bench.suite / "new-changelog" / "mock" / "skill.json"
+    hang.write_text(json.dumps({"turns": [{"hang": True}]}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner", "eval", "--suite", str(bench.suite),
+         "--cache-dir", str(bench.root / "cache"), "--runs-dir", str(bench.root / "runs"),
+         "--claude-bin", str(bench.claude), "--concurrency", "1"],
+        cwd=bench.root, env=offline_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        partial = list((bench.root / "runs").glob("*.partial.json"))
+        if partial and len(json.loads(partial[0].read_text())["runs"]) == 2:
+            break
+        time.sleep(0.2)
+    time.sleep(1.0)  # the third run is under way, against the hanging model
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "partial" in err
+    assert "Traceback" not in err
+    (partial_file,) = bench.stored()
+    saved = json.loads(partial_file.read_text())
+    assert partial_file.name.endswith(".partial.json")
+    assert saved["header"]["partial"] is True
+    assert [r["scenario"] for r in saved["runs"]] == ["feature-entry", "fix-entry"]
+    # The next eval finds no baseline: the partial one never counts.
+    rerun = bench.eval("--scenarios", "fix-entry", "--json")
+    assert report(rerun)["baseline"] is None
+
+
+def test_compare_command(bench: Workbench) -> None:
+    assert bench.eval().returncode == 0
+    toml = bench.scenario_file("fix-entry")
+    toml.write_text(toml.read_text().replace("max = 8", "max = 1"))
+    assert bench.eval().returncode == 1
+    runs_dir = str(bench.root / "runs")
+    proc = run_runner("compare", "--runs-dir", runs_dir, cwd=bench.root)
+    assert proc.returncode == 0, proc.stderr
+    assert "regress" in proc.stdout
+    assert "fix-entry/agent-skill#0" in proc.stdout
+    first, second = bench.stored()
+    back = run_runner("compare", str(second), str(first), "--json", "--runs-dir", runs_dir,
+                      cwd=bench.root)  # fmt: skip
+    assert json.loads(back.stdout)["counts"]["improved"] == 1
+    missing = run_runner("compare", "nope", "latest", "--runs-dir", runs_dir, cwd=bench.root)
+    assert missing.returncode == 2
+    assert "nope" in missing.stderr
+
+
+def test_cache_stats_and_prune(bench: Workbench) -> None:
+    assert bench.eval("--scenarios", "fix-entry").returncode == 0
+    cache_dir = str(bench.root / "cache")
+    stats = run_runner("cache", "stats", "--json", "--cache-dir", cache_dir, cwd=bench.root)
+    assert json.loads(stats.stdout)["entries"] == 1
+    assert json.loads(stats.stdout)["exit_reasons"] == {"success": 1}
+    (entry,) = (bench.root / "cache" / "runs").glob("*/*")
+    (entry / "record.json").write_text("{}")
+    pruned = run_runner("cache", "prune", "--cache-dir", cache_dir, cwd=bench.root)
+    assert pruned.returncode == 0
+    assert "1 corrupt" in pruned.stdout
+    assert not entry.exists()
