@@ -20,7 +20,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -55,11 +57,13 @@ def tree_digest(root: Path) -> str:
     """xxh3_128 over a tree's paths, bytes, modes and symlink targets; empty folders count."""
     files, folders = walk_tree(root)
     h = xxhash.xxh3_128()
+    # surrogateescape: a file name that is not UTF-8 hashes as its own bytes.
     for path in sorted(files):
         f = files[path]
-        h.update(f"F\0{path}\0{f.mode:o}\0{f.size}\0{f.symlink:d}\0{f.digest}\n".encode())
+        line = f"F\0{path}\0{f.mode:o}\0{f.size}\0{f.symlink:d}\0{f.digest}\n"
+        h.update(line.encode("utf-8", "surrogateescape"))
     for path in sorted(folders):
-        h.update(f"D\0{path}\0{folders[path]:o}\n".encode())
+        h.update(f"D\0{path}\0{folders[path]:o}\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
@@ -77,6 +81,7 @@ class RunKey(BaseModel):
     fixture: str | None  # tree digest; None: an empty workspace
     lane: str
     skill: str | None  # tree digest, when the lane uses the skill
+    skill_name: str | None = None  # its folder's name: the CLI shows it to the model
     nudge: str | None  # when the lane carries one
     model: str | None
     cli_version: str
@@ -117,6 +122,7 @@ def run_key(
         fixture=fixture_digest,
         lane=lane.name,
         skill=skill_digest if lane.uses_skill else None,
+        skill_name=spec.skill.name if lane.uses_skill and spec.skill is not None else None,
         nudge=spec.nudge if lane.nudge else None,
         model=spec.model,
         cli_version=cli_version,
@@ -163,19 +169,12 @@ class RunCache:
         path = self.entry(key)
         if not path.is_dir():
             return None
-        try:
-            record = RunRecord.model_validate_json((path / "record.json").read_bytes())
-        except (OSError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-            self._corrupt(path, str(exc).splitlines()[0] if str(exc) else repr(exc))
-            return None
-        if not (path / "stream.ndjson").is_file():
-            self._corrupt(path, "stream.ndjson is missing")
+        record = _load(path)
+        if isinstance(record, str):
+            self.problems.append(f"{path}: corrupt cache entry ({record}); running it again")
             return None
         os.utime(path)  # last used: what prune --older-than goes by
         return CachedRun(key, path, record, hit=True, stored=True)
-
-    def _corrupt(self, path: Path, why: str) -> None:
-        self.problems.append(f"{path}: corrupt cache entry ({why}); running it again")
 
     async def fetch(self, key: RunKey, produce: Producer) -> CachedRun:
         """The cached run for ``key``, or ``produce(folder)`` run now and stored."""
@@ -195,9 +194,13 @@ class RunCache:
         try:
             record = await produce(scratch)
         except BaseException:
-            # Cancelled or crashed: keep what the run left, where a person can find it.
+            # Cancelled or crashed: keep what the run left where a person can find it (with
+            # --no-cache, nowhere: the user asked for nothing to be kept).
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._set_aside, scratch, digest)
+                if self.write:
+                    await anyio.to_thread.run_sync(self._set_aside, scratch, digest)
+                else:
+                    await anyio.to_thread.run_sync(partial(shutil.rmtree, scratch, True))
             raise
         if not self.write:
             return CachedRun(digest, scratch, record, hit=False, stored=False)
@@ -209,43 +212,39 @@ class RunCache:
 
     def _commit(self, scratch: Path, digest: str) -> Path:
         final = self.entry(digest)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        trash: Path | None = None
-        if final.exists():
-            # --refresh, a corrupt entry, or another process's run of the same key: ours wins,
-            # and the old folder leaves by a rename, so a reader sees one or the other whole.
-            trash = self.root / "tmp" / f"{digest}-old-{uuid.uuid4().hex[:8]}"
-            try:
-                final.rename(trash)
-            except FileNotFoundError:
-                trash = None
-        try:
-            scratch.rename(final)
-        except OSError:
-            # Another writer put the same key in place between our rename and theirs.
-            shutil.rmtree(scratch, ignore_errors=True)
-        if trash is not None:
-            shutil.rmtree(trash, ignore_errors=True)
+        self._move(scratch, final, digest)
+        shutil.rmtree(self.root / "failed" / digest, ignore_errors=True)  # superseded
         return final
 
     def _set_aside(self, scratch: Path, digest: str) -> Path:
-        if not self.write:
-            return scratch
         dest = self.root / "failed" / digest
-        shutil.rmtree(dest, ignore_errors=True)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        scratch.rename(dest)
+        self._move(scratch, dest, digest)
         return dest
+
+    def _move(self, scratch: Path, dest: Path, digest: str) -> None:
+        """``scratch`` becomes ``dest`` whole. An existing ``dest`` (--refresh, a corrupt
+        entry) leaves by a rename first, so a reader sees one or the other, never a mix. If
+        another writer's copy lands in between, theirs stays and ours goes: both are whole."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        trash = self.root / "tmp" / f"{digest}-old-{uuid.uuid4().hex[:8]}"
+        with suppress(FileNotFoundError):  # nothing there, or another writer moved it first
+            dest.rename(trash)
+        try:
+            scratch.rename(dest)
+        except OSError:
+            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(trash, ignore_errors=True)
 
     def stats(self) -> CacheStats:
         entries = list(self._entries())
         reasons: Counter[str] = Counter()
         corrupt = 0
         for path in entries:
-            try:
-                reasons[_exit_reason(path)] += 1
-            except (OSError, ValueError):
+            record = _load(path)
+            if isinstance(record, str):
                 corrupt += 1
+            else:
+                reasons[record.exit_reason] += 1
         used = [p.stat().st_mtime for p in entries]
         return CacheStats(
             root=str(self.root),
@@ -265,9 +264,7 @@ class RunCache:
         now = time.time()
         doomed: list[tuple[Path, str]] = []
         for path in self._entries():
-            try:
-                _exit_reason(path)
-            except (OSError, ValueError):
+            if isinstance(_load(path), str):
                 doomed.append((path, "corrupt"))
                 continue
             if older_than_days is not None and now - path.stat().st_mtime > older_than_days * 86400:
@@ -308,13 +305,15 @@ class PruneReport(BaseModel):
     dry_run: bool
 
 
-def _exit_reason(entry: Path) -> str:
-    # Only the field we need: a corrupt file raises ValueError.
-    data = json.loads((entry / "record.json").read_bytes())
-    reason = data.get("exit_reason") if isinstance(data, dict) else None
-    if not isinstance(reason, str):
-        raise ValueError("record.json has no exit_reason")  # noqa: TRY004 (caught as corrupt)
-    return reason
+def _load(entry: Path) -> RunRecord | str:
+    """An entry's record, or why the entry is corrupt (one line)."""
+    try:
+        record = RunRecord.model_validate_json((entry / "record.json").read_bytes())
+    except (OSError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        return str(exc).splitlines()[0] if str(exc) else repr(exc)
+    if not (entry / "stream.ndjson").is_file():
+        return "stream.ndjson is missing"
+    return record
 
 
 def _children(folder: Path) -> list[Path]:

@@ -62,7 +62,8 @@ def _eval(args: argparse.Namespace) -> int:
         scenarios = load_suite(Path(args.suite), ids)
         binary = find_claude(args.claude_bin)
         cache_root = Path(args.cache_dir)
-        version = known_version(binary, memo=cache_root / "cli-versions.json")
+        memo = None if args.no_cache else cache_root / "cli-versions.json"
+        version = known_version(binary, memo=memo)
     except (UnknownLaneError, ScenarioError, ClaudeNotFoundError) as exc:
         return _fail(str(exc))
     has_key = any(os.environ.get(v) for v in KEY_VARS)

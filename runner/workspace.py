@@ -77,7 +77,7 @@ def _state(path: str, info: os.stat_result, buffer: bytearray) -> FileState:
     # objects cost more than hashing a small file.
     mode = stat.S_IMODE(info.st_mode)
     if stat.S_ISLNK(info.st_mode):
-        target = os.readlink(path).encode()
+        target = os.fsencode(os.readlink(path))
         digest = xxhash.xxh3_128_hexdigest(target)
         return FileState(digest=digest, size=0, mode=mode, symlink=True)
     if not stat.S_ISREG(info.st_mode):
