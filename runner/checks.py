@@ -12,16 +12,16 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
-from anyio.abc import Process
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from runner.engine import RunRecord
 from runner.results import CheckResult
@@ -59,6 +59,16 @@ class RunView:
     def change(self, path: str) -> FileChange | None:
         return next((c for c in self.record.files if c.path == path), None)
 
+    def exists(self, path: str) -> bool:
+        """Whether ``path`` (a file or a folder) is there as the run left it."""
+        change = self.change(path)
+        if change is not None:
+            return change.change != "deleted"
+        inside = path.rstrip("/") + "/"
+        if any(c.path.startswith(inside) and c.change != "deleted" for c in self.record.files):
+            return True  # a folder holding a file the run added or changed
+        return self.fixture is not None and (self.fixture / path).exists()
+
     def final_file(self, path: str) -> Path | None:
         """Where ``path``'s bytes are as the run left it; None when it is not there."""
         change = self.change(path)
@@ -80,11 +90,35 @@ class RunView:
                 root.mkdir()
             for c in self.record.files:
                 if c.change == "deleted":
-                    (root / c.path).unlink(missing_ok=True)
-            captured = self.run_dir / "files"
-            if captured.is_dir():
-                shutil.copytree(captured, root, symlinks=True, dirs_exist_ok=True)
+                    _clear(root / c.path)
+            for c in self.record.files:
+                if c.change != "deleted":
+                    _lay(self.run_dir / "files" / c.path, root, c.path)
             yield root
+
+
+def _clear(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _lay(src: Path, root: Path, rel: str) -> None:
+    """Put the captured ``src`` at ``root/rel``, making room: a run may have turned a folder
+    into a file (``rm -r sub; echo > sub``) or a file into a folder."""
+    parts = PurePosixPath(rel).parts
+    for i in range(1, len(parts)):
+        parent = root.joinpath(*parts[:i])
+        if parent.is_symlink() or parent.is_file():
+            parent.unlink()
+    dest = root / rel
+    _clear(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_symlink():
+        dest.symlink_to(os.readlink(src))
+    elif src.is_file():
+        shutil.copy2(src, dest)
 
 
 class _Check(BaseModel):
@@ -111,9 +145,22 @@ class _Check(BaseModel):
         return CheckResult(name=self.label, passed=passed, detail=detail)
 
 
+def path_inside(folder: Path, value: object) -> Path:
+    """``value`` resolved against ``folder`` (symlinks too); refused if it is absolute or
+    leads out of it."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("give a path relative to the scenario's folder")
+    if PurePosixPath(value).is_absolute():
+        raise ValueError(f"{value!r} is absolute; give a path inside the scenario's folder")
+    path = (folder / value).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise ValueError(f"{value!r} leads out of the scenario's folder")
+    return path
+
+
 def _relative(value: str) -> str:
     path = PurePosixPath(value)
-    if not value or path.is_absolute() or ".." in path.parts:
+    if not value or path.is_absolute() or ".." in path.parts or not path.parts:
         raise ValueError(f"{value!r}: give a path inside the workspace, relative to it")
     return path.as_posix()
 
@@ -152,8 +199,11 @@ class FileExists(_FileCheck):
             if change.change == "deleted":
                 return False, f"{self.path} was deleted by the run"
             return True, f"{self.path} {change.change} ({change.size} bytes)"
-        if run.final_file(self.path) is not None:
-            return True, f"{self.path} is there, unchanged from the fixture"
+        if run.exists(self.path):
+            where = run.final_file(self.path)
+            kind = "file" if where is not None and not where.is_dir() else "folder"
+            origin = run.fixture is not None and (run.fixture / self.path).exists()
+            return True, f"{self.path} is there ({kind}{', from the fixture' if origin else ''})"
         return False, f"{self.path} is missing"
 
 
@@ -191,34 +241,39 @@ class CommandCheck(_Check):
 
 
 async def _sh(command: str, cwd: Path, timeout_s: float) -> tuple[int | None, str]:
-    """Exit code (None on timeout) and the last 4 KiB of output. The command gets a session
-    of its own, so a timeout ends everything it started."""
+    """Exit code (None on timeout) and the last 4 KiB of output. The command gets no stdin and
+    a session of its own: when it exits or times out, whatever it left in its process group
+    ends with it, and a background child holding stdout open cannot stall the check."""
+    output = bytearray()
+    drained = anyio.Event()
     process = await anyio.open_process(
         ["sh", "-c", command],
         cwd=cwd,
-        stdin=None,
-        stderr=-2,  # subprocess.STDOUT
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    output = bytearray()
     async with process:
-        with anyio.move_on_after(timeout_s) as scope:
-            assert process.stdout is not None
-            async for chunk in process.stdout:
-                output += chunk
+        stdout = process.stdout
+        assert stdout is not None
+
+        async def drain() -> None:
+            async for chunk in stdout:
+                output.extend(chunk)
                 del output[:-4096]
-            await process.wait()
-        if scope.cancelled_caught:
-            _kill_group(process)
-            with anyio.CancelScope(shield=True):
-                await process.wait()
-            return None, output.decode(errors="replace")
-    return process.returncode, output.decode(errors="replace")
+            drained.set()
 
-
-def _kill_group(process: Process) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(drain)
+            code: int | None = None
+            with anyio.move_on_after(timeout_s):
+                code = await process.wait()
+            with suppress(ProcessLookupError):  # the group may be gone with the command
+                os.killpg(process.pid, signal.SIGKILL)
+            with anyio.move_on_after(1.0):  # what is left in the pipe
+                await drained.wait()
+            tg.cancel_scope.cancel()
+    return code, output.decode(errors="replace")
 
 
 class _ToolCheck(_Check):
@@ -330,6 +385,17 @@ class Judge(_Check):
     rubric: str = Field(min_length=1)
     model: str | None = None  # default: the scenario's model
     mock: Path | None = None  # the judge's scripted model for offline runs (resolved on load)
+
+    @field_validator("mock", mode="before")
+    @classmethod
+    def _mock_inside(cls, value: Any, info: ValidationInfo) -> Any:
+        folder = (info.context or {}).get("folder")
+        if value is None or folder is None:
+            return value
+        path = path_inside(folder, value)
+        if not path.is_file():
+            raise ValueError(f"{value!r} is not a file in the scenario's folder")
+        return path
 
     def describe(self) -> str:
         return f"judge: {_clip(self.rubric, 40)}"

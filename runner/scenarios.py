@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from pydantic import (
@@ -23,7 +23,7 @@ from pydantic import (
     field_validator,
 )
 
-from runner.checks import Check, Judge
+from runner.checks import Check, path_inside
 from runner.engine import RunSpec
 
 SCENARIO_FILE = "scenario.toml"
@@ -32,6 +32,10 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used; the message is one line: file, field, problem."""
+
+    def __init__(self, message: str) -> None:
+        # One line whatever a name holds: a TOML "\n" escape in a key stays visible, escaped.
+        super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 class Scenario(BaseModel):
@@ -64,7 +68,7 @@ class Scenario(BaseModel):
     def _workspace_inside(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:
             return None
-        path = _inside(info.data["folder"], value)
+        path = path_inside(info.data["folder"], value)
         if not path.is_dir():
             raise ValueError(f"{value!r} is not a folder beside {SCENARIO_FILE}")
         return path
@@ -81,24 +85,11 @@ class Scenario(BaseModel):
         for glob, where in value.items():
             if not isinstance(where, str):
                 raise ValueError(f"{glob}: give the script's path as a string")  # noqa: TRY004
-            path = _inside(info.data["folder"], where)
+            path = path_inside(info.data["folder"], where)
             if not path.is_file():
                 raise ValueError(f"{glob}: {where!r} is not a file in the scenario's folder")
             resolved[glob] = path
         return resolved
-
-    @field_validator("checks")
-    @classmethod
-    def _judge_scripts_inside(cls, checks: tuple[Check, ...], info: ValidationInfo) -> Any:
-        resolved = []
-        for check in checks:
-            if isinstance(check, Judge) and check.mock is not None:
-                path = _inside(info.data["folder"], str(check.mock))
-                if not path.is_file():
-                    raise ValueError(f"judge mock {str(check.mock)!r} is not a file in the folder")
-                check = check.model_copy(update={"mock": path})
-            resolved.append(check)
-        return tuple(resolved)
 
     def mock_script(self, lane: str) -> Path | None:
         """The scripted model for ``lane`` (None: no script matches)."""
@@ -121,18 +112,6 @@ class Scenario(BaseModel):
             max_budget_usd=self.max_budget_usd,
             nudge=self.nudge,
         )
-
-
-def _inside(folder: Path, value: object) -> Path:
-    """``value`` resolved against ``folder``; refused if it is absolute or leads out of it."""
-    if not isinstance(value, str) or not value:
-        raise ValueError("give a path relative to the scenario's folder")
-    if PurePosixPath(value).is_absolute():
-        raise ValueError(f"{value!r} is absolute; give a path inside the scenario's folder")
-    path = (folder / value).resolve()
-    if not path.is_relative_to(folder.resolve()):
-        raise ValueError(f"{value!r} leads out of the scenario's folder")
-    return path
 
 
 def find_skill(name: str, start: Path) -> Path | None:
@@ -167,7 +146,8 @@ def load_scenario(path: Path) -> Scenario:
             )
         data["skill"] = found
     try:
-        return Scenario.model_validate({**data, "folder": folder})
+        # The context carries the folder to the checks, which resolve their own paths.
+        return Scenario.model_validate({**data, "folder": folder}, context={"folder": folder})
     except ValidationError as exc:
         raise ScenarioError(f"{path}: {_first_problem(exc)}") from None
 

@@ -1,0 +1,462 @@
+"""Scenario files: the example suite loads, every path stays inside the scenario's folder, and
+every mistake is refused with one line naming the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from runner.checks import (
+    CommandCheck,
+    FileExists,
+    FileMatches,
+    FinalTextMatches,
+    Judge,
+    MaxCost,
+    MaxTurns,
+    SkillInvoked,
+    ToolCalled,
+    ToolNotCalled,
+)
+from runner.replay.script import load_script
+from runner.scenarios import Scenario, ScenarioError, load_scenario, load_suite
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "fixtures" / "scenarios"
+
+MINIMAL = 'instruction = "Do the task."\n'
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> Path:
+    """An empty suite folder, with skills/changelog/SKILL.md beside it (found by the upward
+    search for skills/<name>)."""
+    root = tmp_path.resolve()
+    skill = root / "skills" / "changelog"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text("---\nname: changelog\n---\nKeep a changelog.\n")
+    (root / "suite").mkdir()
+    return root / "suite"
+
+
+def write(suite: Path, folder: str, toml: str) -> Path:
+    """``suite/<folder>/scenario.toml`` holding ``toml``; its path."""
+    where = suite / folder
+    where.mkdir(parents=True, exist_ok=True)
+    path = where / "scenario.toml"
+    path.write_text(dedent(toml))
+    return path
+
+
+def refused(path: Path) -> str:
+    """The one-line ScenarioError loading ``path`` gives, checked to start with the file."""
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "\r" not in message
+    assert message.startswith(f"{path}: "), message
+    return message
+
+
+# ---- the example suite ----------------------------------------------------------------------
+
+
+def test_the_example_suite_loads_in_name_order_with_typed_checks() -> None:
+    scenarios = load_suite(EXAMPLES)
+    assert [s.id for s in scenarios] == ["feature-entry", "fix-entry", "new-changelog"]
+    kinds = {s.id: [type(c) for c in s.checks] for s in scenarios}
+    assert kinds == {
+        "feature-entry": [
+            FileMatches,
+            CommandCheck,
+            CommandCheck,
+            SkillInvoked,
+            ToolCalled,
+            ToolCalled,
+            ToolNotCalled,
+            FinalTextMatches,
+            MaxTurns,
+            MaxCost,
+        ],
+        "fix-entry": [
+            FileMatches,
+            CommandCheck,
+            CommandCheck,
+            SkillInvoked,
+            ToolCalled,
+            ToolNotCalled,
+            FinalTextMatches,
+            MaxTurns,
+        ],
+        "new-changelog": [
+            FileExists,
+            FileMatches,
+            FileMatches,
+            CommandCheck,
+            CommandCheck,
+            CommandCheck,
+            ToolCalled,
+            ToolNotCalled,
+            SkillInvoked,
+            FinalTextMatches,
+            MaxCost,
+            Judge,
+        ],
+    }
+    for s in scenarios:
+        assert s.folder == EXAMPLES / s.id
+        assert s.workspace == EXAMPLES / s.id / "workspace"
+        assert s.skill == REPO / "skills" / "changelog"  # found above the suite
+        assert s.max_turns == 12
+        # Every scripted model the suite names is a valid script, resolved in its folder.
+        for script in s.mock.values():
+            assert script.is_relative_to(s.folder)
+            load_script(script)
+
+
+def test_the_example_judge_mock_is_resolved_inside_its_folder() -> None:
+    (scenario,) = load_suite(EXAMPLES, ["new-changelog"])
+    judge = scenario.checks[-1]
+    assert isinstance(judge, Judge)
+    assert judge.mock == EXAMPLES / "new-changelog" / "mock" / "judge.json"
+    assert judge.label == "every change in NOTES.txt, nothing invented"
+
+
+def test_ids_keep_the_order_asked_and_are_taken_once() -> None:
+    picked = load_suite(EXAMPLES, ["new-changelog", "feature-entry", "new-changelog"])
+    assert [s.id for s in picked] == ["new-changelog", "feature-entry"]
+
+
+def test_unknown_ids_are_named_with_the_ids_there() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_suite(EXAMPLES, ["fix-entry", "no-such-scenario"])
+    message = str(caught.value)
+    assert "no-such-scenario" in message
+    assert "(there: feature-entry, fix-entry, new-changelog)" in message
+    assert "\n" not in message
+
+
+def test_a_suite_without_scenarios_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="no such suite folder"):
+        load_suite(tmp_path / "missing")
+    with pytest.raises(ScenarioError, match=r"no \*/scenario\.toml"):
+        load_suite(tmp_path)
+
+
+# ---- ids ------------------------------------------------------------------------------------
+
+
+def test_the_id_defaults_to_the_folder_name(suite: Path) -> None:
+    assert load_scenario(write(suite, "add-entry", MINIMAL)).id == "add-entry"
+
+
+def test_an_explicit_id_is_used(suite: Path) -> None:
+    path = write(suite, "folder-name", 'id = "v2.add_entry"\n' + MINIMAL)
+    assert load_scenario(path).id == "v2.add_entry"
+
+
+@pytest.mark.parametrize("bad", ["has space", "-leading-dash", "a/b", ""])
+def test_a_bad_id_shape_is_refused(suite: Path, bad: str) -> None:
+    message = refused(write(suite, "s", f'id = "{bad}"\n' + MINIMAL))
+    assert ": id: " in message
+
+
+def test_a_folder_name_that_is_no_id_is_refused(suite: Path) -> None:
+    message = refused(write(suite, "has space", MINIMAL))
+    assert ": id: " in message
+
+
+def test_duplicate_ids_name_both_files(suite: Path) -> None:
+    first = write(suite, "a", 'id = "same"\n' + MINIMAL)
+    second = write(suite, "b", 'id = "same"\n' + MINIMAL)
+    with pytest.raises(ScenarioError) as caught:
+        load_suite(suite)
+    message = str(caught.value)
+    assert str(first) in message
+    assert str(second) in message
+    assert "'same'" in message
+    assert "\n" not in message
+
+
+# ---- refusals: one line, the file first, then the field -------------------------------------
+
+# (name, scenario.toml, the field named after the file, words of the problem)
+REFUSALS = [
+    ("bad-syntax", 'instruction = "Do it\n', "not valid TOML", "line 1"),
+    ("unknown-field", MINIMAL + 'colour = "red"\n', "colour", "not permitted"),
+    ("no-instruction", "timeout_s = 5\n", "instruction", "required"),
+    ("timeout-type", MINIMAL + 'timeout_s = "x"\n', "timeout_s", "valid number"),
+    ("timeout-zero", MINIMAL + "timeout_s = 0\n", "timeout_s", "greater than 0"),
+    (
+        "unknown-check",
+        MINIMAL + '[[check]]\ntype = "file_present"\npath = "a"\n',
+        "check.0",
+        "'file_present'",
+    ),
+    (
+        "check-unknown-field",
+        MINIMAL + '[[check]]\ntype = "file_exists"\npath = "a"\nregex = "x"\n',
+        "check.0.regex",
+        "not permitted",
+    ),
+    (
+        "file-matches-bad-regex",
+        MINIMAL
+        + '[[check]]\ntype = "file_exists"\npath = "a"\n'
+        + '[[check]]\ntype = "file_matches"\npath = "a"\npattern = "(unclosed"\n',
+        "check.1.pattern",
+        "not a valid regular expression",
+    ),
+    (
+        "final-text-bad-regex",
+        MINIMAL + '[[check]]\ntype = "final_text_matches"\npattern = "[a-"\n',
+        "check.0.pattern",
+        "not a valid regular expression",
+    ),
+    (
+        "check-path-absolute",
+        MINIMAL + '[[check]]\ntype = "file_exists"\npath = "/etc/passwd"\n',
+        "check.0.path",
+        "'/etc/passwd'",
+    ),
+    (
+        "check-path-up",
+        MINIMAL + '[[check]]\ntype = "file_matches"\npath = "src/../../x"\npattern = "x"\n',
+        "check.0.path",
+        "'src/../../x'",
+    ),
+    ("workspace-up", MINIMAL + 'workspace = "../elsewhere"\n', "workspace", "leads out"),
+    ("workspace-absolute", MINIMAL + 'workspace = "/tmp"\n', "workspace", "absolute"),
+    ("workspace-missing", MINIMAL + 'workspace = "nope"\n', "workspace", "'nope' is not a folder"),
+    ("mock-up", MINIMAL + 'mock = "../x.json"\n', "mock", "leads out"),
+    (
+        "mock-table-outside",
+        MINIMAL + '[mock]\n"agent-*" = "../../elsewhere.json"\n',
+        "mock",
+        "leads out",
+    ),
+    (
+        "mock-table-missing",
+        MINIMAL + '[mock]\n"agent-*" = "mock/missing.json"\n',
+        "mock",
+        "'mock/missing.json' is not a file",
+    ),
+    (
+        "skill-missing",
+        MINIMAL + 'skill = "no-such-skill"\n',
+        "skill",
+        "skills/no-such-skill/SKILL.md",
+    ),
+    # A skill is a name under skills/, never a path: refused even where the path holds one.
+    ("skill-path-up", MINIMAL + 'skill = "../x"\n', "skill", "SKILL.md"),
+    ("skill-path-real", MINIMAL + 'skill = "../../skills/changelog"\n', "skill", "SKILL.md"),
+    ("folder-field", MINIMAL + 'folder = "/"\n', "folder", "not a scenario field"),
+]
+
+
+@pytest.mark.parametrize(
+    ("toml", "field", "problem"),
+    [pytest.param(t, f, p, id=name) for name, t, f, p in REFUSALS],
+)
+def test_refusals_are_one_line_naming_file_and_field(
+    suite: Path, toml: str, field: str, problem: str
+) -> None:
+    # Real files just outside the scenario's folder: refused for where they are, not for
+    # being missing.
+    (suite.parent / "elsewhere").mkdir()
+    (suite.parent / "elsewhere.json").write_text('{"turns": []}')
+    (suite / "x").mkdir()
+    (suite / "x" / "SKILL.md").write_text("a skill reached by a path\n")
+    (suite / "x.json").write_text('{"turns": []}')
+    message = refused(write(suite, "s", toml))
+    after_file = message.split(": ", 1)[1]
+    assert after_file.startswith(f"{field}:") or after_file.startswith(f"{field} ("), message
+    assert problem in message
+
+
+@pytest.mark.parametrize("where", ["../../elsewhere.json", "/elsewhere.json", "mock/missing.json"])
+def test_a_judge_mock_must_be_a_file_in_the_folder(suite: Path, where: str) -> None:
+    (suite.parent / "elsewhere.json").write_text('{"turns": []}')
+    toml = MINIMAL + f'[[check]]\ntype = "judge"\nrubric = "r"\nmock = "{where}"\n'
+    message = refused(write(suite, "s", toml))
+    assert message.split(": ", 1)[1].startswith("check")
+    assert repr(where) in message
+
+
+def test_a_bad_judge_mock_names_its_check_and_field(suite: Path) -> None:
+    (suite.parent / "elsewhere.json").write_text('{"turns": []}')
+    toml = (
+        MINIMAL
+        + '[[check]]\ntype = "file_exists"\npath = "a"\n'
+        + '[[check]]\ntype = "judge"\nrubric = "r"\nmock = "../../elsewhere.json"\n'
+    )
+    message = refused(write(suite, "s", toml))
+    assert message.split(": ", 1)[1].startswith("check.1.mock: ")
+
+
+@pytest.mark.parametrize(
+    "toml",
+    [
+        MINIMAL + 'skill = "change\\nlog"\n',
+        MINIMAL + '"col\\nour" = 1\n',
+        MINIMAL + '[[check]]\ntype = "file\\nexists"\n',
+    ],
+    ids=["skill", "unknown-field", "check-type"],
+)
+def test_a_newline_in_a_name_keeps_the_error_on_one_line(suite: Path, toml: str) -> None:
+    refused(write(suite, "s", toml))
+
+
+def test_a_workspace_symlinked_out_of_the_folder_is_refused(suite: Path) -> None:
+    outside = suite.parent / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not for the agent\n")
+    path = write(suite, "s", MINIMAL + 'workspace = "workspace"\n')
+    (path.parent / "workspace").symlink_to(outside, target_is_directory=True)
+    message = refused(path)
+    assert "workspace: 'workspace' leads out" in message
+
+
+def test_a_mock_symlinked_out_of_the_folder_is_refused(suite: Path) -> None:
+    (suite.parent / "elsewhere.json").write_text('{"turns": []}')
+    path = write(suite, "s", MINIMAL + 'mock = "m.json"\n')
+    (path.parent / "m.json").symlink_to(suite.parent / "elsewhere.json")
+    assert "mock: 'm.json' leads out" in refused(path)
+
+
+def test_a_symlink_that_stays_inside_is_resolved(suite: Path) -> None:
+    path = write(suite, "s", MINIMAL + 'workspace = "ws"\n')
+    (path.parent / "real").mkdir()
+    (path.parent / "ws").symlink_to("real", target_is_directory=True)
+    assert load_scenario(path).workspace == path.parent / "real"
+
+
+def test_the_nearest_skills_folder_wins(suite: Path) -> None:
+    nearer = suite / "skills" / "changelog"
+    nearer.mkdir(parents=True)
+    (nearer / "SKILL.md").write_text("the suite's own\n")
+    assert load_scenario(write(suite, "s", MINIMAL + 'skill = "changelog"\n')).skill == nearer
+
+
+# ---- scripted models, checks per lane, the run spec -----------------------------------------
+
+
+def with_scripts(suite: Path, toml: str, *scripts: str) -> Scenario:
+    path = write(suite, "s", toml)
+    for name in scripts:
+        (path.parent / name).parent.mkdir(parents=True, exist_ok=True)
+        (path.parent / name).write_text('{"turns": []}')
+    return load_scenario(path)
+
+
+def test_mock_script_takes_the_first_matching_glob_in_file_order(suite: Path) -> None:
+    s = with_scripts(
+        suite,
+        MINIMAL + '[mock]\n"agent-skill*" = "skill.json"\n"*" = "any.json"\n',
+        "skill.json",
+        "any.json",
+    )
+    folder = s.folder
+    assert s.mock_script("agent-skill") == folder / "skill.json"
+    assert s.mock_script("agent-skill-nonudge") == folder / "skill.json"
+    assert s.mock_script("agent-baseline") == folder / "any.json"
+    assert s.mock_script("baseline") == folder / "any.json"
+
+
+def test_a_catch_all_glob_first_shadows_the_rest(suite: Path) -> None:
+    s = with_scripts(
+        suite,
+        MINIMAL + '[mock]\n"*" = "any.json"\n"agent-skill*" = "skill.json"\n',
+        "skill.json",
+        "any.json",
+    )
+    assert s.mock_script("agent-skill") == s.folder / "any.json"
+
+
+def test_a_mock_string_is_every_lane(suite: Path) -> None:
+    s = with_scripts(suite, MINIMAL + 'mock = "mock/m.json"\n', "mock/m.json")
+    for lane in ("baseline", "skill", "agent-baseline", "agent-skill", "agent-skill-nonudge"):
+        assert s.mock_script(lane) == s.folder / "mock" / "m.json"
+
+
+def test_no_mock_or_no_match_is_none(suite: Path) -> None:
+    assert with_scripts(suite, MINIMAL).mock_script("agent-skill") is None
+    s = with_scripts(suite, MINIMAL + '[mock]\n"agent-*" = "a.json"\n', "a.json")
+    assert s.mock_script("baseline") is None
+
+
+def test_checks_for_a_lane_honours_lane_globs(suite: Path) -> None:
+    toml = MINIMAL + dedent(
+        """
+        [[check]]
+        type = "tool_called"
+        tool = "Edit"
+
+        [[check]]
+        type = "skill_invoked"
+        lanes = ["agent-skill*"]
+
+        [[check]]
+        type = "max_turns"
+        max = 3
+        lanes = ["baseline", "skill"]
+        """
+    )
+    s = with_scripts(suite, toml)
+    assert [c.label for c in s.checks_for("agent-skill-nonudge")] == [
+        "tool_called Edit",
+        "skill_invoked (the scenario skill)",
+    ]
+    labels = {
+        lane: [c.label for c in s.checks_for(lane)]
+        for lane in ("agent-baseline", "skill", "baseline", "agent-skill")
+    }
+    assert labels == {
+        "agent-baseline": ["tool_called Edit"],
+        "skill": ["tool_called Edit", "max_turns 3"],
+        "baseline": ["tool_called Edit", "max_turns 3"],
+        "agent-skill": ["tool_called Edit", "skill_invoked (the scenario skill)"],
+    }
+
+
+def test_run_spec_carries_the_scenario_and_model_overrides(suite: Path) -> None:
+    toml = dedent(
+        """
+        instruction = "Add the entry."
+        workspace = "workspace"
+        skill = "changelog"
+        model = "claude-sonnet-4-5"
+        timeout_s = 90
+        idle_timeout_s = 30
+        max_turns = 7
+        max_budget_usd = 0.5
+        nudge = "Use {skill}."
+        """
+    )
+    path = write(suite, "entry", toml)
+    (path.parent / "workspace").mkdir()
+    s = load_scenario(path)
+    spec = s.run_spec()
+    assert spec.scenario == "entry"
+    assert spec.instruction == "Add the entry."
+    assert spec.fixture == path.parent / "workspace"
+    assert spec.skill == suite.parent / "skills" / "changelog"
+    assert spec.model == "claude-sonnet-4-5"
+    assert (spec.timeout_s, spec.idle_timeout_s) == (90, 30)
+    assert (spec.max_turns, spec.max_budget_usd) == (7, 0.5)
+    assert spec.nudge == "Use {skill}."
+    overridden = s.run_spec(model="claude-haiku-4-5")
+    assert overridden.model == "claude-haiku-4-5"
+    assert overridden.model_copy(update={"model": spec.model}) == spec
+
+
+def test_run_spec_defaults_to_an_empty_workspace_and_no_limits(suite: Path) -> None:
+    spec = load_scenario(write(suite, "bare", MINIMAL)).run_spec()
+    assert spec.fixture is None
+    assert spec.skill is None
+    assert spec.model is None
+    assert (spec.max_turns, spec.max_budget_usd, spec.nudge) == (None, None, None)
+    assert (spec.timeout_s, spec.idle_timeout_s) == (600.0, 180.0)
