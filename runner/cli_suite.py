@@ -21,9 +21,9 @@ from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
 from runner.claude_bin import ClaudeNotFoundError, find_claude, known_version
-from runner.compare import Comparison, compare, render_comparison
+from runner.compare import Comparison, compare
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
-from runner.render import render_eval, run_line
+from runner.render import render_comparison, render_eval, run_line
 from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
 from runner.scenarios import ScenarioError, load_suite
 from runner.store import DEFAULT_ROOT as RUNS_ROOT

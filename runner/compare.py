@@ -1,7 +1,7 @@
 """Two evals side by side: which runs flipped, what they cost, and a few plain-English lines.
 
 Runs are matched by (scenario, lane, trial). ``compare`` returns pydantic models
-(``compare --json``); ``render_comparison`` is the terminal text.
+(``compare --json``); ``render.render_comparison`` is the terminal text.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict
 
+from runner.figures import money, secs
 from runner.results import RunResult, SuiteHeader, SuiteResult
 
 Status = Literal["improved", "regressed", "unchanged", "new", "removed"]
@@ -257,7 +258,7 @@ def _figures(
     if _notable(turns, MIN_TURNS):
         parts.append(f"turns {turns.before} -> {turns.after}")
     if _notable(duration, MIN_DURATION_MS):
-        parts.append(f"duration {_secs(duration.before)} -> {_secs(duration.after)}")
+        parts.append(f"duration {secs(duration.before)} -> {secs(duration.after)}")
     return parts
 
 
@@ -315,52 +316,6 @@ def _times(n: int) -> str:
 
 
 def _cost_text(c: Change[float]) -> str:
-    span = f"{_money(c.before)} -> {_money(c.after)}"
+    span = f"{money(c.before)} -> {money(c.after)}"
     ratio = c.ratio
     return f"cost {span}" if ratio is None else f"cost {ratio:+.0%} ({span})"
-
-
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:.4f}"
-
-
-def _secs(ms: int | None) -> str:
-    return "-" if ms is None else f"{ms / 1000:.1f}s"
-
-
-# --- terminal text ------------------------------------------------------------------------
-
-
-def render_comparison(c: Comparison, *, before_name: str, after_name: str) -> str:
-    def side(h: SuiteHeader) -> str:
-        return f"{h.branch}@{h.sha[:7]}, {h.started_at}"
-
-    lines = [
-        f"before  {before_name}  ({side(c.before)})",
-        f"after   {after_name}  ({side(c.after)})",
-        "",
-        *(f"  {line}" for line in c.commentary),
-        "",
-    ]
-    width = max([len("run"), *(len(r.run_id) for r in c.runs)])
-    lines.append(f"{'run':<{width}}  {'status':<9}  {'cost':>9}  {'turns':>5}  {'duration':>8}")
-    for r in c.runs:
-        lines.append(
-            f"{r.run_id:<{width}}  {r.status:<9}  {_signed_money(r.cost_usd.delta):>9}  "
-            f"{_signed(r.num_turns.delta):>5}  {_signed_secs(r.duration_ms.delta):>8}"
-        )
-    return "\n".join(lines)
-
-
-def _signed_money(delta: float | None) -> str:
-    if delta is None:
-        return "-"
-    return f"{'+' if delta >= 0 else '-'}${abs(delta):.4f}"
-
-
-def _signed(delta: int | None) -> str:
-    return "-" if delta is None else f"{delta:+d}"
-
-
-def _signed_secs(delta: int | None) -> str:
-    return "-" if delta is None else f"{delta / 1000:+.1f}s"

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runner.compare import Comparison
 from runner.engine import RunRecord
-from runner.results import RunResult, SuiteResult
+from runner.figures import money, secs, signed, signed_money, signed_secs
+from runner.results import RunResult, SuiteHeader, SuiteResult
 from runner.transcript import TranscriptSummary
-
-
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:.4f}"
 
 
 def _clip(text: str, width: int = 300) -> str:
@@ -20,9 +18,9 @@ def _clip(text: str, width: int = 300) -> str:
 
 def render_summary(s: TranscriptSummary, *, source: str) -> str:
     u = s.usage
-    cost = _money(s.cost_usd)
+    cost = money(s.cost_usd)
     if s.cost_usd is None and s.estimated_cost_usd is not None:
-        cost = f"~{_money(s.estimated_cost_usd)} (estimated: no result event)"
+        cost = f"~{money(s.estimated_cost_usd)} (estimated: no result event)"
     lines = [
         f"transcript  {source}",
         f"status      {s.status}{' (error)' if s.is_error else ''}"
@@ -90,16 +88,12 @@ def render_record(r: RunRecord, *, run_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def _secs(ms: int | None) -> str:
-    return "-" if ms is None else f"{ms / 1000:.1f}s"
-
-
 def run_line(r: RunResult) -> str:
     """One finished run, for live progress."""
     status = "PASS" if r.passed else f"FAIL ({_why(r)})"
     cached = " (cached)" if r.cache_hit else ""
     turns = "-" if r.num_turns is None else str(r.num_turns)
-    return f"{r.run_id} {status}{cached} {_money(r.cost_usd)} {turns} turns {_secs(r.duration_ms)}"
+    return f"{r.run_id} {status}{cached} {money(r.cost_usd)} {turns} turns {secs(r.duration_ms)}"
 
 
 def _why(r: RunResult) -> str:
@@ -124,9 +118,9 @@ def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
             r.lane,
             str(r.trial),
             ("PASS" if r.passed else f"FAIL: {_why(r)}") + (" (cached)" if r.cache_hit else ""),
-            _money(r.cost_usd),
+            money(r.cost_usd),
             "-" if r.num_turns is None else str(r.num_turns),
-            _secs(r.duration_ms),
+            secs(r.duration_ms),
             _badge(r, skill_lanes),
         )
         for r in result.runs
@@ -147,6 +141,27 @@ def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
     unknown = f", {t.unknown_cost} unknown" if t.unknown_cost else ""
     lines.append(
         f"{t.runs} runs: {t.passed} passed, {t.failed} failed · {t.cache_hits} from cache · "
-        f"cost {_money(t.cost_usd)}{unknown}{billed} · agent time {_secs(t.duration_ms)}"
+        f"cost {money(t.cost_usd)}{unknown}{billed} · agent time {secs(t.duration_ms)}"
     )
+    return "\n".join(lines)
+
+
+def render_comparison(c: Comparison, *, before_name: str, after_name: str) -> str:
+    def side(h: SuiteHeader) -> str:
+        return f"{h.branch}@{h.sha[:7]}, {h.started_at}"
+
+    lines = [
+        f"before  {before_name}  ({side(c.before)})",
+        f"after   {after_name}  ({side(c.after)})",
+        "",
+        *(f"  {line}" for line in c.commentary),
+        "",
+    ]
+    width = max([len("run"), *(len(r.run_id) for r in c.runs)])
+    lines.append(f"{'run':<{width}}  {'status':<9}  {'cost':>9}  {'turns':>5}  {'duration':>8}")
+    for r in c.runs:
+        lines.append(
+            f"{r.run_id:<{width}}  {r.status:<9}  {signed_money(r.cost_usd.delta):>9}  "
+            f"{signed(r.num_turns.delta):>5}  {signed_secs(r.duration_ms.delta):>8}"
+        )
     return "\n".join(lines)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.compare import Comparison, RunChange, compare, render_comparison
+from runner.compare import Comparison, RunChange, compare
+from runner.render import render_comparison
 from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult
 
 

@@ -1,0 +1,25 @@
+"""How money, durations and deltas read in text: one format for every command."""
+
+from __future__ import annotations
+
+
+def money(value: float | None) -> str:
+    return "-" if value is None else f"${value:.4f}"
+
+
+def secs(ms: int | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.1f}s"
+
+
+def signed_money(delta: float | None) -> str:
+    if delta is None:
+        return "-"
+    return f"{'+' if delta >= 0 else '-'}${abs(delta):.4f}"
+
+
+def signed(delta: int | None) -> str:
+    return "-" if delta is None else f"{delta:+d}"
+
+
+def signed_secs(delta: int | None) -> str:
+    return "-" if delta is None else f"{delta / 1000:+.1f}s"
