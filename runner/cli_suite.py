@@ -22,6 +22,7 @@ from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
 from runner.claude_bin import ClaudeNotFoundError, find_claude, known_version
 from runner.compare import Comparison, compare
+from runner.figures import money
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import render_comparison, render_eval, run_line
 from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
@@ -116,12 +117,13 @@ def _eval(args: argparse.Namespace) -> int:
         for problem in cache.problems[shown:]:
             _say(f"warning: {problem}")
         shown = len(cache.problems)
-        width = len(str(progress.total))
+        so_far = _result(header, progress.results, partial=True)
+        t, width = so_far.header.totals, len(str(progress.total))
         _say(
             f"[{progress.done:>{width}}/{progress.total}] {run_line(result)} · "
-            f"{progress.cache_hits} cached · ${progress.cost_usd:.4f} so far"
+            f"{t.cache_hits} cached · {money(t.cost_usd)} so far"
         )
-        recording.save_partial(_result(header, progress.results, partial=True))
+        recording.save_partial(so_far)
 
     try:
         runs = anyio.run(runner.run_plan, units, on_result)

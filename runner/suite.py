@@ -138,11 +138,11 @@ def _judge_scripts(scenario: Scenario, loaded: dict[Path, Script]) -> None:
 @dataclass
 class Progress:
     total: int
-    done: int = 0
-    cache_hits: int = 0
-    passed: int = 0
-    cost_usd: float = 0.0
     results: list[RunResult] = field(default_factory=list)  # in the order they finished
+
+    @property
+    def done(self) -> int:
+        return len(self.results)
 
 
 OnResult = Callable[[RunResult, Progress], None]
@@ -167,10 +167,6 @@ class SuiteRunner:
         async def one(i: int, unit: Unit) -> None:
             result = await self.run_unit(unit)
             results[i] = result
-            progress.done += 1
-            progress.cache_hits += result.cache_hit
-            progress.passed += result.passed
-            progress.cost_usd += result.cost_usd or 0.0
             progress.results.append(result)
             if on_result is not None:
                 on_result(result, progress)
