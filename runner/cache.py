@@ -210,6 +210,11 @@ class RunCache:
         where = await anyio.to_thread.run_sync(self._commit, scratch, digest)
         return CachedRun(digest, where, record, hit=False, stored=True)
 
+    def release(self, run: CachedRun) -> None:
+        """Done with ``run``: a --no-cache scratch folder goes; stored and set-aside runs stay."""
+        if not run.stored and not self.write:
+            shutil.rmtree(run.path, ignore_errors=True)
+
     def _commit(self, scratch: Path, digest: str) -> Path:
         final = self.entry(digest)
         self._move(scratch, final, digest)

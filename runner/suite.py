@@ -8,8 +8,7 @@ save partial results.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -57,6 +56,8 @@ class Unit:
     key: RunKey
     script: Script | None
     seed: int | None
+    # Offline: the scenario's judges' scripted models, by file (empty when live).
+    judge_scripts: Mapping[Path, Script] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -82,8 +83,7 @@ def plan(
     for scenario in scenarios:
         spec = scenario.run_spec(model=settings.model)
         where = scenario.folder / "scenario.toml"
-        if settings.scripted:
-            _judge_scripts(scenario, scripts)
+        judges = _judge_scripts(scenario, scripts) if settings.scripted else {}
         for lane in lanes:
             try:
                 cli = check(spec, lane)
@@ -111,7 +111,7 @@ def plan(
                     script=script,
                     seed=seed,
                 )
-                units.append(Unit(scenario, lane, trial, spec, key, script, seed))
+                units.append(Unit(scenario, lane, trial, spec, key, script, seed, judges))
     return units
 
 
@@ -124,7 +124,8 @@ def _script(path: Path, loaded: dict[Path, Script]) -> Script:
     return loaded[path]
 
 
-def _judge_scripts(scenario: Scenario, loaded: dict[Path, Script]) -> None:
+def _judge_scripts(scenario: Scenario, loaded: dict[Path, Script]) -> dict[Path, Script]:
+    judges = {}
     for c in scenario.checks:
         if isinstance(c, Judge):
             if c.mock is None:
@@ -132,7 +133,8 @@ def _judge_scripts(scenario: Scenario, loaded: dict[Path, Script]) -> None:
                     f"{scenario.folder / 'scenario.toml'}: check {c.label!r}: a judge needs "
                     '`mock = "judge.json"` (its scripted reply) to run offline'
                 )
-            _script(c.mock, loaded)
+            judges[c.mock] = _script(c.mock, loaded)
+    return judges
 
 
 @dataclass
@@ -153,7 +155,6 @@ class SuiteRunner:
     settings: Settings
     cache: RunCache
     _limiter: anyio.CapacityLimiter | None = None
-    _scripts: dict[Path, Script] = field(default_factory=dict)
 
     async def run_plan(
         self, units: list[Unit], on_result: OnResult | None = None
@@ -189,7 +190,7 @@ class SuiteRunner:
             )
             checks = await score(unit.scenario.checks_for(unit.lane.name), view)
         finally:
-            self._discard_scratch(cached)
+            self.cache.release(cached)
         record = cached.record
         return RunResult(
             scenario=unit.scenario.id,
@@ -243,9 +244,7 @@ class SuiteRunner:
             timeout_s=JUDGE_TIMEOUT_S,
             max_turns=1,
         )
-        script = None
-        if self.settings.scripted and judge.mock is not None:
-            script = _script(judge.mock, self._scripts)
+        script = unit.judge_scripts.get(judge.mock) if judge.mock is not None else None
         seed = None if script is None else script.seed
         key = run_key(
             spec,
@@ -264,11 +263,7 @@ class SuiteRunner:
                 return JudgeVerdict(False, f"the judge's run ended: {cached.record.exit_reason}")
             return parse_verdict(cached.record.transcript.final_text)
         finally:
-            self._discard_scratch(cached)
-
-    def _discard_scratch(self, cached: CachedRun) -> None:
-        if not self.cache.write:
-            shutil.rmtree(cached.path, ignore_errors=True)  # --no-cache: a scratch folder
+            self.cache.release(cached)
 
 
 def _model(record: RunRecord, spec: RunSpec) -> str | None:
