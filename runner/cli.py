@@ -14,9 +14,9 @@ from pathlib import Path
 import anyio
 
 from runner import __version__
-from runner.argtypes import positive, positive_number
 from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude, pinned_version
 from runner.cli_suite import add_suite_commands
+from runner.cmdline import fail, positive, positive_number, say
 from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import render_record, render_summary
@@ -33,8 +33,7 @@ def _doctor(args: argparse.Namespace) -> int:
         binary = find_claude(args.claude_bin)
         version = claude_version(binary)
     except ClaudeNotFoundError as exc:
-        print(f"runner: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     print(f"runner {__version__}")
     print(f"claude {version} ({binary.source}: {binary.path})")
     if pinned and version != pinned:
@@ -54,8 +53,7 @@ def _transcript(args: argparse.Namespace) -> int:
             for item in iter_events(f, max_line_bytes=args.max_line_bytes):
                 builder.add(item)
     except OSError as exc:
-        print(f"runner: {args.file}: cannot read ({exc.strerror})", file=sys.stderr)
-        return 2
+        return fail(f"{args.file}: cannot read ({exc.strerror})")
     summary = builder.summary()
     if args.json:
         print(summary.model_dump_json(indent=2))
@@ -85,16 +83,13 @@ def _run(args: argparse.Namespace) -> int:
         )
         check(spec, lane)
     except (UnknownLaneError, ClaudeNotFoundError, ScriptFileError, RunSpecError) as exc:
-        print(f"runner: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = Path(args.run_dir or Path(".runner") / "single" / f"{stamp}-{args.name}-{lane.name}")
     where = f"the scripted model in {args.mock_script} ($0)" if script else "the live API"
-    print(
-        f"runner: {args.name} in lane {lane.name} against {where}; "
-        f"the CLI's output streams to {run_dir / 'stream.ndjson'}",
-        file=sys.stderr,
-        flush=True,
+    say(
+        f"{args.name} in lane {lane.name} against {where}; "
+        f"the CLI's output streams to {run_dir / 'stream.ndjson'}"
     )
     options = RunOptions(binary=binary, keep_workspace=args.keep_workspace)
     record = anyio.run(_run_once, spec, lane, run_dir, options, script, args.seed)
@@ -121,8 +116,7 @@ def _mock_model(args: argparse.Namespace) -> int:
     try:
         script = load_script(Path(args.script))
     except ScriptFileError as exc:
-        print(f"runner: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     model = ScriptedModel(script, seed=args.seed, on_exchange=_log_exchange)
     return anyio.run(_serve_model, model, args.script, args.port, backend="asyncio")
 
@@ -133,8 +127,7 @@ async def _serve_model(model: ScriptedModel, source: str, port: int) -> int:
         try:
             bound = await tg.start(partial(serve, model.handle, port=port))
         except OSError as exc:
-            print(f"runner: cannot listen on 127.0.0.1:{port} ({exc.strerror})", file=sys.stderr)
-            return 2
+            return fail(f"cannot listen on 127.0.0.1:{port} ({exc.strerror})")
         url = f"http://127.0.0.1:{bound}"
         print(
             f"mock-model: serving {source} ({_turns(model.turns_left)}, seed {model.base_seed}) "

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
 
 from runner import __version__
-from runner.argtypes import positive, positive_number
 from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
 from runner.claude_bin import ClaudeNotFoundError, find_claude, known_version
+from runner.cmdline import fail, positive, positive_number, say
 from runner.compare import Comparison, compare
 from runner.figures import money
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
@@ -44,11 +43,6 @@ class EvalReport(SuiteResult):
     cache_problems: list[str] = []
 
 
-def _fail(message: str) -> int:
-    print(f"runner: {message}", file=sys.stderr)
-    return 2
-
-
 def _lanes(text: str) -> list[Lane]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
@@ -66,7 +60,7 @@ def _eval(args: argparse.Namespace) -> int:
         memo = None if args.no_cache else cache_root / "cli-versions.json"
         version = known_version(binary, memo=memo)
     except (UnknownLaneError, ScenarioError, ClaudeNotFoundError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     has_key = any(os.environ.get(v) for v in KEY_VARS)
     scripted = args.offline or not has_key
     settings = Settings(
@@ -79,7 +73,7 @@ def _eval(args: argparse.Namespace) -> int:
     try:
         units = plan(scenarios, lanes, args.trials, settings)
     except PlanError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     cache = RunCache(cache_root, read=not (args.no_cache or args.refresh), write=not args.no_cache)
     branch, sha = git_identity(Path.cwd())
     header = SuiteHeader(
@@ -104,7 +98,7 @@ def _eval(args: argparse.Namespace) -> int:
         if scripted
         else "live: ANTHROPIC_API_KEY is set, runs are billed"
     )
-    _say(
+    say(
         f"{_n(len(units), 'run')} ({_n(len(scenarios), 'scenario')} x {_n(len(lanes), 'lane')}"
         f" x {_n(args.trials, 'trial')}), {where}; claude {version}; "
         f"concurrency {args.concurrency}"
@@ -115,11 +109,11 @@ def _eval(args: argparse.Namespace) -> int:
     def on_result(result: RunResult, progress: Progress) -> None:
         nonlocal shown
         for problem in cache.problems[shown:]:
-            _say(f"warning: {problem}")
+            say(f"warning: {problem}")
         shown = len(cache.problems)
         so_far = _result(header, progress.results, partial=True)
         t, width = so_far.header.totals, len(str(progress.total))
-        _say(
+        say(
             f"[{progress.done:>{width}}/{progress.total}] {run_line(result)} · "
             f"{t.cache_hits} cached · {money(t.cost_usd)} so far"
         )
@@ -128,7 +122,7 @@ def _eval(args: argparse.Namespace) -> int:
     try:
         runs = anyio.run(runner.run_plan, units, on_result)
     except KeyboardInterrupt:
-        _say(f"interrupted: the runs done so far are in {recording.partial_path}")
+        say(f"interrupted: the runs done so far are in {recording.partial_path}")
         return 130
     return _finish(args, store, recording, _result(header, runs, partial=False), lanes, cache)
 
@@ -154,7 +148,7 @@ def _finish(
         try:
             comparison = compare(store.load(baseline.path), result)
         except StoreError as exc:
-            _say(f"warning: cannot compare with the previous run: {exc}")
+            say(f"warning: cannot compare with the previous run: {exc}")
             baseline = None
     report = EvalReport(
         **dict(result),
@@ -185,20 +179,16 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _say(message: str) -> None:
-    print(f"runner: {message}", file=sys.stderr, flush=True)
-
-
 def _compare(args: argparse.Namespace) -> int:
     store = RunStore(Path(args.runs_dir))
     refs = args.runs or ["previous", "latest"]
     if len(refs) != 2:
-        return _fail("compare: give two runs (BEFORE AFTER), or none for the last two")
+        return fail("compare: give two runs (BEFORE AFTER), or none for the last two")
     try:
         before_path, after_path = (store.resolve(r) for r in refs)
         before, after = store.load(before_path), store.load(after_path)
     except StoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     comparison = compare(before, after)
     if args.json:
         print(comparison.model_dump_json(indent=2))

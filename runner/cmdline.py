@@ -1,8 +1,10 @@
-"""argparse types shared by the commands: a bad value is one line naming the option."""
+"""What the commands share: argparse types (a bad value is one line naming the option), and
+one-line messages on stderr."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -26,3 +28,13 @@ def _positive_of(cast: Callable[[str], _N], noun: str) -> Callable[[str], _N]:
 
 positive = _positive_of(int, "whole number")
 positive_number = _positive_of(float, "number")
+
+
+def say(message: str) -> None:
+    print(f"runner: {message}", file=sys.stderr, flush=True)
+
+
+def fail(message: str) -> int:
+    """A usage or configuration error: one line, and the exit code for it."""
+    say(message)
+    return 2
