@@ -134,9 +134,8 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from exc
-    for reserved in ("folder",):
-        if reserved in data:
-            raise ScenarioError(f"{path}: {reserved}: not a scenario field")
+    if "folder" in data:  # set by the loader, never by the file
+        raise ScenarioError(f"{path}: folder: not a scenario field")
     data.setdefault("id", path.parent.name)
     if isinstance(skill := data.get("skill"), str):
         found = find_skill(skill, folder)
