@@ -28,10 +28,9 @@ from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
 from runner.scenarios import ScenarioError, load_suite
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
 from runner.store import Recording, RunStore, StoreError, git_identity
-from runner.suite import PlanError, Progress, Settings, SuiteRunner, plan
+from runner.suite import PlanError, Progress, Settings, SuiteRunner, has_api_key, plan
 
 DEFAULT_SUITE = Path("fixtures") / "scenarios"
-KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 
 
 class EvalReport(SuiteResult):
@@ -61,8 +60,7 @@ def _eval(args: argparse.Namespace) -> int:
         version = known_version(binary, memo=memo)
     except (UnknownLaneError, ScenarioError, ClaudeNotFoundError) as exc:
         return fail(str(exc))
-    has_key = any(os.environ.get(v) for v in KEY_VARS)
-    scripted = args.offline or not has_key
+    scripted = args.offline or not has_api_key()
     settings = Settings(
         binary=binary,
         cli_version=version,

@@ -8,6 +8,7 @@ save partial results.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,8 +25,15 @@ from runner.replay.script import Script, ScriptFileError, load_script
 from runner.results import RunResult
 from runner.scenarios import Scenario
 
+KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 JUDGE_LANE = LANES["baseline"]  # one turn, no tools: the judge only reads
 JUDGE_TIMEOUT_S = 300.0
+
+
+def has_api_key(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether runs can go live; without a key every run plays its scripted model."""
+    env = os.environ if environ is None else environ
+    return any(env.get(name) for name in KEY_VARS)
 
 
 class PlanError(ValueError):

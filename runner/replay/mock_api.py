@@ -19,6 +19,7 @@ import anyio
 
 from runner.replay.http import HttpRequest, HttpResponse, serve
 from runner.replay.script import Script, ScriptText, ScriptThinking, ScriptToolUse, Turn
+from runner.replay.sse import SseEvent, aggregate, encode
 
 SESSION_HEADER = "x-claude-code-session-id"
 _TEXT_CHUNK = 64  # characters per text/thinking delta, so the CLI really assembles a stream
@@ -185,7 +186,7 @@ class ScriptedModel:
                 [("content-type", "text/event-stream"), ("cache-control", "no-cache")],
                 _sse(events),
             )
-        return _json(200, _aggregate(events))
+        return _json(200, aggregate(events))
 
 
 def _messages_body(req: HttpRequest, body: Any) -> dict[str, Any] | HttpResponse:
@@ -289,34 +290,7 @@ def _block_events(
 
 async def _sse(events: list[dict[str, Any]]) -> AsyncIterator[bytes]:
     for event in events:
-        yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
-
-
-def _aggregate(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """The non-streaming reply: the same message, assembled."""
-    message: dict[str, Any] = dict(events[0]["message"])
-    blocks: list[dict[str, Any]] = []
-    partial_json: dict[int, str] = {}
-    for ev in events[1:]:
-        if ev["type"] == "content_block_start":
-            blocks.append(dict(ev["content_block"]))
-        elif ev["type"] == "content_block_delta":
-            d, block = ev["delta"], blocks[ev["index"]]
-            if d["type"] == "input_json_delta":
-                partial_json[ev["index"]] = partial_json.get(ev["index"], "") + d["partial_json"]
-            else:
-                key = {"text_delta": "text", "thinking_delta": "thinking"}.get(d["type"])
-                if key:
-                    block[key] += d[key]
-                else:
-                    block["signature"] = d["signature"]
-        elif ev["type"] == "message_delta":
-            message.update(ev["delta"])
-            message["usage"] = {**message["usage"], **ev["usage"]}
-    for i, text in partial_json.items():
-        blocks[i]["input"] = json.loads(text)
-    message["content"] = blocks
-    return message
+        yield encode(SseEvent(event=event["type"], data=event))
 
 
 @dataclass(frozen=True)
