@@ -36,7 +36,7 @@ from runner.lanes import Lane
 from runner.replay.script import Script
 from runner.workspace import walk_tree
 
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2
 DEFAULT_ROOT = Path(".runner") / "cache"
 # Endings that are the agent's own doing, and so worth keeping; the rest (auth errors, API
 # errors, crashes, Ctrl-C) say more about the machine or the moment than about the agent.
@@ -89,9 +89,10 @@ class RunKey(BaseModel):
     timeout_s: float
     idle_timeout_s: float | None
     trial: int
-    mode: Literal["live", "scripted"]
+    mode: Literal["live", "scripted", "replay"]
     script: str | None = None  # the scripted model's digest, when scripted
     seed: int | None = None  # its seed for this run
+    cassette: str | None = None  # the API cassette's digest, when replayed from one
     env_names: tuple[str, ...] = ()  # variables passed through (names only: values are secrets)
 
     @property
@@ -114,6 +115,7 @@ def run_key(
     skill_digest: str | None,
     script: Script | None = None,
     seed: int | None = None,
+    cassette: str | None = None,
 ) -> RunKey:
     """The key of ``spec`` run in ``lane``. Tree digests come from the caller, which hashes a
     fixture once for all the runs that share it."""
@@ -130,9 +132,11 @@ def run_key(
         timeout_s=spec.timeout_s,
         idle_timeout_s=spec.idle_timeout_s,
         trial=trial,
-        mode="live" if script is None else "scripted",
-        script=None if script is None else script_digest(script),
-        seed=seed,
+        mode="replay" if cassette else "live" if script is None else "scripted",
+        # A replay's model is its cassette: no script, no seed.
+        script=None if script is None or cassette else script_digest(script),
+        seed=None if cassette else seed,
+        cassette=cassette,
         env_names=tuple(sorted(spec.env_passthrough)),
     )
 
@@ -176,12 +180,14 @@ class RunCache:
         os.utime(path)  # last used: what prune --older-than goes by
         return CachedRun(key, path, record, hit=True, stored=True)
 
-    async def fetch(self, key: RunKey, produce: Producer) -> CachedRun:
-        """The cached run for ``key``, or ``produce(folder)`` run now and stored."""
+    async def fetch(self, key: RunKey, produce: Producer, *, fresh: bool = False) -> CachedRun:
+        """The cached run for ``key``, or ``produce(folder)`` run now and stored. ``fresh``:
+        run it whatever the cache holds (a recording must reach the model)."""
         digest = key.digest
         lock = self._locks.setdefault(digest, anyio.Lock())
         async with lock:
-            if self.read and (hit := await anyio.to_thread.run_sync(self.get, digest)):
+            look = self.read and not fresh
+            if look and (hit := await anyio.to_thread.run_sync(self.get, digest)):
                 return hit
             return await self._produce(key, digest, produce)
 

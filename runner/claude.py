@@ -204,6 +204,7 @@ _EXIT_REASONS = (
     "auth_error",
     "spawn_error",
     "cancelled",
+    "replay_diverged",  # set by the replay proxy's caller: a request the cassette did not hold
 )
 EXIT_REASON_PATTERN = re.compile(rf"^({'|'.join(_EXIT_REASONS)}|exit_code_\d+|signal_\d+)$")
 _TIMEOUTS = ("timeout", "idle_timeout")

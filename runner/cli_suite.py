@@ -28,7 +28,8 @@ from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
 from runner.scenarios import ScenarioError, load_suite
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
 from runner.store import Recording, RunStore, StoreError, git_identity
-from runner.suite import PlanError, Progress, Settings, SuiteRunner, has_api_key, plan
+from runner.suite import PlanError, Progress, Settings, SuiteRunner, Unit, has_api_key, plan
+from runner.tapes import Cassettes, ReplayMode
 
 DEFAULT_SUITE = Path("fixtures") / "scenarios"
 
@@ -39,7 +40,7 @@ class EvalReport(SuiteResult):
     saved_to: str | None = None
     baseline: str | None = None  # the previous run it was compared with
     comparison: Comparison | None = None
-    cache_problems: list[str] = []
+    cache_problems: list[str] = []  # corrupt cache entries, recordings not kept
 
 
 def _lanes(text: str) -> list[Lane]:
@@ -61,12 +62,19 @@ def _eval(args: argparse.Namespace) -> int:
     except (UnknownLaneError, ScenarioError, ClaudeNotFoundError) as exc:
         return fail(str(exc))
     scripted = args.offline or not has_api_key()
+    if args.replay_mode and not args.replay:
+        return fail("--replay-mode: goes with --replay DIR (--record DIR records every run)")
+    cassettes = None
+    if args.record or args.replay:
+        mode: ReplayMode = "all" if args.record else args.replay_mode or "none"
+        cassettes = Cassettes(Path(args.record or args.replay), mode)
     settings = Settings(
         binary=binary,
         cli_version=version,
         scripted=scripted,
         model=args.model,
         concurrency=args.concurrency,
+        cassettes=cassettes,
     )
     try:
         units = plan(scenarios, lanes, args.trials, settings)
@@ -86,6 +94,8 @@ def _eval(args: argparse.Namespace) -> int:
         scenarios=[s.id for s in scenarios],
         trials=args.trials,
         mode="scripted" if scripted else "live",
+        cassettes=str(cassettes.root) if cassettes else None,
+        replay_mode=cassettes.mode if cassettes else None,
         planned=len(units),
     )
     store = RunStore(Path(args.runs_dir))
@@ -96,19 +106,24 @@ def _eval(args: argparse.Namespace) -> int:
         if scripted
         else "live: ANTHROPIC_API_KEY is set, runs are billed"
     )
+    if cassettes is not None and cassettes.mode == "none":
+        where = f"replay: the real CLI, every model reply from {cassettes.root} ($0, no model)"
     say(
         f"{_n(len(units), 'run')} ({_n(len(scenarios), 'scenario')} x {_n(len(lanes), 'lane')}"
         f" x {_n(args.trials, 'trial')}), {where}; claude {version}; "
         f"concurrency {args.concurrency}"
     )
+    if cassettes is not None:
+        say(_tapes_line(units, cassettes))
     runner = SuiteRunner(settings, cache)
     shown = 0
 
     def on_result(result: RunResult, progress: Progress) -> None:
         nonlocal shown
-        for problem in cache.problems[shown:]:
+        problems = [*cache.problems, *runner.problems]
+        for problem in problems[shown:]:
             say(f"warning: {problem}")
-        shown = len(cache.problems)
+        shown = len(problems)
         so_far = _result(header, progress.results, partial=True)
         t, width = so_far.header.totals, len(str(progress.total))
         say(
@@ -122,7 +137,18 @@ def _eval(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         say(f"interrupted: the runs done so far are in {recording.partial_path}")
         return 130
-    return _finish(args, store, recording, _result(header, runs, partial=False), lanes, cache)
+    result = _result(header, runs, partial=False)
+    return _finish(args, store, recording, result, lanes, cache, runner.problems)
+
+
+def _tapes_line(units: list[Unit], cassettes: Cassettes) -> str:
+    replaying = sum(u.tape is not None and u.tape.replaying for u in units)
+    recording = len(units) - replaying
+    parts = [
+        f"{replaying} replayed from" if replaying else "",
+        f"{recording} recorded to" if recording else "",
+    ]
+    return f"cassettes: {' and '.join(p for p in parts if p)} {cassettes.root}"
 
 
 def _result(header: SuiteHeader, runs: list[RunResult], *, partial: bool) -> SuiteResult:
@@ -138,6 +164,7 @@ def _finish(
     result: SuiteResult,
     lanes: list[Lane],
     cache: RunCache,
+    problems: list[str],
 ) -> int:
     saved = recording.finish(result)
     baseline = store.previous(result.header, exclude=saved)
@@ -153,7 +180,7 @@ def _finish(
         saved_to=str(saved),
         baseline=str(baseline.path) if baseline else None,
         comparison=comparison,
-        cache_problems=cache.problems,
+        cache_problems=[*cache.problems, *problems],
     )
     if args.out:
         write_atomically(Path(args.out), report.model_dump_json(indent=2))
@@ -233,10 +260,19 @@ are live and billed. Every run is cached by a hash of all its inputs: a second i
 eval starts no CLI. Checks are scored from the stored run, so editing a check re-scores
 without running the agent.
 
+Record once, replay for $0: --record DIR puts a proxy between the CLI and the model and
+writes each run's requests and replies to DIR/<scenario>/<lane>-<trial>.ndjson (API keys and
+auth headers are never written; workspace and home paths become placeholders). --replay DIR
+runs the real CLI again, tools and all, with every reply served from the cassette. A request
+that differs from its recording, one past the cassette's end, or a recorded reply left unused
+fails the run (replay_diverged) with the request's index and a diff.
+
 examples:
   python -m runner eval                                   # the example suite, agent-skill
   python -m runner eval --variant agent-baseline,agent-skill --trials 3
   python -m runner eval --scenarios fix-entry --json --out results.json
+  python -m runner eval --record fixtures/cassettes       # record once ...
+  python -m runner eval --replay fixtures/cassettes --no-cache   # ... replay, offline, $0
 
 Exit code 0 when every run passed, 1 when any failed, 2 for a usage or configuration
 error. Results are saved under .runner/runs/ and compared with the previous run."""
@@ -285,6 +321,25 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     fresh = ev.add_mutually_exclusive_group()
     fresh.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     fresh.add_argument("--refresh", action="store_true", help="run again, and overwrite the cache")
+    tapes = ev.add_mutually_exclusive_group()
+    tapes.add_argument(
+        "--record",
+        metavar="DIR",
+        help="record every run's API traffic to DIR/<scenario>/<lane>-<trial>.ndjson "
+        "(through a proxy on 127.0.0.1; keys and paths never written)",
+    )
+    tapes.add_argument(
+        "--replay",
+        metavar="DIR",
+        help="answer every model request from the cassettes in DIR: the real CLI and tools, "
+        "no model, $0",
+    )
+    ev.add_argument(
+        "--replay-mode",
+        choices=("none", "new", "all"),
+        help="with --replay: none = replay only, a missing cassette is an error (default); "
+        "new = record the missing ones; all = record every run again",
+    )
     _where(ev, "--cache-dir", CACHE_ROOT)
     _where(ev, "--runs-dir", RUNS_ROOT)
     ev.add_argument("--claude-bin", metavar="PATH", help="path to the claude binary")

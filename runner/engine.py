@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,9 @@ class RunOptions:
     workspace_parent: Path | None = None
     grace_s: float = 5.0
     fail_fast_auth: bool = True
+    # Told the workspace once it exists, before the CLI starts (the replay proxy learns the
+    # run's paths from it).
+    on_workspace: Callable[[Workspace], None] | None = None
 
 
 class RunRecord(CliOutcome):
@@ -176,6 +180,8 @@ async def run_one(
         return record(CliOutcome.not_run(str(exc)), cli.argv(Path("claude"))[1:], [], None)
 
     ws = await anyio.to_thread.run_sync(_prepare, spec, lane, options.workspace_parent)
+    if options.on_workspace is not None:
+        options.on_workspace(ws)
     if options.endpoint is None:
         env = child_env(ws.home, passthrough=spec.env_passthrough, overrides=options.env)
     else:

@@ -93,7 +93,14 @@ def run_line(r: RunResult) -> str:
     status = "PASS" if r.passed else f"FAIL ({_why(r)})"
     cached = " (cached)" if r.cache_hit else ""
     turns = "-" if r.num_turns is None else str(r.num_turns)
-    return f"{r.run_id} {status}{cached} {money(r.cost_usd)} {turns} turns {secs(r.duration_ms)}"
+    return f"{r.run_id} {status}{cached} {_cost(r)} {turns} turns {secs(r.duration_ms)}"
+
+
+def _cost(r: RunResult) -> str:
+    """A replayed run cost nothing: show that against what its recording cost."""
+    if r.replay == "replayed":
+        return f"{money(r.billed_usd)} replayed (recorded {money(r.recorded_cost_usd)})"
+    return money(r.cost_usd)
 
 
 def _why(r: RunResult) -> str:
@@ -118,7 +125,7 @@ def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
             r.lane,
             str(r.trial),
             ("PASS" if r.passed else f"FAIL: {_why(r)}") + (" (cached)" if r.cache_hit else ""),
-            money(r.cost_usd),
+            _cost(r),
             "-" if r.num_turns is None else str(r.num_turns),
             secs(r.duration_ms),
             _badge(r, skill_lanes),
@@ -143,6 +150,11 @@ def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
         f"{t.runs} runs: {t.passed} passed, {t.failed} failed · {t.cache_hits} from cache · "
         f"cost {money(t.cost_usd)}{unknown}{billed} · agent time {secs(t.duration_ms)}"
     )
+    if t.replayed:
+        lines.append(
+            f"replay: {t.replayed} runs replayed for {money(0.0)}; recording them cost "
+            f"{money(t.recorded_cost_usd)} · billed in all {money(t.billed_usd)}"
+        )
     return "\n".join(lines)
 
 

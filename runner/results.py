@@ -37,7 +37,11 @@ class RunResult(BaseModel):
     cache_key: str
     live: bool  # False: played against a scripted model, nothing billed
     model: str | None = None
-    cost_usd: float | None
+    cost_usd: float | None  # what the run's tokens cost, as the CLI priced them
+    billed_usd: float | None = None  # what reached a bill: 0 for scripted and replayed runs
+    replay: Literal["recorded", "replayed"] | None = None  # --record / --replay
+    cassette: str | None = None  # the API cassette it was recorded to or replayed from
+    recorded_cost_usd: float | None = None  # replayed: what the run cost when recorded
     num_turns: int | None
     duration_ms: int | None
     usage: Usage = Field(default_factory=Usage)
@@ -61,6 +65,9 @@ class Totals(BaseModel):
     cache_hits: int = 0
     cost_usd: float = 0.0  # runs with an unknown cost count as 0 here; see unknown_cost
     unknown_cost: int = 0
+    billed_usd: float = 0.0
+    replayed: int = 0
+    recorded_cost_usd: float = 0.0  # what the replayed runs cost when they were recorded
     duration_ms: int = 0  # summed over runs (agent time, not wall time)
 
     @classmethod
@@ -72,6 +79,9 @@ class Totals(BaseModel):
             cache_hits=sum(r.cache_hit for r in runs),
             cost_usd=sum(r.cost_usd or 0.0 for r in runs),
             unknown_cost=sum(r.cost_usd is None for r in runs),
+            billed_usd=sum(r.billed_usd or 0.0 for r in runs),
+            replayed=sum(r.replay == "replayed" for r in runs),
+            recorded_cost_usd=sum(r.recorded_cost_usd or 0.0 for r in runs),
             duration_ms=sum(r.duration_ms or 0 for r in runs),
         )
 
@@ -91,7 +101,9 @@ class SuiteHeader(BaseModel):
     lanes: list[str]
     scenarios: list[str]
     trials: int
-    mode: Literal["live", "scripted"]
+    mode: Literal["live", "scripted"]  # where runs that reach a model go
+    cassettes: str | None = None  # --record / --replay DIR
+    replay_mode: Literal["none", "new", "all"] | None = None
     planned: int  # runs the eval set out to do
     totals: Totals = Field(default_factory=Totals)
 

@@ -9,7 +9,7 @@ save partial results.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from runner.replay.mock_api import scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
 from runner.results import RunResult
 from runner.scenarios import Scenario
+from runner.tapes import Cassettes, Tape, TapeError, Upstream, run_taped, tape_for
 
 KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 JUDGE_LANE = LANES["baseline"]  # one turn, no tools: the judge only reads
@@ -51,6 +52,7 @@ class Settings:
     concurrency: int = 2
     workspace_parent: Path | None = None
     grace_s: float = 5.0
+    cassettes: Cassettes | None = None  # eval --record / --replay
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Unit:
     seed: int | None
     # Offline: the scenario's judges' scripted models, by file (empty when live).
     judge_scripts: Mapping[Path, Script] = field(default_factory=dict)
+    tape: Tape | None = None  # the API cassette it records or replays
 
     @property
     def run_id(self) -> str:
@@ -97,16 +100,11 @@ def plan(
                 cli = check(spec, lane)
             except RunSpecError as exc:
                 raise PlanError(f"{where}: {exc}") from None
-            script = None
-            if settings.scripted:
-                source = scenario.mock_script(lane.name)
-                if source is None:
-                    raise PlanError(
-                        f"{where}: mock: no scripted model for lane {lane.name}; add one "
-                        f'(e.g. [mock] "*" = "mock.json"), or set ANTHROPIC_API_KEY to run live'
-                    )
-                script = _script(source, scripts)
             for trial in range(trials):
+                tape = _tape(settings, scenario, lane.name, trial)
+                script = None
+                if settings.scripted and (tape is None or not tape.replaying):
+                    script = _lane_script(scenario, lane, scripts)
                 seed = None if script is None else script.seed + trial
                 key = run_key(
                     spec,
@@ -118,9 +116,46 @@ def plan(
                     skill_digest=digest(spec.skill) if lane.uses_skill else None,
                     script=script,
                     seed=seed,
+                    cassette=_replayed(tape),
                 )
-                units.append(Unit(scenario, lane, trial, spec, key, script, seed, judges))
+                units.append(Unit(scenario, lane, trial, spec, key, script, seed, judges, tape))
+                for i in range(len(_judges(scenario, lane.name))):
+                    _tape(settings, scenario, lane.name, trial, _judge_suffix(i))
     return units
+
+
+def _tape(
+    settings: Settings, scenario: Scenario, lane: str, trial: int, suffix: str = ""
+) -> Tape | None:
+    if settings.cassettes is None:
+        return None
+    try:
+        return tape_for(settings.cassettes, scenario.id, lane, trial, suffix)
+    except TapeError as exc:
+        raise PlanError(str(exc)) from None
+
+
+def _replayed(tape: Tape | None) -> str | None:
+    return tape.cassette.digest if tape is not None and tape.cassette is not None else None
+
+
+def _lane_script(scenario: Scenario, lane: Lane, loaded: dict[Path, Script]) -> Script:
+    source = scenario.mock_script(lane.name)
+    if source is None:
+        raise PlanError(
+            f"{scenario.folder / 'scenario.toml'}: mock: no scripted model for lane {lane.name}; "
+            'add one (e.g. [mock] "*" = "mock.json"), or set ANTHROPIC_API_KEY to run live'
+        )
+    return _script(source, loaded)
+
+
+def _judges(scenario: Scenario, lane: str) -> list[Judge]:
+    return [c for c in scenario.checks_for(lane) if isinstance(c, Judge)]
+
+
+def _judge_suffix(index: int) -> str:
+    """A judge's cassette sits beside its run's: ``<lane>-<trial>.judge-<n>.ndjson``."""
+    return f".judge-{index}"
 
 
 def _script(path: Path, loaded: dict[Path, Script]) -> Script:
@@ -162,6 +197,7 @@ OnResult = Callable[[RunResult, Progress], None]
 class SuiteRunner:
     settings: Settings
     cache: RunCache
+    problems: list[str] = field(default_factory=list)  # recordings not kept, one line each
     _limiter: anyio.CapacityLimiter | None = None
 
     async def run_plan(
@@ -211,6 +247,10 @@ class SuiteRunner:
             live=unit.script is None,
             model=_model(record, unit.spec),
             cost_usd=record.cost_usd,
+            billed_usd=_billed(unit, record),
+            replay=None if unit.tape is None else "replayed" if unit.tape.replaying else "recorded",
+            cassette=None if unit.tape is None else str(unit.tape.path),
+            recorded_cost_usd=_recorded_cost(unit.tape),
             num_turns=record.num_turns,
             duration_ms=record.diagnostics.duration_ms or record.transcript.duration_ms,
             usage=record.usage,
@@ -228,20 +268,30 @@ class SuiteRunner:
             workspace_parent=self.settings.workspace_parent,
             grace_s=self.settings.grace_s,
         )
-
-        spec, lane, trial = unit.spec, unit.lane, unit.trial
+        spec, lane, trial, tape = unit.spec, unit.lane, unit.trial, unit.tape
 
         async def produce(run_dir: Path) -> RunRecord:
+            def run(opts: RunOptions) -> Awaitable[RunRecord]:
+                return run_one(spec, lane, run_dir=run_dir, trial=trial, options=opts)
+
+            if tape is not None:
+                upstream = Upstream(unit.script, unit.seed)
+                record, problem = await run_taped(
+                    tape, unit.run_id, upstream, options, run, run_dir=run_dir
+                )
+                if problem is not None:
+                    self.problems.append(problem)
+                return record
             if unit.script is None:
-                return await run_one(spec, lane, run_dir=run_dir, trial=trial, options=options)
+                return await run(options)
             async with scripted_model(unit.script, seed=unit.seed) as model:
-                scripted = replace(options, endpoint=model.url)
-                return await run_one(spec, lane, run_dir=run_dir, trial=trial, options=scripted)
+                return await run(replace(options, endpoint=model.url))
 
         # Hits are not worth a slot, but a miss's CLI is: the limiter holds the whole fetch
-        # (a hit returns in a millisecond).
+        # (a hit returns in a millisecond). A recording must reach the model: never a hit.
+        recording = tape is not None and not tape.replaying
         async with self._limiter:
-            return await self.cache.fetch(unit.key, produce)
+            return await self.cache.fetch(unit.key, produce, fresh=recording)
 
     async def _judge(self, unit: Unit, judge: Judge, prompt: str) -> JudgeVerdict:
         """The rubric through the CLI (one turn, no tools), cached like any run."""
@@ -252,7 +302,18 @@ class SuiteRunner:
             timeout_s=JUDGE_TIMEOUT_S,
             max_turns=1,
         )
+        tape = None
+        if self.settings.cassettes is not None:
+            index = next(
+                i for i, c in enumerate(_judges(unit.scenario, unit.lane.name)) if c is judge
+            )
+            suffix = _judge_suffix(index)
+            tape = tape_for(
+                self.settings.cassettes, unit.scenario.id, unit.lane.name, unit.trial, suffix
+            )
         script = unit.judge_scripts.get(judge.mock) if judge.mock is not None else None
+        if tape is not None and tape.replaying:
+            script = None
         seed = None if script is None else script.seed
         key = run_key(
             spec,
@@ -264,14 +325,29 @@ class SuiteRunner:
             skill_digest=None,
             script=script,
             seed=seed,
+            cassette=_replayed(tape),
         )
-        cached = await self._fetch(Unit(unit.scenario, JUDGE_LANE, 0, spec, key, script, seed))
+        judging = Unit(unit.scenario, JUDGE_LANE, 0, spec, key, script, seed, tape=tape)
+        cached = await self._fetch(judging)
         try:
             if not cached.record.succeeded:
                 return JudgeVerdict(False, f"the judge's run ended: {cached.record.exit_reason}")
             return parse_verdict(cached.record.transcript.final_text)
         finally:
             self.cache.release(cached)
+
+
+def _billed(unit: Unit, record: RunRecord) -> float | None:
+    """Only a live run that reached the API is billed; a replay never leaves the machine."""
+    if unit.script is not None or (unit.tape is not None and unit.tape.replaying):
+        return 0.0
+    return record.cost_usd
+
+
+def _recorded_cost(tape: Tape | None) -> float | None:
+    if tape is None or tape.cassette is None:
+        return None
+    return tape.cassette.header.cost_usd
 
 
 def _model(record: RunRecord, spec: RunSpec) -> str | None:

@@ -7,7 +7,9 @@ binds to loopback and handles keep-alive, streaming responses and nothing fancie
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import anyio
 import h11
@@ -57,6 +59,17 @@ async def serve(
                 await _serve_connection(stream, handler)
 
         await listener.serve(on_connection)
+
+
+@asynccontextmanager
+async def serving(handler: Handler, *, port: int = 0) -> AsyncIterator[str]:
+    """``handler`` served on 127.0.0.1 for the body of the ``async with``; yields its URL."""
+    async with anyio.create_task_group() as tg:
+        bound = await tg.start(partial(serve, handler, port=port))
+        try:
+            yield f"http://127.0.0.1:{bound}"
+        finally:
+            tg.cancel_scope.cancel()
 
 
 async def _serve_connection(stream: SocketStream, handler: Handler) -> None:
@@ -121,7 +134,15 @@ async def _write_response(stream: SocketStream, conn: h11.Connection, resp: Http
     else:
         headers.append(("transfer-encoding", "chunked"))
         await stream.send(conn.send(h11.Response(status_code=resp.status, headers=headers)) or b"")
-        async for chunk in resp.body:
-            if chunk:
-                await stream.send(conn.send(h11.Data(data=chunk)) or b"")
+        try:
+            async for chunk in resp.body:
+                if chunk:
+                    await stream.send(conn.send(h11.Data(data=chunk)) or b"")
+        finally:
+            # A body that streams from elsewhere (the record proxy's upstream) lets go of it
+            # now, not when the garbage collector finds it: also when the client went away.
+            aclose = getattr(resp.body, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
     await stream.send(conn.send(h11.EndOfMessage()) or b"")

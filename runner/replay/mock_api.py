@@ -12,12 +12,11 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any
 
 import anyio
 
-from runner.replay.http import HttpRequest, HttpResponse, serve
+from runner.replay.http import HttpRequest, HttpResponse, serving
 from runner.replay.script import Script, ScriptText, ScriptThinking, ScriptToolUse, Turn
 from runner.replay.sse import SseEvent, aggregate, encode
 
@@ -307,9 +306,5 @@ async def scripted_model(
 
     ``seed`` overrides the script's as the first session's seed."""
     model = ScriptedModel(script, seed=seed)
-    async with anyio.create_task_group() as tg:
-        bound = await tg.start(partial(serve, model.handle, port=port))
-        try:
-            yield RunningModel(f"http://127.0.0.1:{bound}", model)
-        finally:
-            tg.cancel_scope.cancel()
+    async with serving(model.handle, port=port) as url:
+        yield RunningModel(url, model)

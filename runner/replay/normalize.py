@@ -24,8 +24,9 @@ from typing import Any
 import xxhash
 
 SECRET = "{runner:secret}"
-WORKSPACE, RUN_HOME, RUN_ROOT, USER_HOME = (
+WORKSPACE, WORKSPACE_SLUG, RUN_HOME, RUN_ROOT, USER_HOME = (
     "{runner:workspace}",
+    "{runner:workspace_slug}",  # the CLI names a project's folder after its path, - for /
     "{runner:home}",
     "{runner:run}",
     "{runner:user_home}",
@@ -73,6 +74,7 @@ class RunPaths:
         """(path, placeholder), longest path first, so a workspace inside a home wins."""
         given = [
             (self.workspace, WORKSPACE),
+            (_slug(self.workspace) if self.workspace else None, WORKSPACE_SLUG),
             (self.home, RUN_HOME),
             (self.root, RUN_ROOT),
             (self.user_home, USER_HOME),
@@ -80,6 +82,10 @@ class RunPaths:
         # "/" as a home would replace every slash: a path must say more than that.
         usable = [(p.rstrip("/"), ph) for p, ph in given if p and p.rstrip("/")]
         return sorted(usable, key=lambda pair: len(pair[0]), reverse=True)
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "-", path)
 
 
 class Scrubber:

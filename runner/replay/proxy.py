@@ -1,0 +1,316 @@
+"""The API-level record/replay proxy: the CLI's ``ANTHROPIC_BASE_URL`` during a run.
+
+``Recorder`` forwards each request upstream, streams the reply back to the CLI as it arrives
+and writes a scrubbed copy to the run's cassette. ``Player`` answers from a cassette and never
+opens a connection: each request must match its recording's projection (``normalize``), else
+the CLI gets a 400 and the run a ``Divergence`` naming the request and the diff.
+
+Both learn the run's paths (``bind``) after the workspace exists and before the CLI starts:
+the recorder turns them into placeholders, the player fills today's back in.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel
+
+from runner.replay.cassette import (
+    Cassette,
+    CassetteRequest,
+    CassetteResponse,
+    CassetteWriter,
+    Exchange,
+)
+from runner.replay.http import HttpRequest, HttpResponse
+from runner.replay.normalize import (
+    SAFE_HEADERS,
+    RunPaths,
+    Scrubber,
+    compact_tools,
+    digest,
+    json_diff,
+    projection,
+)
+from runner.replay.sse import SseDecoder, SseEvent, encode, join_deltas
+
+# Hop-by-hop and framing headers: each side of the proxy sets its own.
+_HOP = frozenset(
+    {
+        "host",
+        "connection",
+        "keep-alive",
+        "content-length",
+        "transfer-encoding",
+        "accept-encoding",
+        "content-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+    }
+)
+_AUTH = frozenset({"x-api-key", "authorization"})
+# Reply headers worth passing back to the CLI (it reads retry-after on 429 and 529).
+_REPLY_HEADERS = ("content-type", "retry-after", "request-id")
+_UPSTREAM_TIMEOUT = httpx.Timeout(connect=30.0, read=600.0, write=60.0, pool=30.0)
+
+
+def _json_body(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+def _error(status: int, message: str) -> HttpResponse:
+    body = {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+    return HttpResponse(status, [("content-type", "application/json")], json.dumps(body).encode())
+
+
+def _stored_request(req: HttpRequest, scrubber: Scrubber) -> CassetteRequest:
+    body = _json_body(req.body)
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k != "metadata"}  # device and session ids
+        if "tools" in body:
+            body["tools"] = compact_tools(body["tools"])
+    headers = {k: v for k, v in req.headers.items() if k in SAFE_HEADERS}
+    return CassetteRequest(
+        method=req.method, path=req.target, headers=headers, body=scrubber.scrub(body)
+    )
+
+
+# ---- record ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Recorder:
+    """Forwards to ``upstream`` and keeps a copy. ``auth``: the headers that authenticate
+    upstream (a live key, held here so the CLI never sees it); empty: the CLI's own go."""
+
+    upstream: str
+    writer: CassetteWriter
+    auth: Mapping[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    requests: int = 0
+    problems: list[str] = field(default_factory=list)  # upstream failures, one line each
+    _scrubber: Scrubber = field(init=False)
+    _client: httpx.AsyncClient | None = None
+
+    def __post_init__(self) -> None:
+        self._scrubber = Scrubber(RunPaths(), self.secrets)
+
+    def bind(self, paths: RunPaths) -> None:
+        self._scrubber = Scrubber(paths, self.secrets)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def handle(self, req: HttpRequest) -> HttpResponse:
+        index, started = self.requests, time.monotonic()
+        self.requests += 1
+        stored = _stored_request(req, self._scrubber)
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=_UPSTREAM_TIMEOUT)
+        headers = {k: v for k, v in req.headers.items() if k not in _HOP}
+        if self.auth:
+            headers = {k: v for k, v in headers.items() if k not in _AUTH} | dict(self.auth)
+        headers["accept-encoding"] = "identity"  # the copy must be readable SSE, not gzip
+        upstream = self._client.build_request(
+            req.method, self.upstream.rstrip("/") + req.target, headers=headers, content=req.body
+        )
+        try:
+            reply = await self._client.send(upstream, stream=True)
+        except httpx.HTTPError as exc:
+            self.problems.append(f"request {index}: upstream {self.upstream} failed: {exc!r}")
+            return _error(502, f"runner record proxy: the upstream failed: {exc}")
+        out_headers = [(k, reply.headers[k]) for k in _REPLY_HEADERS if k in reply.headers]
+
+        def keep(events: list[SseEvent] | None, body: Any) -> None:
+            scrub = self._scrubber.scrub
+            response = CassetteResponse(
+                status=reply.status_code,
+                headers={k: v for k, v in out_headers if k == "content-type"},
+                events=None if events is None else _events(join_deltas(events), scrub),
+                body=scrub(body),
+            )
+            ms = round((time.monotonic() - started) * 1000, 1)
+            exchange = Exchange(index=index, request=stored, response=response, duration_ms=ms)
+            self.writer.add(exchange)
+
+        if reply.headers.get("content-type", "").startswith("text/event-stream"):
+            return HttpResponse(reply.status_code, out_headers, self._tee(reply, keep))
+        try:
+            raw = await reply.aread()
+        finally:
+            await reply.aclose()
+        keep(None, _json_body(raw))
+        return HttpResponse(reply.status_code, out_headers, raw)
+
+    async def _tee(
+        self, reply: httpx.Response, keep: Callable[[list[SseEvent], None], None]
+    ) -> AsyncIterator[bytes]:
+        """The reply's bytes, passed on as they arrive; the events are kept when it ends."""
+        decoder, events = SseDecoder(), []
+        try:
+            async for chunk in reply.aiter_raw():
+                events += decoder.feed(chunk)
+                yield chunk
+        finally:
+            await reply.aclose()
+            keep([*events, *decoder.close()], None)
+
+
+# ---- replay ---------------------------------------------------------------------------------
+
+
+class Divergence(BaseModel):
+    """A replay that left its cassette: the run, the request, and how it differed."""
+
+    run: str
+    kind: Literal["mismatch", "past_end", "unconsumed"]
+    index: int  # the live request's 0-based index; for unconsumed, the first unserved exchange
+    method: str
+    path: str
+    recorded: int | None = None  # the cassette exchange it was compared with
+    diff: list[str] = []
+
+    def headline(self) -> str:
+        what = f"request {self.index} ({self.method} {self.path})"
+        if self.kind == "mismatch":
+            return f"{self.run}: replay diverged: {what} differs from exchange {self.recorded}"
+        if self.kind == "past_end":
+            return f"{self.run}: replay diverged: {what} comes after the cassette's last reply"
+        return f"{self.run}: replay diverged: the run ended with exchange {self.index} unused"
+
+    def message(self) -> str:
+        return "\n".join([self.headline(), *(f"  {line}" for line in self.diff)])
+
+
+def _route(method: str, path: str, body: Any) -> tuple[str, str, str | None]:
+    """Requests are served in order per method, path and conversation: the main thread and
+    each subagent keep their own order, however their requests interleave."""
+    first = None
+    if isinstance(body, dict) and isinstance(body.get("messages"), list) and body["messages"]:
+        first = digest(projection({"messages": body["messages"][:1]}))
+    return method, path, first
+
+
+@dataclass
+class Player:
+    """Answers from ``cassette``; ``divergences`` says where the run left it."""
+
+    cassette: Cassette
+    run: str  # "scenario/lane#trial", for messages
+    secrets: tuple[str, ...] = ()
+    requests: int = 0
+    divergences: list[Divergence] = field(default_factory=list)
+    _scrubber: Scrubber = field(init=False)
+    _queues: dict[tuple[str, str, str | None], deque[Exchange]] = field(init=False)
+    _served: set[int] = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._scrubber = Scrubber(RunPaths(), self.secrets)
+        self._queues = {}
+        for ex in self.cassette.exchanges:
+            route = _route(ex.request.method, ex.request.path, ex.request.body)
+            self._queues.setdefault(route, deque()).append(ex)
+
+    def bind(self, paths: RunPaths) -> None:
+        self._scrubber = Scrubber(paths, self.secrets)
+
+    async def aclose(self) -> None:
+        """Nothing to let go of: a player never connects anywhere."""
+
+    async def handle(self, req: HttpRequest) -> HttpResponse:
+        index = self.requests
+        self.requests += 1
+        live = _stored_request(req, self._scrubber)
+        route = _route(req.method, req.target, live.body)
+        queue = self._queues.get(route)
+        recorded = queue[0] if queue else self._next_unserved(req.method, req.target)
+        where = {"run": self.run, "index": index, "method": req.method, "path": req.target}
+        if recorded is None:
+            held = self._count(req.method, req.target)
+            note = f"the cassette holds {held} exchanges for {req.method} {req.target}, all served"
+            return self._diverge(Divergence(kind="past_end", diff=[note], **where))
+        diff = json_diff(projection(recorded.request.body), projection(live.body))
+        if not queue or diff:
+            diff = diff or ["a request from a conversation the cassette does not hold here"]
+            return self._diverge(
+                Divergence(kind="mismatch", recorded=recorded.index, diff=diff, **where)
+            )
+        queue.popleft()
+        self._served.add(recorded.index)
+        return self._reply(recorded.response)
+
+    def finish(self) -> Divergence | None:
+        """After the run: the first recorded exchange nobody asked for, if any."""
+        if self.divergences:
+            return self.divergences[0]
+        unused = [ex for ex in self.cassette.exchanges if ex.index not in self._served]
+        if not unused:
+            return None
+        first = unused[0]
+        divergence = Divergence(
+            run=self.run,
+            kind="unconsumed",
+            index=first.index,
+            method=first.request.method,
+            path=first.request.path,
+            recorded=first.index,
+            diff=[
+                f"{len(unused)} of {len(self.cassette.exchanges)} recorded exchanges were never "
+                f"requested (the run made {self.requests} requests)"
+            ],
+        )
+        self.divergences.append(divergence)
+        return divergence
+
+    def _next_unserved(self, method: str, path: str) -> Exchange | None:
+        return next(
+            (
+                ex
+                for ex in self.cassette.exchanges
+                if ex.index not in self._served
+                and (ex.request.method, ex.request.path) == (method, path)
+            ),
+            None,
+        )
+
+    def _count(self, method: str, path: str) -> int:
+        return sum(
+            (ex.request.method, ex.request.path) == (method, path) for ex in self.cassette.exchanges
+        )
+
+    def _diverge(self, divergence: Divergence) -> HttpResponse:
+        self.divergences.append(divergence)
+        # A 400 ends the CLI at once; a 5xx would send it into minutes of retries.
+        return _error(400, divergence.headline())
+
+    def _reply(self, recorded: CassetteResponse) -> HttpResponse:
+        headers = list(recorded.headers.items())
+        if recorded.events is not None:
+            events = _events(recorded.events, self._scrubber.fill)
+            return HttpResponse(recorded.status, headers, _stream(events))
+        body = self._scrubber.fill(recorded.body)
+        raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        return HttpResponse(recorded.status, headers, raw)
+
+
+def _events(events: list[SseEvent], change: Callable[[Any], Any]) -> list[SseEvent]:
+    return [SseEvent(event=e.event, data=change(e.data)) for e in events]
+
+
+async def _stream(events: list[SseEvent]) -> AsyncIterator[bytes]:
+    for event in events:
+        yield encode(event)
