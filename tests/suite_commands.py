@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.claude_bin import find_claude
+from runner.claude_bin import find_claude, known_version
+from runner.suite import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SUITE = REPO / "fixtures" / "scenarios"
@@ -101,3 +102,16 @@ def report(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     assert proc.stdout.startswith("{"), proc.stderr[-2000:]
     data: dict[str, Any] = json.loads(proc.stdout)
     return data
+
+
+def settings(**overrides: object) -> Settings:
+    """The suite runner's settings as eval makes them offline, with ``overrides``."""
+    binary = find_claude()
+    given: dict[str, object] = {
+        "binary": binary,
+        "cli_version": known_version(binary),
+        "scripted": True,
+        "concurrency": 2,
+        **overrides,
+    }
+    return Settings(**given)  # type: ignore[arg-type]

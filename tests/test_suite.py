@@ -7,26 +7,13 @@ from pathlib import Path
 import pytest
 
 from runner.cache import RunCache
-from runner.claude_bin import find_claude, known_version
 from runner.lanes import get_lane
 from runner.results import RunResult
 from runner.scenarios import load_suite
-from runner.suite import PlanError, Progress, Settings, SuiteRunner, plan
-from tests.suite_commands import EXAMPLE_SUITE
+from runner.suite import PlanError, Progress, SuiteRunner, plan
+from tests.suite_commands import EXAMPLE_SUITE, settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cli]
-
-
-def settings(**overrides: object) -> Settings:
-    binary = find_claude()
-    given: dict[str, object] = {
-        "binary": binary,
-        "cli_version": known_version(binary),
-        "scripted": True,
-        "concurrency": 2,
-        **overrides,
-    }
-    return Settings(**given)  # type: ignore[arg-type]
 
 
 async def test_run_plan_scores_in_plan_order_and_caches(tmp_path: Path) -> None:
