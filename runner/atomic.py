@@ -8,12 +8,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def _read_umask() -> int:
+    # Reading it means setting it: done once, at import, before any thread writes a file.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def _via_temp(path: Path, text: str, publish: Callable[[str, Path], None]) -> None:
     # A temp name unique per writer (two writers never share one), dot-prefixed so listings
     # skip it, and gone afterwards whatever happens.
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes 0600; results and cassettes are files to share, as open() would make.
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         publish(tmp, path)

@@ -295,3 +295,19 @@ async def test_record_then_replay_in_process(tmp_path: Path, bench: Workbench) -
     assert [(r.passed, r.checks) for r in again] == [(r.passed, r.checks) for r in first]
     assert [r.replay for r in first + again] == ["recorded", "replayed"]
     assert not list((tmp_path / "ws").iterdir())
+
+
+def test_the_committed_example_cassettes_replay_here(bench: Workbench) -> None:
+    # Recorded on another day, in other folders, maybe on another kernel: still the same runs.
+    tapes = EXAMPLE_SUITE.parent / "cassettes"
+    proc = bench.eval(
+        "--replay", str(tapes), "--variant", "agent-baseline,agent-skill", "--no-cache", "--json"
+    )
+    assert proc.returncode == 1, proc.stderr  # the baseline lane fails its checks, as recorded
+    runs = report(proc)["runs"]
+    assert {r["exit_reason"] for r in runs} == {"success"}, [r["error"] for r in runs]
+    assert {r["lane"]: r["passed"] for r in runs if r["scenario"] == "fix-entry"} == {
+        "agent-baseline": False,
+        "agent-skill": True,
+    }
+    assert all(r["replay"] == "replayed" and r["billed_usd"] == 0 for r in runs)

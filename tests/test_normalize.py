@@ -205,3 +205,9 @@ def test_joined_deltas_add_up_to_the_same_message_and_make_paths_whole() -> None
     assert "runner-abc123" not in json.dumps(scrubbed)
     message = aggregate(scrubbed)
     assert message["content"][1]["input"]["file_path"] == f"{WORKSPACE}/CHANGELOG.md"
+
+
+def test_the_machine_a_request_was_recorded_on_does_not_matter() -> None:
+    here = {"system": "- Platform: linux\n - OS Version: Linux 6.18.44-fc-v657\n - Shell: bash"}
+    there = {"system": "- Platform: linux\n - OS Version: Linux 6.1.0-31-amd64\n - Shell: bash"}
+    assert projection(here) == projection(there)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -259,3 +260,12 @@ def test_git_identity_without_a_repository_or_git(
 def test_stored_json_puts_the_header_first(tmp_path: Path) -> None:
     path = save(RunStore(tmp_path))
     assert list(json.loads(path.read_text())) == ["schema_version", "header", "runs"]
+
+
+def test_saved_files_get_the_usual_permissions_not_mkstemps(tmp_path: Path) -> None:
+    from runner.atomic import write_atomically
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    write_atomically(tmp_path / "shared.json", "{}")
+    assert (tmp_path / "shared.json").stat().st_mode & 0o777 == 0o666 & ~mask

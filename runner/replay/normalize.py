@@ -139,6 +139,8 @@ _VOLATILE = re.compile(
             r"(?: \d{2}:\d{2}(?::\d{2})?(?: [A-Z]{2,5})?(?: \d{4})?)?\b)",
             r"(?P<time>\b\d{2}:\d{2}:\d{2}(?:\.\d+)?\b)",
             r"(?P<tmp>/tmp/claude-\d+/[^\s\"']*)",
+            # The kernel the recording was made on: a replay on another machine is the same run.
+            r"(?P<os>(?<=OS Version: )[^\n]+)",
         ]
     )
 )
