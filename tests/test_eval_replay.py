@@ -311,3 +311,16 @@ def test_the_committed_example_cassettes_replay_here(bench: Workbench) -> None:
         "agent-skill": True,
     }
     assert all(r["replay"] == "replayed" and r["billed_usd"] == 0 for r in runs)
+
+
+def test_a_recording_that_fails_is_kept_aside_not_as_a_cassette(bench: Workbench) -> None:
+    poison_models(bench)  # the model answers 400: the run ends with an API error
+    tapes = bench.root / "cassettes"
+    proc = bench.eval("--scenarios", "fix-entry", "--record", str(tapes))
+    assert proc.returncode == 1
+    partial = tapes / "fix-entry" / "agent-skill-0.ndjson.partial"
+    assert f"warning: {partial}: not kept as a cassette (the run ended: api_error)" in proc.stderr
+    assert not partial.with_suffix("").exists()
+    said = [json.loads(line) for line in partial.read_text().splitlines()]
+    assert said  # what was said, to look at
+    assert {ex["response"]["status"] for ex in said} == {400}
