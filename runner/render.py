@@ -141,7 +141,10 @@ def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
     for r, row in zip(result.runs, rows, strict=True):
         lines.append(line(row))
         if r.error and not r.passed:
-            lines.append(f"    ! {_clip(r.error, 160)}")
+            # A replay's divergence comes with its diff, one line per changed line: keep them.
+            first, *more = r.error.splitlines() or [""]
+            lines.append(f"    ! {_clip(first, 160)}")
+            lines += [f"      {_clip(line, 160)}" for line in more]
         lines += [f"    ✗ {c.name}: {c.detail}" for c in r.checks if not c.passed]
     t = result.header.totals
     billed = "" if result.header.mode == "live" else " (scripted model: nothing billed)"

@@ -211,3 +211,9 @@ def test_the_machine_a_request_was_recorded_on_does_not_matter() -> None:
     here = {"system": "- Platform: linux\n - OS Version: Linux 6.18.44-fc-v657\n - Shell: bash"}
     there = {"system": "- Platform: linux\n - OS Version: Linux 6.1.0-31-amd64\n - Shell: bash"}
     assert projection(here) == projection(there)
+
+
+def test_the_clis_prompt_checksum_is_not_a_second_difference() -> None:
+    a = {"system": "x-anthropic-billing-header: cc_version=2.1.329.416; cc_entrypoint=sdk-cli;"}
+    b = {"system": "x-anthropic-billing-header: cc_version=2.1.329.383; cc_entrypoint=sdk-cli;"}
+    assert projection(a) == projection(b)

@@ -141,6 +141,8 @@ _VOLATILE = re.compile(
             r"(?P<tmp>/tmp/claude-\d+/[^\s\"']*)",
             # The kernel the recording was made on: a replay on another machine is the same run.
             r"(?P<os>(?<=OS Version: )[^\n]+)",
+            # A checksum the CLI derives from the prompt: it adds a second hunk to every diff.
+            r"(?P<billing>(?<=x-anthropic-billing-header: )[^\n]+)",
         ]
     )
 )
