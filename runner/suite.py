@@ -262,7 +262,8 @@ class SuiteRunner:
         )
 
     async def _fetch(self, unit: Unit) -> CachedRun:
-        assert self._limiter is not None, "run_plan sets the limiter"
+        if self._limiter is None:  # run_unit called on its own, outside run_plan
+            self._limiter = anyio.CapacityLimiter(self.settings.concurrency)
         options = RunOptions(
             binary=self.settings.binary,
             workspace_parent=self.settings.workspace_parent,

@@ -54,3 +54,14 @@ async def test_plan_refuses_a_skill_lane_without_a_skill(tmp_path: Path) -> None
     scenarios = load_suite(tmp_path / "suite")
     with pytest.raises(PlanError, match="needs a skill"):
         plan(scenarios, [get_lane("agent-skill")], 1, settings())
+
+
+async def test_one_unit_runs_on_its_own_without_run_plan(tmp_path: Path) -> None:
+    # The pytest plugin runs a single missing run this way.
+    scenarios = load_suite(EXAMPLE_SUITE, ["fix-entry"])
+    [unit] = plan(scenarios, [get_lane("agent-skill")], 1, settings())
+    runner = SuiteRunner(settings(workspace_parent=tmp_path / "ws"), RunCache(tmp_path / "c"))
+    result = await runner.run_unit(unit)
+    assert result.passed
+    assert not result.cache_hit
+    assert (await runner.run_unit(unit)).cache_hit
