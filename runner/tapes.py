@@ -98,23 +98,34 @@ class Upstream:
 
 
 async def run_taped(
-    tape: Tape, run_id: str, upstream: Upstream, options: RunOptions, produce: Produce, *,
+    tape: Tape,
+    run_id: str,
+    upstream: Upstream,
+    options: RunOptions,
+    produce: Produce,
+    *,
     run_dir: Path,
-) -> tuple[RunRecord, str | None]:  # fmt: skip
+) -> tuple[RunRecord, str | None]:
     """``produce(options)`` (``run_one`` into ``run_dir``) with the proxy as its endpoint,
     replaying ``tape`` or recording it; the record, and why a recording was not kept."""
     secrets = tuple(environment_secrets())
-    if tape.cassette is not None:
-        player = Player(tape.cassette, run_id, secrets=secrets)
-        async with serving(player.handle) as url:
-            record = await produce(_through(options, url, player.bind))
-        divergence = player.finish()
-        if divergence is not None:
-            update = {"exit_reason": "replay_diverged", "error": divergence.message()}
-            record = record.model_copy(update=update)
-            write_atomically(run_dir / "record.json", record.model_dump_json(indent=2))
-        return record, None
-    writer = CassetteWriter(tape.path)
+    if tape.cassette is None:
+        return await _record(tape.path, upstream, options, produce, secrets)
+    player = Player(tape.cassette, run_id, secrets=secrets)
+    async with serving(player.handle) as url:
+        record = await produce(_through(options, url, player.bind))
+    divergence = player.finish()
+    if divergence is not None:
+        update = {"exit_reason": "replay_diverged", "error": divergence.message()}
+        record = record.model_copy(update=update)
+        write_atomically(run_dir / "record.json", record.model_dump_json(indent=2))
+    return record, None
+
+
+async def _record(
+    path: Path, upstream: Upstream, options: RunOptions, produce: Produce, secrets: tuple[str, ...]
+) -> tuple[RunRecord, str | None]:
+    writer = CassetteWriter(path)
     async with _upstream(upstream) as (url, auth):
         recorder = Recorder(url, writer, auth=auth, secrets=secrets)
         try:

@@ -228,9 +228,6 @@ class Player:
     def bind(self, paths: RunPaths) -> None:
         self._scrubber = Scrubber(paths, self.secrets)
 
-    async def aclose(self) -> None:
-        """Nothing to let go of: a player never connects anywhere."""
-
     async def handle(self, req: HttpRequest) -> HttpResponse:
         index = self.requests
         self.requests += 1
