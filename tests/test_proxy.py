@@ -193,10 +193,12 @@ async def test_a_request_past_the_end_and_a_reply_left_unused(tmp_path: Path) ->
     assert past.divergences[0].kind == "past_end"
     assert past.divergences[0].index == 2
     assert "2 exchanges for POST /v1/messages?beta=true, all served" in past.divergences[0].diff[0]
+    assert "+messages[4].content[0].text: go on" in past.divergences[0].diff  # what it asked
     left = unused.finish()
     assert left is not None
     assert (left.kind, left.index) == ("unconsumed", 1)
     assert "1 of 2 recorded exchanges were never requested" in left.diff[0]
+    assert "-messages[2].content[0].text: go on" in left.diff  # what nobody asked
 
 
 async def test_each_conversation_keeps_its_own_order(tmp_path: Path) -> None:

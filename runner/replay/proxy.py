@@ -35,6 +35,7 @@ from runner.replay.normalize import (
     Scrubber,
     compact_tools,
     digest,
+    flatten,
     json_diff,
     projection,
 )
@@ -239,7 +240,8 @@ class Player:
         if recorded is None:
             held = self._count(req.method, req.target)
             note = f"the cassette holds {held} exchanges for {req.method} {req.target}, all served"
-            return self._diverge(Divergence(kind="past_end", diff=[note], **where))
+            diff = [note, *_last_message("+", live.body)]
+            return self._diverge(Divergence(kind="past_end", diff=diff, **where))
         diff = json_diff(projection(recorded.request.body), projection(live.body))
         if not queue or diff:
             diff = diff or ["a request from a conversation the cassette does not hold here"]
@@ -267,7 +269,8 @@ class Player:
             recorded=first.index,
             diff=[
                 f"{len(unused)} of {len(self.cassette.exchanges)} recorded exchanges were never "
-                f"requested (the run made {self.requests} requests)"
+                f"requested (the run made {self.requests} requests)",
+                *_last_message("-", first.request.body),
             ],
         )
         self.divergences.append(divergence)
@@ -302,6 +305,17 @@ class Player:
         body = self._scrubber.fill(recorded.body)
         raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         return HttpResponse(recorded.status, headers, raw)
+
+
+def _last_message(sign: str, body: Any, lines: int = 6) -> list[str]:
+    """What a request ended with, for a divergence with no recording to diff against."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list) or not messages:
+        return []
+    last = projection({"messages": messages})["messages"][-1]
+    shown = list(flatten(last, f"messages[{len(messages) - 1}]"))
+    more = [f"{sign}... {len(shown) - lines} more lines"] if len(shown) > lines else []
+    return [f"{sign}{line}" for line in shown[:lines]] + more
 
 
 def _events(events: list[SseEvent], change: Callable[[Any], Any]) -> list[SseEvent]:
