@@ -35,7 +35,7 @@ class RunResult(BaseModel):
     exit_reason: str
     cache_hit: bool
     cache_key: str
-    live: bool  # False: played against a scripted model, nothing billed
+    live: bool  # False: a scripted model or a replay answered it, nothing billed
     model: str | None = None
     cost_usd: float | None  # what the run's tokens cost, as the CLI priced them
     billed_usd: float | None = None  # what reached a bill: 0 for scripted and replayed runs

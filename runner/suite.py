@@ -236,6 +236,7 @@ class SuiteRunner:
         finally:
             self.cache.release(cached)
         record = cached.record
+        replaying = unit.tape is not None and unit.tape.replaying
         return RunResult(
             scenario=unit.scenario.id,
             lane=unit.lane.name,
@@ -244,11 +245,11 @@ class SuiteRunner:
             exit_reason=record.exit_reason,
             cache_hit=cached.hit,
             cache_key=cached.key,
-            live=unit.script is None,
+            live=unit.script is None and not replaying,
             model=_model(record, unit.spec),
             cost_usd=record.cost_usd,
             billed_usd=_billed(unit, record),
-            replay=None if unit.tape is None else "replayed" if unit.tape.replaying else "recorded",
+            replay=None if unit.tape is None else "replayed" if replaying else "recorded",
             cassette=None if unit.tape is None else str(unit.tape.path),
             recorded_cost_usd=_recorded_cost(unit.tape),
             num_turns=record.num_turns,

@@ -77,6 +77,7 @@ def test_a_suite_recorded_once_replays_offline_with_the_same_scores_at_no_cost(
     assert bench.cli_runs() - started == 4  # three agents and the judge, all the real CLI
     for before, after in zip(first["runs"], again["runs"], strict=True):
         assert after["replay"] == "replayed"
+        assert not after["live"]
         assert after["billed_usd"] == 0.0
         assert after["recorded_cost_usd"] == before["cost_usd"]
     totals = again["header"]["totals"]
@@ -151,6 +152,7 @@ def test_a_live_recording_keeps_no_secret_and_replays_with_the_upstream_stopped(
     again = report(replayed)
     assert scores(again) == scores(first)
     assert again["runs"][0]["billed_usd"] == 0.0
+    assert (first["runs"][0]["live"], again["runs"][0]["live"]) == (True, False)
     assert first["runs"][0]["billed_usd"] == first["runs"][0]["cost_usd"] > 0
     assert len(log.read_text().splitlines()) == len(upstream_requests)
 
