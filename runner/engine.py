@@ -85,8 +85,7 @@ class RunRecord(CliOutcome):
     @property
     def cost_usd(self) -> float | None:
         """The CLI's cost, else runner's estimate (None when a model's price is unknown)."""
-        t = self.transcript
-        return t.cost_usd if t.cost_usd is not None else t.estimated_cost_usd
+        return self.transcript.best_cost_usd
 
     @computed_field  # type: ignore[prop-decorator]
     @property

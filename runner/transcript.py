@@ -233,6 +233,11 @@ class TranscriptSummary(BaseModel):
     shape_problems: list[str]
     parse_error_lines: list[int]  # the first few, to look at
 
+    @property
+    def best_cost_usd(self) -> float | None:
+        """The CLI's cost, else runner's estimate (None when a model's price is unknown)."""
+        return self.cost_usd if self.cost_usd is not None else self.estimated_cost_usd
+
 
 _MAX_LISTED = 20
 

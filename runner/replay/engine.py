@@ -146,10 +146,6 @@ class ReplayDiff(BaseModel):
         return {**self.model_dump(mode="json"), "changed": self.changed}
 
 
-def _cost(summary: TranscriptSummary) -> float | None:
-    return summary.cost_usd if summary.cost_usd is not None else summary.estimated_cost_usd
-
-
 def _read_stream(path: Path) -> list[StreamItem]:
     try:
         with path.open("rb") as f:
@@ -365,7 +361,7 @@ class ReplayEngine:
             tool_sequence=FieldDiff.of(a.tool_sequence, b.tool_sequence),
             output=FieldDiff.of(a.final_text, b.final_text),
             tokens=FieldDiff.of(a.usage.model_dump(), b.usage.model_dump()),
-            cost=FieldDiff.of(_cost(a), _cost(b)),
+            cost=FieldDiff.of(a.best_cost_usd, b.best_cost_usd),
             event_count=FieldDiff.of(a.events, b.events),
         )
 
