@@ -6,10 +6,12 @@ binds to loopback and handles keep-alive, streaming responses and nothing fancie
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import anyio
 import h11
@@ -39,6 +41,16 @@ class HttpResponse:
 
 
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
+
+
+def json_response(status: int, payload: Any) -> HttpResponse:
+    body = json.dumps(payload).encode()
+    return HttpResponse(status, [("content-type", "application/json")], body)
+
+
+def api_error(status: int, kind: str, message: str) -> HttpResponse:
+    """An error as the Messages API words one: what both local endpoints answer with."""
+    return json_response(status, {"type": "error", "error": {"type": kind, "message": message}})
 
 
 async def serve(

@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 
-from runner.replay.http import HttpRequest, HttpResponse, serving
+from runner.replay.http import HttpRequest, HttpResponse, api_error, json_response, serving
 from runner.replay.script import Script, ScriptText, ScriptThinking, ScriptToolUse, Turn
 from runner.replay.sse import SseEvent, aggregate, encode
 
@@ -163,7 +163,7 @@ class ScriptedModel:
             self._note(replace(exchange, status=400))
             # A 400 ends the CLI quickly; a 5xx would send it into minutes of retries.
             msg = f"scripted model: the script has {n} turns for this conversation, all used"
-            return _json(400, _error_body("invalid_request_error", msg))
+            return api_error(400, "invalid_request_error", msg)
         turn = conversation.turns[conversation.served]
         conversation.served += 1
         self._note(replace(exchange, status=_status(turn)))
@@ -176,7 +176,7 @@ class ScriptedModel:
         if turn.delay_s:
             await anyio.sleep(turn.delay_s)
         if turn.error is not None:
-            return _json(turn.error.status, _error_body(turn.error.type, turn.error.message))
+            return api_error(turn.error.status, turn.error.type, turn.error.message)
         model = self.script.model or str(body.get("model", "claude-scripted"))
         events = _turn_events(turn, index=index, model=model)
         if body.get("stream"):
@@ -185,18 +185,18 @@ class ScriptedModel:
                 [("content-type", "text/event-stream"), ("cache-control", "no-cache")],
                 _sse(events),
             )
-        return _json(200, aggregate(events))
+        return json_response(200, aggregate(events))
 
 
 def _messages_body(req: HttpRequest, body: Any) -> dict[str, Any] | HttpResponse:
     """A Messages request's body, or the answer to a request that takes no turn: a token
     count, an unknown route, a body that is not an object."""
     if req.method == "POST" and req.path == "/v1/messages/count_tokens":
-        return _json(200, {"input_tokens": len(req.body) // 4})
+        return json_response(200, {"input_tokens": len(req.body) // 4})
     if req.method != "POST" or req.path != "/v1/messages":
-        return _json(404, _error_body("not_found_error", f"no scripted route {req.path}"))
+        return api_error(404, "not_found_error", f"no scripted route {req.path}")
     if not isinstance(body, dict):
-        return _json(400, _error_body("invalid_request_error", "body is not a JSON object"))
+        return api_error(400, "invalid_request_error", "body is not a JSON object")
     return body
 
 
@@ -204,16 +204,6 @@ def _status(turn: Turn) -> int | None:
     if turn.hang:
         return None
     return turn.error.status if turn.error is not None else 200
-
-
-def _json(status: int, payload: Any) -> HttpResponse:
-    return HttpResponse(
-        status, [("content-type", "application/json")], json.dumps(payload).encode()
-    )
-
-
-def _error_body(kind: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": kind, "message": message}}
 
 
 def _chunks(text: str, size: int) -> list[str]:

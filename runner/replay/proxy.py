@@ -28,7 +28,7 @@ from runner.replay.cassette import (
     CassetteWriter,
     Exchange,
 )
-from runner.replay.http import HttpRequest, HttpResponse
+from runner.replay.http import HttpRequest, HttpResponse, api_error
 from runner.replay.normalize import (
     SAFE_HEADERS,
     RunPaths,
@@ -70,11 +70,6 @@ def _json_body(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:
         return raw.decode("utf-8", "replace")
-
-
-def _error(status: int, message: str) -> HttpResponse:
-    body = {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
-    return HttpResponse(status, [("content-type", "application/json")], json.dumps(body).encode())
 
 
 def _stored_request(req: HttpRequest, scrubber: Scrubber) -> CassetteRequest:
@@ -133,7 +128,8 @@ class Recorder:
             reply = await self._client.send(upstream, stream=True)
         except httpx.HTTPError as exc:
             self.problems.append(f"request {index}: upstream {self.upstream} failed: {exc!r}")
-            return _error(502, f"runner record proxy: the upstream failed: {exc}")
+            why = f"runner record proxy: the upstream failed: {exc}"
+            return api_error(502, "invalid_request_error", why)
         out_headers = [(k, reply.headers[k]) for k in _REPLY_HEADERS if k in reply.headers]
 
         def keep(events: list[SseEvent] | None, body: Any) -> None:
@@ -295,7 +291,7 @@ class Player:
     def _diverge(self, divergence: Divergence) -> HttpResponse:
         self.divergences.append(divergence)
         # A 400 ends the CLI at once; a 5xx would send it into minutes of retries.
-        return _error(400, divergence.headline())
+        return api_error(400, "invalid_request_error", divergence.headline())
 
     def _reply(self, recorded: CassetteResponse) -> HttpResponse:
         headers = list(recorded.headers.items())
