@@ -69,6 +69,7 @@ class Unit:
     # Offline: the scenario's judges' scripted models, by file (empty when live).
     judge_scripts: Mapping[Path, Script] = field(default_factory=dict)
     tape: Tape | None = None  # the API cassette it records or replays
+    judge_tapes: tuple[Tape | None, ...] = ()  # its judges' cassettes, in the checks' order
 
     @property
     def run_id(self) -> str:
@@ -118,9 +119,13 @@ def plan(
                     seed=seed,
                     cassette=_replayed(tape),
                 )
-                units.append(Unit(scenario, lane, trial, spec, key, script, seed, judges, tape))
-                for i in range(len(_judges(scenario, lane.name))):
+                judge_tapes = tuple(
                     _tape(settings, scenario, lane.name, trial, _judge_suffix(i))
+                    for i in range(len(_judges(scenario, lane.name)))
+                )
+                units.append(
+                    Unit(scenario, lane, trial, spec, key, script, seed, judges, tape, judge_tapes)
+                )
     return units
 
 
@@ -304,15 +309,9 @@ class SuiteRunner:
             timeout_s=JUDGE_TIMEOUT_S,
             max_turns=1,
         )
-        tape = None
-        if self.settings.cassettes is not None:
-            index = next(
-                i for i, c in enumerate(_judges(unit.scenario, unit.lane.name)) if c is judge
-            )
-            suffix = _judge_suffix(index)
-            tape = tape_for(
-                self.settings.cassettes, unit.scenario.id, unit.lane.name, unit.trial, suffix
-            )
+        # Its own cassette beside its run's, found (and read) by plan.
+        judges = _judges(unit.scenario, unit.lane.name)
+        tape = unit.judge_tapes[next(i for i, c in enumerate(judges) if c is judge)]
         script = unit.judge_scripts.get(judge.mock) if judge.mock is not None else None
         if tape is not None and tape.replaying:
             script = None
