@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,3 +118,26 @@ def settings(**overrides: object) -> Settings:
         **overrides,
     }
     return Settings(**given)  # type: ignore[arg-type]
+
+
+@contextmanager
+def live_upstream(bench: Workbench) -> Iterator[tuple[str, Path]]:
+    """``mock-model`` serving fix-entry's skill script as the live API: its URL, and its log of
+    requests."""
+    log = bench.root / "upstream.log"
+    script = bench.suite / "fix-entry" / "mock" / "skill.json"
+    with log.open("w") as err:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "runner", "mock-model", "--script", str(script)],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            url = re.search(r"http://127\.0\.0\.1:\d+", server.stdout.readline())
+            assert url is not None
+            yield url.group(0), log
+        finally:
+            server.terminate()
+            server.wait(10)

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.suite_commands import Workbench, offline_env, report, run_runner, workbench
+from tests.suite_commands import (
+    Workbench,
+    live_upstream,
+    offline_env,
+    report,
+    run_runner,
+    workbench,
+)
 
 pytestmark = pytest.mark.cli
 
@@ -203,22 +210,9 @@ def test_offline_without_a_script_for_the_lane_says_how_to_fix(bench: Workbench)
 
 def test_with_a_key_runs_are_live(bench: Workbench, tmp_path: Path) -> None:
     # A live run against a local endpoint: ANTHROPIC_BASE_URL reaches the CLI, nothing else.
-    script = bench.suite / "fix-entry" / "mock" / "skill.json"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "runner", "mock-model", "--script", str(script)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = re.search(r"http://127\.0\.0\.1:\d+", server.stdout.readline())
-        assert url is not None
-        env = offline_env(ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=url.group(0))
+    with live_upstream(bench) as (url, _):
+        env = offline_env(ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=url)
         proc = bench.eval("--scenarios", "fix-entry", "--json", env=env)
-    finally:
-        server.terminate()
-        server.wait(10)
     assert "live" in proc.stderr
     doc = report(proc)
     assert doc["header"]["mode"] == "live"

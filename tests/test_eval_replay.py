@@ -7,9 +7,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,15 @@ from runner.replay.cassette import read_cassette
 from runner.scenarios import load_suite
 from runner.suite import SuiteRunner, plan
 from runner.tapes import Cassettes
-from tests.suite_commands import EXAMPLE_SUITE, Workbench, offline_env, report, settings, workbench
+from tests.suite_commands import (
+    EXAMPLE_SUITE,
+    Workbench,
+    live_upstream,
+    offline_env,
+    report,
+    settings,
+    workbench,
+)
 
 pytestmark = pytest.mark.cli
 
@@ -93,28 +98,6 @@ def test_a_suite_recorded_once_replays_offline_with_the_same_scores_at_no_cost(
     assert "3 from cache" in text.stdout
     assert "replay: 3 runs replayed for $0.0000; recording them cost $0.1" in text.stdout
     assert "replayed (recorded $0.05" in text.stdout
-
-
-@contextmanager
-def live_upstream(bench: Workbench) -> Iterator[tuple[str, Path]]:
-    """``mock-model`` as the live API: its URL, and its log of requests."""
-    log = bench.root / "upstream.log"
-    script = bench.suite / "fix-entry" / "mock" / "skill.json"
-    with log.open("w") as err:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "runner", "mock-model", "--script", str(script)],
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            url = re.search(r"http://127\.0\.0\.1:\d+", server.stdout.readline())
-            assert url is not None
-            yield url.group(0), log
-        finally:
-            server.terminate()
-            server.wait(10)
 
 
 def test_a_live_recording_keeps_no_secret_and_replays_with_the_upstream_stopped(
