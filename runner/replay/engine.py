@@ -52,6 +52,7 @@ from runner.transcript import (
     summarize,
 )
 from runner.usage import Usage, usage_of
+from runner.workspace import Workspace
 
 Predicate = Callable[[StreamItem], bool]
 _PEEK = 1 << 16  # bytes of a file's first line read to tell a cassette from a stream
@@ -508,8 +509,7 @@ def fingerprint(items: list[StreamItem]) -> str:
     times replaced (``normalize.Normalizer``), so two identical runs give the same digest."""
     init = next((i for i in items if isinstance(i, SystemInit)), None)
     cwd = init.cwd if init is not None else None
-    # Workspace.create puts the run's home beside its work/ folder.
-    home = str(Path(cwd).parent / "home") if cwd else None
+    home = str(Workspace(Path(cwd).parent).home) if cwd else None  # the layout run_one made
     scrubber = Scrubber(RunPaths(workspace=cwd, home=home))
     normalizer = Normalizer()
     content: list[Any] = []
