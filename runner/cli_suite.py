@@ -18,7 +18,7 @@ from runner import __version__
 from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
-from runner.claude_bin import ClaudeNotFoundError, find_claude, known_version
+from runner.claude_bin import ClaudeNotFoundError
 from runner.cmdline import fail, positive, positive_number, say
 from runner.compare import Comparison, compare
 from runner.figures import money
@@ -28,7 +28,7 @@ from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
 from runner.scenarios import ScenarioError, load_suite
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
 from runner.store import Recording, RunStore, StoreError, git_identity
-from runner.suite import PlanError, Progress, Settings, SuiteRunner, Unit, has_api_key, plan
+from runner.suite import PlanError, Progress, SuiteRunner, Unit, local_settings, plan
 from runner.tapes import Cassettes, ReplayMode
 
 DEFAULT_SUITE = Path("fixtures") / "scenarios"
@@ -51,31 +51,28 @@ def _lanes(text: str) -> list[Lane]:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    if args.replay_mode and not args.replay:
+        return fail("--replay-mode: goes with --replay DIR (--record DIR records every run)")
     try:
         lanes = _lanes(args.variant)
         ids = [i.strip() for i in args.scenarios.split(",")] if args.scenarios else None
         scenarios = load_suite(Path(args.suite), ids)
-        binary = find_claude(args.claude_bin)
+        cassettes = None
+        if args.record or args.replay:
+            mode: ReplayMode = "all" if args.record else args.replay_mode or "none"
+            cassettes = Cassettes(Path(args.record or args.replay), mode)
         cache_root = Path(args.cache_dir)
-        memo = None if args.no_cache else cache_root / "cli-versions.json"
-        version = known_version(binary, memo=memo)
+        settings = local_settings(
+            args.claude_bin,
+            version_memo=None if args.no_cache else cache_root / "cli-versions.json",
+            offline=args.offline,
+            model=args.model,
+            concurrency=args.concurrency,
+            cassettes=cassettes,
+        )
     except (UnknownLaneError, ScenarioError, ClaudeNotFoundError) as exc:
         return fail(str(exc))
-    scripted = args.offline or not has_api_key()
-    if args.replay_mode and not args.replay:
-        return fail("--replay-mode: goes with --replay DIR (--record DIR records every run)")
-    cassettes = None
-    if args.record or args.replay:
-        mode: ReplayMode = "all" if args.record else args.replay_mode or "none"
-        cassettes = Cassettes(Path(args.record or args.replay), mode)
-    settings = Settings(
-        binary=binary,
-        cli_version=version,
-        scripted=scripted,
-        model=args.model,
-        concurrency=args.concurrency,
-        cassettes=cassettes,
-    )
+    scripted, version = settings.scripted, settings.cli_version
     try:
         units = plan(scenarios, lanes, args.trials, settings)
     except PlanError as exc:

@@ -117,16 +117,14 @@ class RunnerRuns:
         """As eval builds them: the CLI (its version, without starting it when known), and
         scripted unless an API key is set."""
         if self._settings is None:
-            from runner.claude_bin import ClaudeNotFoundError, find_claude, known_version
-            from runner.suite import Settings, has_api_key
+            from runner.claude_bin import ClaudeNotFoundError
+            from runner.suite import local_settings
 
+            memo = self.cache_root / "cli-versions.json"
             try:
-                binary = find_claude()
-                version = known_version(binary, memo=self.cache_root / "cli-versions.json")
+                self._settings = local_settings(None, version_memo=memo, offline=self.offline)
             except ClaudeNotFoundError as exc:
                 pytest.fail(f"runner: {exc}", pytrace=False)
-            scripted = self.offline or not has_api_key()
-            self._settings = Settings(binary=binary, cli_version=version, scripted=scripted)
         return self._settings
 
     def cached(self, scenario: str, lane: str = DEFAULT_LANE, trial: int = 0) -> ReplayEngine:

@@ -17,7 +17,7 @@ import anyio
 
 from runner.cache import CachedRun, RunCache, RunKey, run_key, tree_digest
 from runner.checks import Judge, JudgeVerdict, RunView, parse_verdict, score
-from runner.claude_bin import ClaudeBinary
+from runner.claude_bin import ClaudeBinary, find_claude, known_version
 from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
 from runner.lanes import LANES, Lane
 from runner.replay.mock_api import scripted_model
@@ -53,6 +53,29 @@ class Settings:
     workspace_parent: Path | None = None
     grace_s: float = 5.0
     cassettes: Cassettes | None = None  # eval --record / --replay
+
+
+def local_settings(
+    claude_bin: str | None,
+    *,
+    version_memo: Path | None,
+    offline: bool = False,
+    model: str | None = None,
+    concurrency: int = 2,
+    cassettes: Cassettes | None = None,
+) -> Settings:
+    """Settings as eval makes them on this machine: the CLI found (its version known without
+    starting it, when it can be), and scripted unless an API key is set or ``offline``.
+    ClaudeNotFoundError when there is no CLI."""
+    binary = find_claude(claude_bin)
+    return Settings(
+        binary=binary,
+        cli_version=known_version(binary, memo=version_memo),
+        scripted=offline or not has_api_key(),
+        model=model,
+        concurrency=concurrency,
+        cassettes=cassettes,
+    )
 
 
 @dataclass(frozen=True)
