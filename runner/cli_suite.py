@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
 
 from runner import __version__
+from runner.ab import AbReport, analyze
 from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
@@ -23,7 +25,7 @@ from runner.cmdline import fail, positive, positive_number, say
 from runner.compare import Comparison, compare
 from runner.figures import money
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
-from runner.render import render_comparison, render_eval, run_line
+from runner.render import render_ab, render_comparison, render_eval, run_line
 from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
 from runner.scenarios import ScenarioError, load_suite
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
@@ -40,21 +42,52 @@ class EvalReport(SuiteResult):
     saved_to: str | None = None
     baseline: str | None = None  # the previous run it was compared with
     comparison: Comparison | None = None
+    ab: AbReport | None = None  # two lanes or more, or an A/A copy
     cache_problems: list[str] = []  # corrupt cache entries, recordings not kept
 
 
-def _lanes(text: str) -> list[Lane]:
+def _lanes(text: str, option: str) -> list[Lane]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
-        raise UnknownLaneError("--variant: give at least one lane")
+        raise UnknownLaneError(f"{option}: give at least one lane")
     return [get_lane(n) for n in dict.fromkeys(names)]
 
 
+def _eval_lanes(args: argparse.Namespace) -> tuple[list[Lane], Lane | None]:
+    return _lanes(args.variant, "--variant"), None
+
+
+def _ab_lanes(args: argparse.Namespace) -> tuple[list[Lane], Lane | None]:
+    lanes = _lanes(args.lanes, "--lanes") if args.lanes else []
+    aa = get_lane(args.aa) if args.aa else None
+    if len(lanes) < 2 and aa is None:
+        raise UnknownLaneError(
+            "--lanes: give two lanes or more (A,B: B is compared with A), "
+            "or --aa LANE for the noise floor"
+        )
+    if aa is not None and aa not in lanes:
+        lanes.append(aa)
+    return lanes, aa
+
+
 def _eval(args: argparse.Namespace) -> int:
+    return _run_suite(args, _eval_lanes)
+
+
+def _ab(args: argparse.Namespace) -> int:
+    return _run_suite(args, _ab_lanes)
+
+
+def _run_suite(
+    args: argparse.Namespace,
+    pick: Callable[[argparse.Namespace], tuple[list[Lane], Lane | None]],
+) -> int:
+    """eval and ab: the lanes ``pick`` reads from the options; plan, run through the cache
+    with progress and partial saves, then save, compare with the previous run and print."""
     if args.replay_mode and not args.replay:
         return fail("--replay-mode: goes with --replay DIR (--record DIR records every run)")
     try:
-        lanes = _lanes(args.variant)
+        lanes, aa = pick(args)
         ids = [i.strip() for i in args.scenarios.split(",")] if args.scenarios else None
         scenarios = load_suite(Path(args.suite), ids)
         cassettes = None
@@ -75,6 +108,9 @@ def _eval(args: argparse.Namespace) -> int:
     scripted, version = settings.scripted, settings.cli_version
     try:
         units = plan(scenarios, lanes, args.trials, settings)
+        if aa is not None:
+            # The A/A copy: the same lane's next trials, paired trial t with t + trials.
+            units += plan(scenarios, [aa], args.trials, settings, first_trial=args.trials)
     except PlanError as exc:
         return fail(str(exc))
     cache = RunCache(cache_root, read=not (args.no_cache or args.refresh), write=not args.no_cache)
@@ -90,6 +126,7 @@ def _eval(args: argparse.Namespace) -> int:
         lanes=[lane.name for lane in lanes],
         scenarios=[s.id for s in scenarios],
         trials=args.trials,
+        aa=aa.name if aa else None,
         mode="scripted" if scripted else "live",
         cassettes=str(cassettes.root) if cassettes else None,
         replay_mode=cassettes.mode if cassettes else None,
@@ -105,9 +142,10 @@ def _eval(args: argparse.Namespace) -> int:
     )
     if cassettes is not None and cassettes.mode == "none":
         where = f"replay: the real CLI, every model reply from {cassettes.root} ($0, no model)"
+    again = f", {aa.name} twice for the noise floor" if aa else ""
     say(
         f"{_n(len(units), 'run')} ({_n(len(scenarios), 'scenario')} x {_n(len(lanes), 'lane')}"
-        f" x {_n(args.trials, 'trial')}), {where}; claude {version}; "
+        f" x {_n(args.trials, 'trial')}{again}), {where}; claude {version}; "
         f"concurrency {args.concurrency}"
     )
     if cassettes is not None:
@@ -172,20 +210,31 @@ def _finish(
         except StoreError as exc:
             say(f"warning: cannot compare with the previous run: {exc}")
             baseline = None
+    ab = analyze(result) if len(lanes) > 1 or result.header.aa else None
     report = EvalReport(
         **dict(result),
         saved_to=str(saved),
         baseline=str(baseline.path) if baseline else None,
         comparison=comparison,
+        ab=ab,
         cache_problems=[*cache.problems, *problems],
     )
     if args.out:
         write_atomically(Path(args.out), report.model_dump_json(indent=2))
     if args.json:
         print(report.model_dump_json(indent=2))
+    elif args.command == "ab":
+        # ab answers one question; every run and its transcript are in `runner report`.
+        assert ab is not None
+        print(render_ab(ab))
+        print(f"\nsaved to {saved}; every run and transcript: python -m runner report")
     else:
         skill_lanes = {lane.name for lane in lanes if lane.uses_skill}
         print(render_eval(result, skill_lanes=skill_lanes))
+        if ab is not None:
+            print()
+            print(render_ab(ab))
+            print()
         print(f"saved to {saved}")
         if comparison is not None and baseline is not None:
             print()
@@ -194,6 +243,9 @@ def _finish(
             )
         else:
             print("no previous run of this suite to compare with")
+    # An A/B's failures are its data; eval says whether every run passed.
+    if args.command == "ab":
+        return 0
     return 0 if all(r.passed for r in result.runs) else 1
 
 
@@ -264,6 +316,9 @@ runs the real CLI again, tools and all, with every reply served from the cassett
 that differs from its recording, one past the cassette's end, or a recorded reply left unused
 fails the run (replay_diverged) with the request's index and a diff.
 
+With two lanes or more, eval also prints the A/B statistics of each later lane against the
+first (see `ab --help`); `python -m runner report` turns the saved results into an HTML page.
+
 examples:
   python -m runner eval                                   # the example suite, agent-skill
   python -m runner eval --variant agent-baseline,agent-skill --trials 3
@@ -275,8 +330,83 @@ Exit code 0 when every run passed, 1 when any failed, 2 for a usage or configura
 error. Results are saved under .runner/runs/ and compared with the previous run."""
 
 
+AB_TRIALS = 5
+
+AB_EPILOG = """\
+lanes:
+{lanes}
+
+Reading the result: a verdict of "better" or "worse" means McNemar's exact test on the pairs
+that went differently gives p < 0.05. "underpowered" means the observed difference could be
+real but these pairs cannot tell: the line says how many trials per scenario would, at 80%
+power. "no detectable difference" means the lanes agreed (or the design had the power and the
+difference did not show). --aa LANE measures the noise floor: an effect no larger than the
+flip rate of a lane against itself is noise. Every run is cached, so raising --trials runs only
+the new trials, and the same runs always print the same numbers.
+
+examples:
+  python -m runner ab --lanes agent-baseline,agent-skill
+  python -m runner ab --lanes agent-baseline,agent-skill --trials 10 --aa agent-skill
+  python -m runner ab --lanes agent-skill-nonudge,agent-skill   # what the nudge does
+  python -m runner ab --lanes agent-baseline,agent-skill --json --out ab.json
+
+Exit code 0 when the comparison ran (failed runs are its data), 2 for a usage or
+configuration error. Results are saved under .runner/runs/ like eval's: `python -m runner
+report` shows them, every run's transcript, and this A/B view in one HTML file."""
+
+
 def _where(parser: argparse.ArgumentParser, flag: str, default: Path) -> None:
     parser.add_argument(flag, default=str(default), metavar="DIR", help=f"default {default}")
+
+
+def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
+    """What eval and ab share: which runs, where they go, how they reach a model."""
+    parser.add_argument("--scenarios", metavar="ID[,ID...]", help="only these scenarios")
+    parser.add_argument(
+        "--trials", type=positive, default=trials, metavar="N", help=f"default {trials}"
+    )
+    parser.add_argument(
+        "--concurrency", type=positive, default=2, metavar="N", help="CLIs at once; default 2"
+    )
+    parser.add_argument("--model", help="the model for every scenario, over the scenario's own")
+    parser.add_argument(
+        "--suite",
+        default=str(DEFAULT_SUITE),
+        metavar="DIR",
+        help=f"a folder of <id>/scenario.toml; default {DEFAULT_SUITE}",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document, not the text")
+    parser.add_argument("--out", metavar="FILE", help="also write the JSON document to FILE")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="use the scripted models even when ANTHROPIC_API_KEY is set",
+    )
+    fresh = parser.add_mutually_exclusive_group()
+    fresh.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    fresh.add_argument("--refresh", action="store_true", help="run again, and overwrite the cache")
+    tapes = parser.add_mutually_exclusive_group()
+    tapes.add_argument(
+        "--record",
+        metavar="DIR",
+        help="record every run's API traffic to DIR/<scenario>/<lane>-<trial>.ndjson "
+        "(through a proxy on 127.0.0.1; keys and paths never written)",
+    )
+    tapes.add_argument(
+        "--replay",
+        metavar="DIR",
+        help="answer every model request from the cassettes in DIR: the real CLI and tools, "
+        "no model, $0",
+    )
+    parser.add_argument(
+        "--replay-mode",
+        choices=("none", "new", "all"),
+        help="with --replay: none = replay only, a missing cassette is an error (default); "
+        "new = record the missing ones; all = record every run again",
+    )
+    _where(parser, "--cache-dir", CACHE_ROOT)
+    _where(parser, "--runs-dir", RUNS_ROOT)
+    parser.add_argument("--claude-bin", metavar="PATH", help="path to the claude binary")
 
 
 def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -296,51 +426,35 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         metavar="LANE[,LANE...]",
         help="the lanes to run; default: agent-skill",
     )
-    ev.add_argument("--scenarios", metavar="ID[,ID...]", help="only these scenarios")
-    ev.add_argument("--trials", type=positive, default=1, metavar="N", help="default 1")
-    ev.add_argument(
-        "--concurrency", type=positive, default=2, metavar="N", help="CLIs at once; default 2"
-    )
-    ev.add_argument("--model", help="the model for every scenario, over the scenario's own")
-    ev.add_argument(
-        "--suite",
-        default=str(DEFAULT_SUITE),
-        metavar="DIR",
-        help=f"a folder of <id>/scenario.toml; default {DEFAULT_SUITE}",
-    )
-    ev.add_argument("--json", action="store_true", help="print one JSON document, not the table")
-    ev.add_argument("--out", metavar="FILE", help="also write the JSON document to FILE")
-    ev.add_argument(
-        "--offline",
-        action="store_true",
-        help="use the scripted models even when ANTHROPIC_API_KEY is set",
-    )
-    fresh = ev.add_mutually_exclusive_group()
-    fresh.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    fresh.add_argument("--refresh", action="store_true", help="run again, and overwrite the cache")
-    tapes = ev.add_mutually_exclusive_group()
-    tapes.add_argument(
-        "--record",
-        metavar="DIR",
-        help="record every run's API traffic to DIR/<scenario>/<lane>-<trial>.ndjson "
-        "(through a proxy on 127.0.0.1; keys and paths never written)",
-    )
-    tapes.add_argument(
-        "--replay",
-        metavar="DIR",
-        help="answer every model request from the cassettes in DIR: the real CLI and tools, "
-        "no model, $0",
-    )
-    ev.add_argument(
-        "--replay-mode",
-        choices=("none", "new", "all"),
-        help="with --replay: none = replay only, a missing cassette is an error (default); "
-        "new = record the missing ones; all = record every run again",
-    )
-    _where(ev, "--cache-dir", CACHE_ROOT)
-    _where(ev, "--runs-dir", RUNS_ROOT)
-    ev.add_argument("--claude-bin", metavar="PATH", help="path to the claude binary")
+    _run_options(ev, trials=1)
     ev.set_defaults(func=_eval)
+
+    ab = sub.add_parser(
+        "ab",
+        help="does lane B beat lane A? pass rates, a paired test, a verdict, and what it costs",
+        description="Run every scenario of --suite in each lane of --lanes, --trials times, "
+        "through the cache (as eval does), then compare each lane after the first with the "
+        "first, pairing runs by scenario and trial: pass rates with Wilson 95% intervals, "
+        "pass@k and pass^k, the difference with Newcombe's paired 95% interval, McNemar's exact "
+        "test, a verdict (better, worse, no detectable difference, underpowered: with the "
+        "trials needed for 80% power), cost, turns and time with paired bootstrap intervals, "
+        "and how often each skill lane loaded its skill.",
+        epilog=AB_EPILOG.format(lanes=lanes),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ab.add_argument(
+        "--lanes",
+        metavar="A,B[,C...]",
+        help="the lanes to compare: each later lane is compared with the first",
+    )
+    ab.add_argument(
+        "--aa",
+        metavar="LANE",
+        help="also run LANE's trials a second time, and report how often a run's outcome flips "
+        "with nothing changed: the noise floor to read every verdict against",
+    )
+    _run_options(ab, trials=AB_TRIALS)
+    ab.set_defaults(func=_ab)
 
     cmp = sub.add_parser(
         "compare",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runner.ab import AbReport, Rate
 from runner.compare import Comparison
 from runner.engine import RunRecord
 from runner.figures import money, secs, signed, signed_money, signed_secs
@@ -179,4 +180,106 @@ def render_comparison(c: Comparison, *, before_name: str, after_name: str) -> st
             f"{r.run_id:<{width}}  {r.status:<9}  {signed_money(r.cost_usd.delta):>9}  "
             f"{signed(r.num_turns.delta):>5}  {signed_secs(r.duration_ms.delta):>8}"
         )
+    return "\n".join(lines)
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.0f}%"
+
+
+def _rate(r: Rate | None) -> str:
+    if r is None:
+        return "-"
+    if r.rate is None or r.ci is None:
+        return "- (0 runs)"
+    return f"{_pct(r.rate)} ({r.successes}/{r.n}, {_pct(r.ci.low)} to {_pct(r.ci.high)})"
+
+
+def _points(value: float) -> str:
+    return f"{value * 100:+.0f}"
+
+
+def _metric(metric: str, value: float | None, *, signed_: bool = False) -> str:
+    if value is None:
+        return "-"
+    if metric == "cost_usd":
+        return signed_money(value) if signed_ else money(value)
+    if metric == "duration_ms":
+        return f"{value / 1000:+.1f}s" if signed_ else secs(round(value))
+    return f"{value:+.1f}" if signed_ else f"{value:.1f}"
+
+
+_METRIC_NAMES = {"cost_usd": "cost", "num_turns": "turns", "duration_ms": "time"}
+
+
+def render_ab(report: AbReport) -> str:
+    """The A/B statistics: each lane, then each B over A with its verdict, then the noise."""
+    lanes = report.lanes
+    k = max((p.k for lane in lanes for p in lane.pass_k), default=None)
+    header = ["lane", "runs", "pass rate (95% CI)"]
+    if k is not None:
+        header += [f"pass@{k}", f"pass^{k}"]
+    header += ["skill used", "cost", "turns", "time"]
+    rows = []
+    for lane in lanes:
+        at_k = next((p for p in lane.pass_k if p.k == k), None)
+        row = [lane.lane, str(lane.runs), _rate(lane.pass_rate)]
+        if k is not None:
+            row += [f"{at_k.pass_at_k:.2f}", f"{at_k.pass_hat_k:.2f}"] if at_k else ["-", "-"]
+        row += [
+            _rate(lane.skill_invoked),
+            _metric("cost_usd", lane.cost_usd),
+            _metric("num_turns", lane.num_turns),
+            _metric("duration_ms", lane.duration_ms),
+        ]
+        rows.append(row)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        f"A/B · {report.scenarios} scenarios x {report.trials} trials · "
+        f"{report.confidence:.0%} intervals · paired by scenario and trial",
+        *(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+            for r in [header, *rows]
+        ),
+    ]
+    for e in report.effects:
+        lines += ["", f"{e.b} over {e.a}: {e.verdict.upper()}: {e.reason}"]
+        if e.diff is not None and e.ci is not None:
+            lines.append(
+                f"  pass rate  {_points(e.diff)} points (95% CI {_points(e.ci.low)} to "
+                f"{_points(e.ci.high)}) · {e.pairs} pairs: {e.b_only} only {e.b} passed, "
+                f"{e.a_only} only {e.a} · McNemar exact p = {e.p_value:.3g}"
+            )
+        if e.unpaired:
+            lines.append(f"  unpaired   {e.unpaired} runs without a partner (not counted)")
+        for m in e.metrics:
+            ci = (
+                f" (95% CI {_metric(m.metric, m.ci.low, signed_=True)} to "
+                f"{_metric(m.metric, m.ci.high, signed_=True)})"
+                if m.ci
+                else ""
+            )
+            lines.append(
+                f"  {_METRIC_NAMES[m.metric]:<10} {_metric(m.metric, m.a_mean)} → "
+                f"{_metric(m.metric, m.b_mean)}: {_metric(m.metric, m.diff, signed_=True)}"
+                f" per run{ci}"
+            )
+        per = " · ".join(
+            f"{s.scenario} {s.a_passed}/{s.pairs} → {s.b_passed}/{s.pairs}" for s in e.scenarios
+        )
+        if per:
+            lines.append(f"  scenarios  {per}")
+    if report.noise is not None:
+        n = report.noise
+        lines += [
+            "",
+            f"noise floor: {n.lane} against itself, {n.pairs} pairs: {_rate(n.flip_rate)} of "
+            f"runs flip with nothing changed (p = {n.p_value:.3g})",
+        ]
+        for e in report.effects:
+            if e.discordant_rate is not None:
+                lines.append(
+                    f"  {e.b} over {e.a}: {_pct(e.discordant_rate)} of pairs differ, "
+                    f"against {_pct(n.flip_rate.rate)} from noise"
+                )
     return "\n".join(lines)

@@ -101,6 +101,7 @@ class SuiteHeader(BaseModel):
     lanes: list[str]
     scenarios: list[str]
     trials: int
+    aa: str | None = None  # ab --aa LANE: that lane ran again as trials .. 2 * trials - 1
     mode: Literal["live", "scripted"]  # where runs that reach a model go
     cassettes: str | None = None  # --record / --replay DIR
     replay_mode: Literal["none", "new", "all"] | None = None

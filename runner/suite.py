@@ -100,10 +100,15 @@ class Unit:
 
 
 def plan(
-    scenarios: list[Scenario], lanes: list[Lane], trials: int, settings: Settings
+    scenarios: list[Scenario],
+    lanes: list[Lane],
+    trials: int,
+    settings: Settings,
+    *,
+    first_trial: int = 0,
 ) -> list[Unit]:
     """Every run, in order (scenario, lane, trial), with its key; PlanError before anything
-    runs when one of them cannot."""
+    runs when one of them cannot. Trials are numbered from ``first_trial`` (an A/A copy)."""
     scripts: dict[Path, Script] = {}
     digests: dict[Path, str] = {}
 
@@ -124,7 +129,7 @@ def plan(
                 cli = check(spec, lane)
             except RunSpecError as exc:
                 raise PlanError(f"{where}: {exc}") from None
-            for trial in range(trials):
+            for trial in range(first_trial, first_trial + trials):
                 tape = _tape(settings, scenario, lane.name, trial)
                 script = None
                 if settings.scripted and (tape is None or not tape.replaying):

@@ -52,8 +52,14 @@ class Workbench:
     def eval(
         self, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
+        return self.command("eval", *args, env=env)
+
+    def command(
+        self, name: str, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``python -m runner NAME`` (eval or ab) on this bench's suite, cache and store."""
         return run_runner(
-            "eval",
+            name,
             "--suite",
             str(self.suite),
             "--cache-dir",
@@ -71,9 +77,9 @@ class Workbench:
         return sorted((self.root / "runs").glob("*.json"))
 
 
-def workbench(tmp: Path) -> Workbench:
+def workbench(tmp: Path, suite: Path = EXAMPLE_SUITE) -> Workbench:
     bench = Workbench(tmp)
-    shutil.copytree(EXAMPLE_SUITE, bench.suite)
+    shutil.copytree(suite, bench.suite)
     shutil.copytree(REPO / "skills", tmp / "skills")
     real = find_claude().path
     bench.claude.write_text(f'#!/bin/sh\necho "$*" >> {bench.log}\nexec {real} "$@"\n')
