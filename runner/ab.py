@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -303,8 +303,9 @@ def _pp(diff: float) -> str:
 
 
 def _metric_effect(metric: Metric, pairs: list[tuple[RunResult, RunResult]]) -> MetricEffect:
-    get: Callable[[RunResult], float | None] = lambda r: getattr(r, metric)  # noqa: E731
-    known = [(get(x), get(y)) for x, y in pairs]
+    known: list[tuple[float | None, float | None]] = [
+        (getattr(x, metric), getattr(y, metric)) for x, y in pairs
+    ]
     both = [(x, y) for x, y in known if x is not None and y is not None]
     diffs = [y - x for x, y in both]
     bounds = stats.bootstrap_mean(diffs, CONFIDENCE)

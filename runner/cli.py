@@ -15,6 +15,7 @@ import anyio
 
 from runner import __version__
 from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude, pinned_version
+from runner.cli_results import add_result_commands
 from runner.cli_suite import add_suite_commands
 from runner.cmdline import fail, positive, positive_number, say
 from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
@@ -237,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     mm.set_defaults(func=_mock_model)
     _add_run(sub)
     add_suite_commands(sub)
+    add_result_commands(sub)
     return parser
 
 

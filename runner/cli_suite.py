@@ -1,4 +1,4 @@
-"""The suite commands: ``eval``, ``compare`` and ``cache``.
+"""The commands that run suites: ``eval`` and ``ab``.
 
 ``eval`` is the product's main job: scenario x lane x trial through the cache, live progress
 on stderr, a partial save after every run, the summary table, the final save, and the
@@ -21,7 +21,7 @@ from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
 from runner.claude_bin import ClaudeNotFoundError
-from runner.cmdline import fail, positive, positive_number, say
+from runner.cmdline import dir_option, fail, positive, say
 from runner.compare import Comparison, compare
 from runner.figures import money
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
@@ -253,52 +253,6 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _compare(args: argparse.Namespace) -> int:
-    store = RunStore(Path(args.runs_dir))
-    refs = args.runs or ["previous", "latest"]
-    if len(refs) != 2:
-        return fail("compare: give two runs (BEFORE AFTER), or none for the last two")
-    try:
-        before_path, after_path = (store.resolve(r) for r in refs)
-        before, after = store.load(before_path), store.load(after_path)
-    except StoreError as exc:
-        return fail(str(exc))
-    comparison = compare(before, after)
-    if args.json:
-        print(comparison.model_dump_json(indent=2))
-    else:
-        print(
-            render_comparison(comparison, before_name=before_path.name, after_name=after_path.name)
-        )
-    return 0
-
-
-def _cache(args: argparse.Namespace) -> int:
-    cache = RunCache(Path(args.cache_dir))
-    if args.action == "stats":
-        stats = cache.stats()
-        if args.json:
-            print(stats.model_dump_json(indent=2))
-            return 0
-        reasons = ", ".join(f"{n} {why}" for why, n in stats.exit_reasons.items()) or "none"
-        print(f"cache       {stats.root}")
-        print(f"entries     {stats.entries} ({reasons})")
-        print(f"size        {stats.bytes / 1e6:.1f} MB")
-        print(f"last used   {stats.oldest_use or '-'} .. {stats.newest_use or '-'}")
-        print(f"corrupt     {stats.corrupt}")
-        print(f"set aside   {stats.failed} uncacheable attempts (failed/)")
-        print(f"in progress {stats.in_progress} (tmp/)")
-        return 0
-    report = cache.prune(older_than_days=args.older_than, dry_run=args.dry_run)
-    if args.json:
-        print(report.model_dump_json(indent=2))
-        return 0
-    what = ", ".join(f"{n} {why}" for why, n in report.removed.items()) or "nothing"
-    verb = "would remove" if report.dry_run else "removed"
-    print(f"{verb} {what}; {report.bytes_freed / 1e6:.1f} MB")
-    return 0
-
-
 EVAL_EPILOG = """\
 lanes:
 {lanes}
@@ -355,10 +309,6 @@ configuration error. Results are saved under .runner/runs/ like eval's: `python 
 report` shows them, every run's transcript, and this A/B view in one HTML file."""
 
 
-def _where(parser: argparse.ArgumentParser, flag: str, default: Path) -> None:
-    parser.add_argument(flag, default=str(default), metavar="DIR", help=f"default {default}")
-
-
 def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
     """What eval and ab share: which runs, where they go, how they reach a model."""
     parser.add_argument("--scenarios", metavar="ID[,ID...]", help="only these scenarios")
@@ -404,8 +354,8 @@ def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
         help="with --replay: none = replay only, a missing cassette is an error (default); "
         "new = record the missing ones; all = record every run again",
     )
-    _where(parser, "--cache-dir", CACHE_ROOT)
-    _where(parser, "--runs-dir", RUNS_ROOT)
+    dir_option(parser, "--cache-dir", CACHE_ROOT)
+    dir_option(parser, "--runs-dir", RUNS_ROOT)
     parser.add_argument("--claude-bin", metavar="PATH", help="path to the claude binary")
 
 
@@ -455,37 +405,3 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     _run_options(ab, trials=AB_TRIALS)
     ab.set_defaults(func=_ab)
-
-    cmp = sub.add_parser(
-        "compare",
-        help="compare two stored eval results: regressions, improvements, cost and turns",
-        description="Compare two results in --runs-dir: per run improved, regressed, "
-        "unchanged, new or removed, with cost, turn and duration changes and commentary. "
-        "A run is a file path, a file name or the start of one, `latest` or `previous`.",
-        epilog="examples:\n  python -m runner compare                    # previous vs latest\n"
-        "  python -m runner compare 0.1.0-main-3f2a 0.1.0-main-9c1b --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    cmp.add_argument("runs", nargs="*", metavar="RUN", help="BEFORE AFTER; default: the last two")
-    cmp.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    _where(cmp, "--runs-dir", RUNS_ROOT)
-    cmp.set_defaults(func=_compare)
-
-    cache = sub.add_parser(
-        "cache",
-        help="show or prune the run cache",
-        description="stats: what the cache holds. prune: remove corrupt entries, set-aside "
-        "failed attempts, stale temporary folders, and with --older-than, entries unused for "
-        "that many days.",
-    )
-    cache.add_argument("action", choices=("stats", "prune"))
-    cache.add_argument(
-        "--older-than",
-        type=positive_number,
-        metavar="DAYS",
-        help="prune: also entries unused this long",
-    )
-    cache.add_argument("--dry-run", action="store_true", help="prune: only say what would go")
-    cache.add_argument("--json", action="store_true")
-    _where(cache, "--cache-dir", CACHE_ROOT)
-    cache.set_defaults(func=_cache)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 _N = TypeVar("_N", int, float)
@@ -38,3 +39,8 @@ def fail(message: str) -> int:
     """A usage or configuration error: one line, and the exit code for it."""
     say(message)
     return 2
+
+
+def dir_option(parser: argparse.ArgumentParser, flag: str, default: Path) -> None:
+    """A folder option that says its default."""
+    parser.add_argument(flag, default=str(default), metavar="DIR", help=f"default {default}")

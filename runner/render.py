@@ -91,20 +91,25 @@ def render_record(r: RunRecord, *, run_dir: Path) -> str:
 
 def run_line(r: RunResult) -> str:
     """One finished run, for live progress."""
-    status = "PASS" if r.passed else f"FAIL ({_why(r)})"
+    status = "PASS" if r.passed else f"FAIL ({failure_reason(r)})"
     cached = " (cached)" if r.cache_hit else ""
     turns = "-" if r.num_turns is None else str(r.num_turns)
-    return f"{r.run_id} {status}{cached} {_cost(r)} {turns} turns {secs(r.duration_ms)}"
+    return f"{r.run_id} {status}{cached} {cost_text(r)} {turns} turns {secs(r.duration_ms)}"
 
 
-def _cost(r: RunResult) -> str:
+def cost_text(r: RunResult) -> str:
     """A replayed run cost nothing: show that against what its recording cost."""
     if r.replay == "replayed":
         return f"{money(r.billed_usd)} replayed (recorded {money(r.recorded_cost_usd)})"
     return money(r.cost_usd)
 
 
-def _why(r: RunResult) -> str:
+def status_text(r: RunResult) -> str:
+    """PASS, or FAIL with why: the eval table's and the dashboard's status."""
+    return "PASS" if r.passed else f"FAIL: {failure_reason(r)}"
+
+
+def failure_reason(r: RunResult) -> str:
     if r.exit_reason != "success":
         return r.exit_reason
     failed = sum(not c.passed for c in r.checks)
@@ -125,8 +130,8 @@ def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
             r.scenario,
             r.lane,
             str(r.trial),
-            ("PASS" if r.passed else f"FAIL: {_why(r)}") + (" (cached)" if r.cache_hit else ""),
-            _cost(r),
+            status_text(r) + (" (cached)" if r.cache_hit else ""),
+            cost_text(r),
             "-" if r.num_turns is None else str(r.num_turns),
             secs(r.duration_ms),
             _badge(r, skill_lanes),

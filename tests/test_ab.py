@@ -7,7 +7,8 @@ import pytest
 from runner import stats
 from runner.ab import analyze, effect, lane_stats
 from runner.render import render_ab
-from runner.results import RunResult, SuiteHeader, SuiteResult
+from runner.results import RunResult
+from tests.report_support import suite_of
 
 
 def run(
@@ -34,26 +35,6 @@ def run(
         duration_ms=1000,
         skills_invoked=skills or [],
     )
-
-
-def suite(
-    runs: list[RunResult], lanes: list[str], trials: int, aa: str | None = None
-) -> SuiteResult:
-    header = SuiteHeader(
-        runner_version="0",
-        branch="main",
-        sha="0" * 40,
-        started_at="2026-11-21T00:00:00+00:00",
-        partial=False,
-        suite="s",
-        lanes=lanes,
-        scenarios=sorted({r.scenario for r in runs}),
-        trials=trials,
-        aa=aa,
-        mode="scripted",
-        planned=len(runs),
-    )
-    return SuiteResult(header=header, runs=runs)
 
 
 def lane_of(lane: str, outcomes: dict[str, list[bool]], **kw: object) -> list[RunResult]:
@@ -186,7 +167,7 @@ def test_metric_effects_are_paired_differences() -> None:
 def test_analyze_uses_header_order_and_the_aa_copy() -> None:
     base = lane_of("agent-baseline", {"x": [False, False, True]})
     skill = lane_of("agent-skill", {"x": [True, True, True, True, False, True]})
-    result = suite(base + skill, ["agent-baseline", "agent-skill"], trials=3, aa="agent-skill")
+    result = suite_of(base + skill, trials=3, aa="agent-skill")
     report = analyze(result)
     assert [s.lane for s in report.lanes] == ["agent-baseline", "agent-skill"]
     # The A/A copy (trials 3..5) is not part of the A/B: 3 pairs, none unpaired.

@@ -1,0 +1,112 @@
+"""The dashboard as one HTML file: a skeleton, the CSS and JS inlined from ``assets/``, and the
+data as JSON elements: one for the tables, one per run for its transcript, parsed only when
+its row is opened. Nothing is fetched: a Content-Security-Policy lets only this page's own
+script and style run, so a transcript that breaks out of its element still cannot run code."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from collections.abc import Iterator, Sequence
+from importlib.resources import files
+
+from pydantic import BaseModel
+
+from runner.report.views import StoredResult, detail_id, page_data, run_detail
+
+
+class AssetError(ValueError):
+    """An asset that would end its own inline element early."""
+
+
+def asset(name: str, closing: str) -> str:
+    text = files("runner.report").joinpath("assets", name).read_text(encoding="utf-8")
+    if closing in text.lower():
+        raise AssetError(f"{name} holds {closing!r}, which would end its inline element")
+    return text
+
+
+def json_element(element_id: str, model: BaseModel) -> str:
+    """``model`` as a JSON data element; "<" escaped, so no "</script>" can end it early."""
+    payload = model.model_dump_json(exclude_none=True).replace("<", "\\u003c")
+    return f'<script type="application/json" id="{element_id}">{payload}</script>\n'
+
+
+def _digest(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def _head(title: str, css: str, js: str) -> str:
+    policy = (
+        f"default-src 'none'; script-src {_digest(js)}; style-src {_digest(css)}; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{policy}">
+<title>{html.escape(title)}</title>
+<style>{css}</style>
+</head>
+<body>
+<header class="top">
+<h1>runner report</h1>
+<label id="picker" hidden>Result <select id="result-picker" data-testid="result-picker"></select>
+</label>
+<span class="spacer"></span>
+<button type="button" id="theme-toggle" data-testid="theme-toggle">Theme</button>
+</header>
+<div id="result-info" class="info"></div>
+<nav id="tabs" class="tabs" role="tablist">
+<button type="button" role="tab" data-view="runs" data-testid="tab-runs">Runs</button>
+<button type="button" role="tab" data-view="ab" data-testid="tab-ab">A/B</button>
+<button type="button" role="tab" data-view="compare" data-testid="tab-compare">Compare</button>
+</nav>
+<main>
+<section id="view-runs">
+<div id="filters" class="filters" role="group" aria-label="Variant"></div>
+<p id="runs-shown" class="muted"></p>
+<div id="runs-table" role="table" aria-label="Runs" data-testid="runs-table">
+<div role="rowgroup"><div class="run-head" role="row">
+<div role="columnheader"></div><div role="columnheader">scenario</div>
+<div role="columnheader">lane</div><div role="columnheader" class="num">trial</div>
+<div role="columnheader">status</div><div role="columnheader" class="num">cost</div>
+<div role="columnheader" class="num">tokens in / out</div>
+<div role="columnheader" class="num">turns</div><div role="columnheader" class="num">duration</div>
+<div role="columnheader">skill</div>
+</div></div>
+<div id="runs-body"></div>
+</div>
+</section>
+<section id="view-ab" hidden></section>
+<section id="view-compare" hidden></section>
+</main>
+<noscript>This report draws its tables with JavaScript; please enable it.</noscript>
+"""
+
+
+def _details(results: Sequence[StoredResult]) -> Iterator[str]:
+    for i, stored in enumerate(results):
+        for j, run in enumerate(stored.result.runs):
+            yield json_element(detail_id(i, j), run_detail(run))
+
+
+def build_page(
+    results: Sequence[StoredResult], comparisons: Sequence[tuple[StoredResult, StoredResult]]
+) -> str:
+    css = asset("dashboard.css", "</style")
+    js = asset("dashboard.js", "</script")
+    title = f"runner report: {results[-1].name}" if results else "runner report"
+    # The script before the transcripts: the table is drawn before they are even parsed.
+    return "".join(
+        [
+            _head(title, css, js),
+            json_element("report-data", page_data(results, comparisons)),
+            f"<script>{js}</script>\n",
+            *_details(results),
+            "</body>\n</html>\n",
+        ]
+    )

@@ -1,0 +1,156 @@
+"""What the page's JSON holds: the results table's rows, each run's detail, the A/B report and
+the comparisons, as pydantic models. Figures are formatted here, by runner's own formatters,
+so the page shows what the terminal shows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from runner.ab import AbReport, analyze
+from runner.compare import Comparison, compare
+from runner.figures import secs
+from runner.lanes import LANES
+from runner.render import cost_text, status_text
+from runner.report.timeline import Clip, Timeline, load_timeline
+from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    name: str  # shown in the page, e.g. the stored file's name
+    result: SuiteResult
+
+
+class LaneView(BaseModel):
+    lane: str
+    label: str  # the filter button's text
+
+
+class Row(BaseModel):
+    """One run in the results table; its transcript sits in the element named ``detail``."""
+
+    detail: str
+    scenario: str
+    lane: str
+    trial: int
+    passed: bool
+    status: str  # PASS, or FAIL: the exit reason or the failed checks' count
+    cached: bool
+    cost: str
+    tokens_in: int
+    tokens_out: int
+    turns: int | None
+    duration: str
+    skills: list[str] | None  # None: a lane without a skill, so no badge
+
+
+class RunDetail(BaseModel):
+    """What an expanded row shows, parsed only when it is expanded."""
+
+    run_id: str
+    exit_reason: str
+    error: Clip | None
+    checks: list[CheckResult]
+    run_dir: str | None
+    timeline: Timeline
+
+
+class ResultView(BaseModel):
+    name: str
+    header: SuiteHeader
+    lanes: list[LaneView]
+    rows: list[Row]
+    ab: AbReport | None  # with two or more lanes, or an A/A copy
+
+
+class CompareView(BaseModel):
+    before: str
+    after: str
+    comparison: Comparison
+
+
+class PageData(BaseModel):
+    results: list[ResultView]
+    comparisons: list[CompareView]
+
+
+def lane_label(lane: str) -> str:
+    """agent-skill-nonudge -> Agent Skill Nonudge."""
+    return lane.replace("-", " ").title()
+
+
+def uses_skill(lane: str) -> bool:
+    known = LANES.get(lane)
+    return known is not None and known.uses_skill
+
+
+def detail_id(result: int, run: int) -> str:
+    return f"run-{result}-{run}"
+
+
+def row(r: RunResult, detail: str) -> Row:
+    return Row(
+        detail=detail,
+        scenario=r.scenario,
+        lane=r.lane,
+        trial=r.trial,
+        passed=r.passed,
+        status=status_text(r),
+        cached=r.cache_hit,
+        cost=cost_text(r),
+        tokens_in=r.usage.input_tokens,
+        tokens_out=r.usage.output_tokens,
+        turns=r.num_turns,
+        duration=secs(r.duration_ms),
+        skills=list(r.skills_invoked) if uses_skill(r.lane) else None,
+    )
+
+
+def run_detail(r: RunResult) -> RunDetail:
+    return RunDetail(
+        run_id=r.run_id,
+        exit_reason=r.exit_reason,
+        error=None if r.error is None else Clip.of(r.error),
+        checks=r.checks,
+        run_dir=r.run_dir,
+        timeline=load_timeline(r.run_dir),
+    )
+
+
+def lanes_present(result: SuiteResult) -> list[str]:
+    """The lanes that ran, in the order the eval asked for them."""
+    ran = dict.fromkeys(r.lane for r in result.runs)
+    return [lane for lane in result.header.lanes if lane in ran] + [
+        lane for lane in ran if lane not in result.header.lanes
+    ]
+
+
+def result_view(stored: StoredResult, index: int) -> ResultView:
+    result = stored.result
+    lanes = lanes_present(result)
+    wants_ab = len(lanes) >= 2 or result.header.aa is not None
+    return ResultView(
+        name=stored.name,
+        header=result.header,
+        lanes=[LaneView(lane=lane, label=lane_label(lane)) for lane in lanes],
+        rows=[row(r, detail_id(index, i)) for i, r in enumerate(result.runs)],
+        ab=analyze(result) if wants_ab else None,
+    )
+
+
+def compare_view(before: StoredResult, after: StoredResult) -> CompareView:
+    return CompareView(
+        before=before.name, after=after.name, comparison=compare(before.result, after.result)
+    )
+
+
+def page_data(
+    results: Sequence[StoredResult], comparisons: Sequence[tuple[StoredResult, StoredResult]]
+) -> PageData:
+    return PageData(
+        results=[result_view(s, i) for i, s in enumerate(results)],
+        comparisons=[compare_view(b, a) for b, a in comparisons],
+    )

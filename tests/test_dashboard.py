@@ -1,0 +1,226 @@
+"""The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by
+Playwright): filters, a row opened into its transcript, the A/B and compare views, the theme,
+and no console error or network request beyond the page's own file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from runner.report import StoredResult, build_report
+from runner.results import SuiteResult
+from tests.replay_support import Evaluated
+from tests.report_support import fixture_run, flipped, suite_of
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        why = f"{CHROMIUM} is missing (Debian's chromium package): no browser to test the page in"
+        if os.environ.get("RUNNER_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{why}, and RUNNER_REQUIRE_BROWSER=1 requires one")
+        pytest.skip(why)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM))
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Opened:
+    """A page loaded from a file, with what it logged and fetched."""
+
+    page: Page
+    url: str
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert self.errors == []
+        assert self.requests == [self.url]
+
+
+def open_page(
+    browser: Browser, path: Path, *, color_scheme: Literal["light", "dark"] = "light"
+) -> Opened:
+    page = browser.new_page(color_scheme=color_scheme)
+    opened = Opened(page, path.as_uri())
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            opened.errors.append(message.text)
+
+    page.on("console", console)
+    page.on("pageerror", lambda exc: opened.errors.append(str(exc)))
+    page.on("request", lambda request: opened.requests.append(request.url))
+    page.goto(opened.url)
+    page.wait_for_selector("body[data-ready='1']")
+    return opened
+
+
+@pytest.fixture(scope="module")
+def report_file(evaluated: Evaluated, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two results (the eval, and before it the same with a run that failed) and their
+    comparison."""
+    result = SuiteResult.model_validate(evaluated.report)
+    before = StoredResult("before.json", flipped(result))
+    after = StoredResult("after.json", result)
+    path = tmp_path_factory.mktemp("dashboard") / "report.html"
+    path.write_text(build_report([before, after], [(before, after)]), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def dashboard(browser: Browser, report_file: Path) -> Iterator[Opened]:
+    opened = open_page(browser, report_file)
+    yield opened
+    opened.page.close()
+
+
+def visible_lanes(page: Page) -> list[str | None]:
+    rows = page.locator(".run-row")
+    return [
+        rows.nth(i).get_attribute("data-lane")
+        for i in range(rows.count())
+        if rows.nth(i).is_visible()
+    ]
+
+
+def test_a_variant_filter_shows_only_its_lanes_rows(dashboard: Opened) -> None:
+    page = dashboard.page
+    assert visible_lanes(page) == ["agent-baseline"] * 2 + ["agent-skill"] * 2
+    labels = page.locator("#filters button").all_inner_texts()
+    assert labels == ["All", "Agent Baseline", "Agent Skill"]
+    page.get_by_test_id("filter-agent-skill").click()
+    assert visible_lanes(page) == ["agent-skill", "agent-skill"]
+    assert page.get_by_test_id("filter-agent-skill").get_attribute("aria-pressed") == "true"
+    page.get_by_test_id("filter-agent-baseline").click()
+    assert visible_lanes(page) == ["agent-baseline", "agent-baseline"]
+    page.get_by_test_id("filter-all").click()
+    assert len(visible_lanes(page)) == 4
+    dashboard.assert_clean()
+
+
+def test_skill_badges_only_on_the_skill_lane(dashboard: Opened) -> None:
+    badges = dashboard.page.locator(".run-row[data-lane='agent-skill'] [data-testid=skill-badge]")
+    assert badges.all_inner_texts() == ["invoked: changelog"] * 2
+    baseline = dashboard.page.locator(".run-row[data-lane='agent-baseline']")
+    assert baseline.get_by_test_id("skill-badge").count() == 0
+    dashboard.assert_clean()
+
+
+def test_a_row_opens_into_its_transcript(dashboard: Opened, evaluated: Evaluated) -> None:
+    page = dashboard.page
+    assert page.locator(".tool-call").count() == 0  # nothing drawn before a row opens
+    row = page.locator(".run-row[data-lane='agent-skill']").first
+    row.click()
+    detail = page.locator(".detail").first
+    calls = detail.locator(".tool-call > .tool-input > summary")
+    tools = evaluated.result("agent-skill", 0)["tool_sequence"]
+    assert "Read" in tools
+    assert [t.split()[:2] for t in calls.all_inner_texts()] == [["→", tool] for tool in tools]
+    read = detail.locator(".tool-call[data-tool='Read']")
+    assert not read.locator("pre").first.is_visible()  # the input is collapsed
+    read.locator("summary").first.click()
+    assert '"file_path": "CHANGELOG.md"' in read.locator("pre").first.inner_text()
+    result = read.locator(".tool-result > summary")
+    assert result.inner_text().startswith("← result")
+    result.click()
+    assert "# Changelog" in read.locator(".tool-result pre").inner_text()
+    assert "result: success" in detail.get_by_test_id("final-result").inner_text()
+    assert detail.locator(".tool-result.is-error").count() == 0
+    row.click()
+    assert not detail.is_visible()
+    dashboard.assert_clean()
+
+
+def test_a_failed_run_lists_its_failed_checks(dashboard: Opened, evaluated: Evaluated) -> None:
+    checks = evaluated.result("agent-baseline", 0)["checks"]
+    failed = [c for c in checks if not c["passed"]]
+    assert failed
+    page = dashboard.page
+    page.locator(".run-row[data-lane='agent-baseline']").first.click()
+    listed = page.locator(".detail .check-failed").all_inner_texts()
+    assert listed == [f"✗ {c['name']}: {c['detail']}" for c in failed]
+    passed = f"{len(checks) - len(failed)} of {len(checks)} checks passed"
+    assert passed in page.locator(".detail .checks").inner_text()
+    dashboard.assert_clean()
+
+
+def test_the_ab_view_shows_the_verdict(dashboard: Opened) -> None:
+    page = dashboard.page
+    page.get_by_test_id("tab-ab").click()
+    assert not page.get_by_test_id("runs-table").is_visible()
+    verdict = page.get_by_test_id("verdict")
+    assert verdict.inner_text().lower() == "underpowered"
+    assert "verdict-underpowered" in (verdict.get_attribute("class") or "")
+    effect = page.get_by_test_id("effect")
+    assert "pairs cannot tell" in effect.locator(".reason").inner_text()
+    lanes = page.get_by_test_id("ab-lanes").locator("tbody tr").all_inner_texts()
+    assert [row.split()[0] for row in lanes] == ["agent-baseline", "agent-skill"]
+    assert page.get_by_test_id("pass-k").is_visible()
+    dashboard.assert_clean()
+
+
+def test_the_compare_view_and_the_result_picker(dashboard: Opened) -> None:
+    page = dashboard.page
+    page.get_by_test_id("tab-compare").click()
+    commentary = page.get_by_test_id("commentary").inner_text()
+    assert "fix-entry/agent-skill#0 regressed" not in commentary  # before failed, after passes
+    assert "fix-entry/agent-skill#0 improved" in commentary
+    statuses = page.get_by_test_id("compare-runs").locator("tbody tr td:nth-child(2)")
+    assert statuses.all_inner_texts() == ["unchanged", "unchanged", "improved", "unchanged"]
+    # The picker shows the last result first; the first one had a failing skill run.
+    page.get_by_test_id("tab-runs").click()
+    page.get_by_test_id("result-picker").select_option("0")
+    skill_status = page.locator(".run-row[data-lane='agent-skill'] [role=cell]:nth-child(5)")
+    assert skill_status.first.inner_text().startswith("FAIL")
+    dashboard.assert_clean()
+
+
+def test_theme_follows_the_system_and_toggles(browser: Browser, report_file: Path) -> None:
+    opened = open_page(browser, report_file, color_scheme="dark")
+    page = opened.page
+    html = page.locator("html")
+    assert html.get_attribute("data-theme") == "dark"
+    dark_bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    page.get_by_test_id("theme-toggle").click()
+    assert html.get_attribute("data-theme") == "light"
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") != dark_bg
+    opened.assert_clean()
+    page.close()
+
+
+def test_a_screenshot(dashboard: Opened, tmp_path: Path) -> None:
+    dashboard.page.locator(".run-row").nth(2).click()
+    shot = tmp_path / "dashboard.png"
+    dashboard.page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    dashboard.assert_clean()
+
+
+def test_a_subagent_is_drawn_inside_its_call(browser: Browser, tmp_path: Path) -> None:
+    path = tmp_path / "subagent.html"
+    result = suite_of([fixture_run(tmp_path, "subagent")])
+    path.write_text(build_report([StoredResult("subagent.json", result)]), encoding="utf-8")
+    opened = open_page(browser, path)
+    page = opened.page
+    page.locator(".run-row").click()
+    agent = page.locator(".tool-call[data-tool='Agent']")
+    inner = agent.get_by_test_id("subagent").locator(".tool-call[data-tool='Bash']")
+    assert inner.is_visible()
+    assert page.locator(".timeline > .tool-call[data-tool='Bash']").count() == 0
+    page.get_by_test_id("tab-ab").click()
+    assert "one lane" in page.locator("#view-ab").inner_text()
+    page.get_by_test_id("tab-compare").click()
+    assert "python -m runner report BEFORE AFTER" in page.locator("#view-compare").inner_text()
+    opened.assert_clean()
+    page.close()
