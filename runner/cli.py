@@ -17,7 +17,7 @@ from runner import __version__
 from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude, pinned_version
 from runner.cli_results import add_result_commands
 from runner.cli_suite import add_suite_commands
-from runner.cmdline import fail, positive, positive_number, say
+from runner.cmdline import HelpFormatter, fail, positive, positive_number, say
 from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import render_record, render_summary
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  python -m runner transcript fixtures/transcripts/tools.ndjson\n"
         "  claude -p --output-format stream-json --verbose < prompt.txt | "
         "python -m runner transcript - --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     tr.add_argument("file", metavar="FILE", help="a stream-json file, or - for standard input")
     tr.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  python -m runner mock-model --script script.json --port 8123\n"
         "  ANTHROPIC_BASE_URL=http://127.0.0.1:8123 ANTHROPIC_API_KEY=any "
         "claude -p --output-format stream-json --verbose < prompt.txt",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     mm.add_argument("--script", required=True, metavar="FILE", help="the script, a JSON file")
     mm.add_argument(
@@ -265,7 +265,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "stderr, changed files and the record (record.json) are kept in the run folder. Ctrl-C "
         "ends the CLI and everything it started, and still writes the record.",
         epilog=RUN_EPILOG.format(lanes=lanes),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     run.add_argument("instruction", metavar="INSTRUCTION", help="the task, or - to read stdin")
     run.add_argument("--lane", default="agent-skill", help="default: agent-skill")

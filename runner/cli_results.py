@@ -10,7 +10,7 @@ from pathlib import Path
 from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
-from runner.cmdline import dir_option, fail, positive_number, say
+from runner.cmdline import HelpFormatter, dir_option, fail, positive_number, say
 from runner.compare import compare
 from runner.render import render_comparison
 from runner.report import StoredResult, build_report
@@ -122,7 +122,7 @@ def add_result_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "A run is a file path, a file name or the start of one, `latest` or `previous`.",
         epilog="examples:\n  python -m runner compare                    # previous vs latest\n"
         "  python -m runner compare 0.1.0-main-3f2a 0.1.0-main-9c1b --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     cmp.add_argument("runs", nargs="*", metavar="RUN", help="BEFORE AFTER; default: the last two")
     cmp.add_argument("--json", action="store_true", help="print the comparison as JSON")
@@ -135,7 +135,7 @@ def add_result_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         description="Write one static HTML file: the runs of the given results with their "
         "transcripts, the A/B statistics and the comparisons.",
         epilog=REPORT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     rep.add_argument("results", nargs="*", metavar="RESULT", help="default: latest")
     rep.add_argument(

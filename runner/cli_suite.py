@@ -21,7 +21,7 @@ from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
 from runner.claude_bin import ClaudeNotFoundError
-from runner.cmdline import dir_option, fail, positive, say
+from runner.cmdline import HelpFormatter, dir_option, fail, positive, say
 from runner.compare import Comparison, compare
 from runner.figures import money
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
@@ -368,7 +368,7 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "through the cache; score each run's checks; print a summary table; save the results "
         "under --runs-dir and compare them with the previous run.",
         epilog=EVAL_EPILOG.format(lanes=lanes),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     ev.add_argument(
         "--variant",
@@ -390,7 +390,7 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "trials needed for 80% power), cost, turns and time with paired bootstrap intervals, "
         "and how often each skill lane loaded its skill.",
         epilog=AB_EPILOG.format(lanes=lanes),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     ab.add_argument(
         "--lanes",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -44,3 +45,16 @@ def fail(message: str) -> int:
 def dir_option(parser: argparse.ArgumentParser, flag: str, default: Path) -> None:
     """A folder option that says its default."""
     parser.add_argument(flag, default=str(default), metavar="DIR", help=f"default {default}")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Epilogs as written (examples, tables); a long one-line description wrapped to the
+    terminal, which the raw formatter would leave as one line."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(
+            textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent)
+            if len(line) > 100
+            else indent + line
+            for line in text.splitlines()
+        )
