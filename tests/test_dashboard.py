@@ -5,13 +5,14 @@ and no console error or network request beyond the page's own file."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from runner.report import StoredResult, build_report
 from runner.results import SuiteResult
@@ -182,7 +183,9 @@ def test_the_compare_view_and_the_result_picker(dashboard: Opened) -> None:
     page.get_by_test_id("tab-runs").click()
     page.get_by_test_id("result-picker").select_option("0")
     skill_status = page.locator(".run-row[data-lane='agent-skill'] [role=cell]:nth-child(5)")
-    assert skill_status.first.inner_text().startswith("FAIL")
+    # Waits for the redraw; text content, since a row off screen is not rendered
+    # (content-visibility), and its inner text can read empty.
+    expect(skill_status.first).to_have_text(re.compile(r"^FAIL"))
     dashboard.assert_clean()
 
 
