@@ -147,7 +147,7 @@ def analyze(result: SuiteResult) -> AbReport:
     by_lane: dict[str, list[RunResult]] = defaultdict(list)
     for r in runs:
         by_lane[r.lane].append(r)
-    lanes = [lane for lane in h.lanes if lane in by_lane] or list(by_lane)
+    lanes = [lane for lane in result.lanes_run() if lane in by_lane]
     first = lanes[0] if lanes else None
     return AbReport(
         trials=h.trials,

@@ -210,6 +210,7 @@ def _finish(
         except StoreError as exc:
             say(f"warning: cannot compare with the previous run: {exc}")
             baseline = None
+    ab_command = args.command == "ab"
     ab = analyze(result) if len(lanes) > 1 or result.header.aa else None
     report = EvalReport(
         **dict(result),
@@ -223,7 +224,7 @@ def _finish(
         write_atomically(Path(args.out), report.model_dump_json(indent=2))
     if args.json:
         print(report.model_dump_json(indent=2))
-    elif args.command == "ab":
+    elif ab_command:
         # ab answers one question; every run and its transcript are in `runner report`.
         assert ab is not None
         print(render_ab(ab))
@@ -244,9 +245,7 @@ def _finish(
         else:
             print("no previous run of this suite to compare with")
     # An A/B's failures are its data; eval says whether every run passed.
-    if args.command == "ab":
-        return 0
-    return 0 if all(r.passed for r in result.runs) else 1
+    return 0 if ab_command or all(r.passed for r in result.runs) else 1
 
 
 def _n(count: int, noun: str) -> str:

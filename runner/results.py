@@ -113,3 +113,10 @@ class SuiteResult(BaseModel):
     schema_version: Literal[1] = 1  # RESULTS_SCHEMA
     header: SuiteHeader
     runs: list[RunResult]
+
+    def lanes_run(self) -> list[str]:
+        """The lanes that ran, in the order the eval asked for them (any others after)."""
+        ran = dict.fromkeys(r.lane for r in self.runs)
+        return [lane for lane in self.header.lanes if lane in ran] + [
+            lane for lane in ran if lane not in self.header.lanes
+        ]

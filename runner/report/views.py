@@ -120,17 +120,9 @@ def run_detail(r: RunResult) -> RunDetail:
     )
 
 
-def lanes_present(result: SuiteResult) -> list[str]:
-    """The lanes that ran, in the order the eval asked for them."""
-    ran = dict.fromkeys(r.lane for r in result.runs)
-    return [lane for lane in result.header.lanes if lane in ran] + [
-        lane for lane in ran if lane not in result.header.lanes
-    ]
-
-
 def result_view(stored: StoredResult, index: int) -> ResultView:
     result = stored.result
-    lanes = lanes_present(result)
+    lanes = result.lanes_run()
     wants_ab = len(lanes) >= 2 or result.header.aa is not None
     return ResultView(
         name=stored.name,
