@@ -1,11 +1,17 @@
 """The process that owns one CLI run's whole process tree, and ends all of it.
 
-runner starts ``python -I -S _reaper.py GRACE_S REPORT -- claude ...`` instead of the CLI. This
-process makes itself a child subreaper (Linux ``PR_SET_CHILD_SUBREAPER``): anything the CLI
-starts and orphans, such as a background job the Bash tool leaves in a session of its own, is
-re-parented here instead of to init, so it stays in this tree and is found and killed. When the
-CLI exits, or on SIGTERM/SIGINT/SIGHUP, every descendant gets SIGTERM, then SIGKILL after
-GRACE_S. It dies with its parent (``PR_SET_PDEATHSIG``), so a crashed harness leaves nothing.
+runner starts ``python -I -S _reaper.py GRACE_S REPORT [--sandboxed] -- COMMAND...`` instead of
+the CLI. This process makes itself a child subreaper (Linux ``PR_SET_CHILD_SUBREAPER``):
+anything the CLI starts and orphans, such as a background job the Bash tool leaves in a session
+of its own, is re-parented here instead of to init, so it stays in this tree and is found and
+killed. When the CLI exits, or on SIGTERM/SIGINT/SIGHUP, every descendant gets SIGTERM, then
+SIGKILL after GRACE_S. It dies with its parent (``PR_SET_PDEATHSIG``), so a crashed harness
+leaves nothing.
+
+``--sandboxed``: COMMAND is a bubblewrap sandbox (``runner/sandbox.py``) whose PID 1 reports on
+fd 3: ``bridge N`` and ``cli N`` (PIDs inside), then ``exit N`` when the CLI has ended, or
+``spawn_error TEXT``. The sandbox's own processes (bwrap, its PID 1, the bridge) are not the
+agent's leftovers; they are killed last.
 
 Standard library only, run by path, so it starts in milliseconds. The CLI inherits stdin,
 stdout and stderr directly: no byte passes through here. REPORT receives a JSON object:
@@ -19,6 +25,7 @@ import contextlib
 import ctypes
 import json
 import os
+import select
 import signal
 import sys
 import time
@@ -28,6 +35,7 @@ _PR_SET_CHILD_SUBREAPER = 36
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 _WATCHED = {signal.SIGCHLD, *_STOP_SIGNALS}
 _KILL_ROUNDS_S = 2.0  # SIGKILL is not ignorable; this bounds only processes stuck in the kernel
+_STATUS_FD = 3  # where a sandbox's PID 1 writes
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -38,8 +46,8 @@ def _prctl(option: int, value: int) -> bool:
         return False  # not Linux: the CLI's process group is all that can be reached
 
 
-def _descendants(root: int) -> list[int]:
-    """Live (non-zombie) processes under ``root``, from /proc; parents before children."""
+def _proc_table() -> dict[int, list[int]]:
+    """Live (non-zombie) processes by parent, from /proc."""
     children: dict[int, list[int]] = {}
     for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
         if not name.isdigit():
@@ -53,12 +61,30 @@ def _descendants(root: int) -> list[int]:
         fields = stat[stat.rfind(b")") + 2 :].split()
         if fields and fields[0] != b"Z":
             children.setdefault(int(fields[1]), []).append(int(name))
+    return children
+
+
+def _descendants(root: int, table: dict[int, list[int]] | None = None) -> list[int]:
+    """Live processes under ``root``; parents before children."""
+    children = _proc_table() if table is None else table
     found, queue = [], [root]
     while queue:
         for child in children.get(queue.pop(), []):
             found.append(child)
             queue.append(child)
     return found
+
+
+def _inner_pid(pid: int) -> int | None:
+    """``pid``'s number in the innermost PID namespace it belongs to."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _describe(pid: int) -> str:
@@ -81,11 +107,57 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+class _Wakeups:
+    """The watched signals and, for a sandbox, its status pipe, as one ``select``."""
+
+    def __init__(self) -> None:
+        self._signals, w = os.pipe()
+        os.set_blocking(self._signals, False)
+        os.set_blocking(w, False)
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        for sig in _WATCHED:
+            signal.signal(sig, lambda *_: None)  # the byte on the wakeup fd is what counts
+        self.status: int | None = None  # the status pipe's read end, while it is open
+        self._partial = b""
+
+    def wait(self, timeout: float | None) -> tuple[set[int], list[str]]:
+        """Signals that arrived and whole status lines read, within ``timeout``."""
+        watched = [self._signals] + ([self.status] if self.status is not None else [])
+        ready, _, _ = select.select(watched, [], [], None if timeout is None else max(timeout, 0))
+        sigs: set[int] = set()
+        if self._signals in ready:
+            with contextlib.suppress(BlockingIOError):
+                sigs = set(os.read(self._signals, 512))
+        lines: list[str] = []
+        if self.status is not None and self.status in ready:
+            data = os.read(self.status, 4096)
+            if not data:
+                os.close(self.status)
+                self.status = None
+            text = self._partial + data
+            *whole, self._partial = text.split(b"\n")
+            lines = [line.decode(errors="replace") for line in whole]
+        return sigs, lines
+
+
 class _Tree:
-    def __init__(self, cli: int) -> None:
-        self.cli = cli
-        self.status: int | None = None  # the CLI's wait status, once reaped
+    def __init__(self, child: int, wakeups: _Wakeups, *, sandboxed: bool) -> None:
+        self.child = child  # the CLI, or the sandbox's bwrap
+        self.wakeups = wakeups
+        self.sandboxed = sandboxed
+        self.status: int | None = None  # the child's wait status, once reaped
+        self.cli_code: int | None = None  # a sandboxed CLI's status, as its PID 1 said
+        self.cli_inner: int | None = None
+        self.bridge_inner: int | None = None  # the sandbox's socat, whose forks are its own
+        self.spawn_error: str | None = None
         self.stopped = False
+
+    @property
+    def cli_ended(self) -> bool:
+        if self.sandboxed:
+            ended = self.cli_code is not None or self.spawn_error is not None
+            return ended or self.status is not None
+        return self.status is not None
 
     def reap(self) -> None:
         # As subreaper this process is the parent of every orphan: collect them all.
@@ -96,42 +168,88 @@ class _Tree:
                 return
             if pid == 0:
                 return
-            if pid == self.cli:
+            if pid == self.child:
                 self.status = status
 
     def wait(self, timeout: float | None) -> int | None:
-        """Wait for a watched signal; a stop signal returns its number, SIGCHLD reaps."""
-        info = (
-            signal.sigwaitinfo(_WATCHED)
-            if timeout is None
-            else signal.sigtimedwait(_WATCHED, max(timeout, 0.0))
-        )
-        if info is None:
-            return None
-        if info.si_signo == signal.SIGCHLD:
+        """Wait for a signal or a status line; a stop signal returns its number."""
+        sigs, lines = self.wakeups.wait(timeout)
+        for line in lines:
+            self._told(line)
+        if signal.SIGCHLD in sigs:
             self.reap()
-            return None
-        self.stopped = True
-        return info.si_signo
+        stop = next((s for s in sigs if s in _STOP_SIGNALS), None)
+        if stop is not None:
+            self.stopped = True
+        return stop
+
+    def _told(self, line: str) -> None:
+        word, _, rest = line.partition(" ")
+        if word == "spawn_error":
+            self.spawn_error = rest
+        elif word in ("bridge", "cli", "exit") and rest.strip().isdigit():
+            n = int(rest)
+            if word == "bridge":
+                self.bridge_inner = n
+            elif word == "cli":
+                self.cli_inner = n
+            elif self.cli_code is None:
+                self.cli_code = n
+
+    def _split(self) -> tuple[list[int], list[int]]:
+        """Every live descendant: (the run's processes, the sandbox's own)."""
+        me = os.getpid()
+        table = _proc_table()
+        everything = _descendants(me, table)
+        if not self.sandboxed:
+            return everything, []
+        own = {self.child}  # bwrap
+        for pid in everything:
+            inner = _inner_pid(pid)
+            if inner == 1:  # the entry script, then its `sleep infinity`
+                own.add(pid)
+            elif inner is not None and inner == self.bridge_inner:
+                own.add(pid)
+                own.update(_descendants(pid, table))  # one fork per connection
+        return [p for p in everything if p not in own], [p for p in everything if p in own]
 
     def end(self, grace_s: float) -> tuple[list[str], list[str]]:
-        """SIGTERM everything below this process, SIGKILL what is left after the grace."""
-        me = os.getpid()
-        first = _descendants(me)
-        leftovers = [_describe(p) for p in first if p != self.cli]
-        _signal_all(first, signal.SIGTERM)
-        _signal_group(self.cli, signal.SIGTERM)  # reaches the CLI's group even without /proc
+        """SIGTERM the run's processes, SIGKILL what is left after the grace, the sandbox last."""
+        run, _ = self._split()
+        leftovers = [_describe(p) for p in run if not self._is_cli(p)]
+        _signal_all(run, signal.SIGTERM)
+        if not self.sandboxed:
+            _signal_group(self.child, signal.SIGTERM)  # reaches the CLI's group without /proc
         deadline = time.monotonic() + grace_s
-        while _descendants(me) and (left := deadline - time.monotonic()) > 0:
+        while self._split()[0] and (left := deadline - time.monotonic()) > 0:
             self.wait(min(left, 0.05))
         kill_deadline = time.monotonic() + _KILL_ROUNDS_S
         # Loop: a process may fork between the listing and the kill.
-        while (alive := _descendants(me)) and time.monotonic() < kill_deadline:
-            _signal_all(alive, signal.SIGKILL)
+        while time.monotonic() < kill_deadline:
+            run, own = self._split()
+            if not run and not own:
+                break
+            _signal_all(run + own, signal.SIGKILL)
             self.wait(0.01)
-        _signal_group(self.cli, signal.SIGKILL)
+        if not self.sandboxed:
+            _signal_group(self.child, signal.SIGKILL)
         self.reap()
-        return leftovers, [_describe(p) for p in _descendants(me)]
+        return leftovers, [_describe(p) for p in _descendants(os.getpid())]
+
+    def _is_cli(self, pid: int) -> bool:
+        if not self.sandboxed:
+            return pid == self.child
+        return self.cli_inner is not None and _inner_pid(pid) == self.cli_inner
+
+    def exit_code(self) -> int | None:
+        """The CLI's code, negative for a signal; None when unknown."""
+        if self.sandboxed:
+            if self.cli_code is not None:
+                # A shell says 128+N for a CLI that a signal ended.
+                return -(self.cli_code - 128) if self.cli_code > 128 else self.cli_code
+            if self.status is None:
+                return None
+        return os.waitstatus_to_exitcode(self.status) if self.status is not None else None
 
 
 def _write_report(path: str, report: dict[str, object]) -> None:
@@ -141,34 +259,57 @@ def _write_report(path: str, report: dict[str, object]) -> None:
     os.replace(tmp, path)
 
 
+def _spawn(command: list[str], status_w: int | None) -> int:
+    """The command in its own session, with the status pipe as its fd 3 when sandboxed."""
+    actions: list[tuple[int, ...]] = []
+    if status_w is not None:
+        os.set_inheritable(status_w, True)
+        actions.append((os.POSIX_SPAWN_DUP2, status_w, _STATUS_FD))
+        if status_w != _STATUS_FD:
+            actions.append((os.POSIX_SPAWN_CLOSE, status_w))
+    return os.posix_spawnp(
+        command[0], command, os.environ, file_actions=actions, setsigmask=(), setsid=True
+    )
+
+
 def main(argv: list[str]) -> int:
-    grace_s, report_path, sep, *command = argv
+    grace_s, report_path, *rest = argv
+    sandboxed = rest[:1] == ["--sandboxed"]
+    sep, *command = rest[1:] if sandboxed else rest
     if sep != "--" or not command:
-        print("usage: _reaper.py GRACE_S REPORT -- COMMAND...", file=sys.stderr)
+        print("usage: _reaper.py GRACE_S REPORT [--sandboxed] -- COMMAND...", file=sys.stderr)
         return 2
     parent = os.getppid()
+    wakeups = _Wakeups()
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    signal.pthread_sigmask(signal.SIG_BLOCK, _WATCHED)
     if os.getppid() != parent:
         return 1  # the harness died before we could watch it
 
+    status_w = None
+    if sandboxed:
+        wakeups.status, status_w = os.pipe()
     try:
-        # Its own session and group, and none of the signals this process blocks.
-        pid = os.posix_spawnp(command[0], command, os.environ, setsigmask=(), setsid=True)
+        pid = _spawn(command, status_w)
     except OSError as exc:
         _write_report(report_path, {"spawn_error": f"{command[0]}: {exc.strerror}"})
         return 127
-    tree = _Tree(pid)
-    while tree.status is None:
+    finally:
+        if status_w is not None:
+            os.close(status_w)
+    tree = _Tree(pid, wakeups, sandboxed=sandboxed)
+    while not tree.cli_ended:
         if tree.wait(None) is not None:
-            # Let the CLI end its own way first; it exits 143 on SIGTERM.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+            if not sandboxed:
+                # Let the CLI end its own way first; it exits 143 on SIGTERM.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
             break
     leftovers, survivors = tree.end(float(grace_s))
-    status = tree.status
-    code = os.waitstatus_to_exitcode(status) if status is not None else None
+    code = tree.exit_code()
+    spawn_error = tree.spawn_error
+    if sandboxed and tree.cli_inner is None and spawn_error is None and not tree.stopped:
+        spawn_error = f"the sandbox ended before the CLI started (bwrap exit code {code})"
     _write_report(
         report_path,
         {
@@ -177,7 +318,7 @@ def main(argv: list[str]) -> int:
             "stopped": tree.stopped,
             "leftovers": leftovers,
             "survivors": survivors,
-            "spawn_error": None,
+            "spawn_error": spawn_error,
         },
     )
     if code is None:

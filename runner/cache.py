@@ -34,9 +34,10 @@ from runner.claude import CliSpec
 from runner.engine import RunRecord, RunSpec
 from runner.lanes import Lane
 from runner.replay.script import Script
+from runner.sandbox import Network, SandboxMode
 from runner.workspace import walk_tree
 
-CACHE_SCHEMA = 2
+CACHE_SCHEMA = 3  # 3: runs in the sandbox (fixed paths, no network); the capture cap
 DEFAULT_ROOT = Path(".runner") / "cache"
 # Endings that are the agent's own doing, and so worth keeping; the rest (auth errors, API
 # errors, crashes, Ctrl-C) say more about the machine or the moment than about the agent.
@@ -94,6 +95,9 @@ class RunKey(BaseModel):
     seed: int | None = None  # its seed for this run
     cassette: str | None = None  # the API cassette's digest, when replayed from one
     env_names: tuple[str, ...] = ()  # variables passed through (names only: values are secrets)
+    sandbox: SandboxMode = "bwrap"  # "none": on the host, seeing (and doing) what the user can
+    network: Network | None = "model"  # in the sandbox: what the agent can reach
+    max_processes: int | None = None  # in the sandbox
 
     @property
     def digest(self) -> str:
@@ -138,6 +142,9 @@ def run_key(
         seed=None if cassette else seed,
         cassette=cassette,
         env_names=tuple(sorted(spec.env_passthrough)),
+        sandbox=spec.sandbox,
+        network=spec.network if spec.sandbox != "none" else None,
+        max_processes=spec.max_processes if spec.sandbox != "none" else None,
     )
 
 

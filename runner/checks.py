@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from runner.engine import RunRecord
 from runner.results import CheckResult
+from runner.sandbox import Network, SandboxMode, confined, default_mode
 from runner.workspace import FileChange
 
 _SHOWN = 60  # characters of a pattern, text or output quoted in a detail
@@ -55,6 +56,9 @@ class RunView:
     instruction: str = ""  # the task the agent was given, for the judge
     skill: str | None = None  # the scenario's skill, for skill_invoked without a name
     judge: JudgeFn | None = None
+    # Where command checks run: they read what the agent wrote, so in the run's sandbox.
+    sandbox: SandboxMode = field(default_factory=default_mode)
+    network: Network = "model"
 
     def change(self, path: str) -> FileChange | None:
         return next((c for c in self.record.files if c.path == path), None)
@@ -217,6 +221,9 @@ class FileMatches(_FileCheck):
         return f"file_matches {self.path} /{_clip(self.pattern, 40)}/"
 
     async def verdict(self, run: RunView) -> tuple[bool, str]:
+        change = run.change(self.path)
+        if change is not None and not change.captured:
+            return False, f"{self.path} ({change.size} bytes) was over the capture cap: not kept"
         where = run.final_file(self.path)
         if where is None or not where.is_file():
             return False, f"{self.path} is missing"
@@ -232,23 +239,34 @@ class CommandCheck(_Check):
         return f"command `{_clip(self.run, 50)}`"
 
     async def verdict(self, run: RunView) -> tuple[bool, str]:
-        with run.finished_workspace() as root:
-            code, output = await _sh(self.run, root, self.timeout_s)
+        with (
+            run.finished_workspace() as root,
+            confined(
+                ["sh", "-c", self.run], workspace=root, mode=run.sandbox, network=run.network
+            ) as (argv, env),
+        ):
+            code, output = await _sh(argv, env, root, self.timeout_s)
+        left_out = sum(not c.captured for c in run.record.files)
+        missing = f" ({left_out} files over the capture cap are not here)" if left_out else ""
         if code is None:
-            return False, f"timed out after {self.timeout_s:g}s"
+            return False, f"timed out after {self.timeout_s:g}s{missing}"
         tail = _clip(output.strip().splitlines()[-1]) if output.strip() else "no output"
-        return code == 0, f"exit {code}: {tail}"
+        return code == 0, f"exit {code}: {tail}{missing}"
 
 
-async def _sh(command: str, cwd: Path, timeout_s: float) -> tuple[int | None, str]:
+async def _sh(
+    argv: list[str], env: dict[str, str] | None, cwd: Path, timeout_s: float
+) -> tuple[int | None, str]:
     """Exit code (None on timeout) and the last 4 KiB of output. The command gets no stdin and
     a session of its own: when it exits or times out, whatever it left in its process group
-    ends with it, and a background child holding stdout open cannot stall the check."""
+    (or its sandbox) ends with it, and a background child holding stdout open cannot stall
+    the check."""
     output = bytearray()
     drained = anyio.Event()
     process = await anyio.open_process(
-        ["sh", "-c", command],
+        argv,
         cwd=cwd,
+        env=env,
         stdin=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from runner.claude_bin import ClaudeBinary
 from runner.events import AssistantEvent, SystemApiRetry, ToolUseBlock
 from runner.process import Limits, ProcessRun, RunFiles
+from runner.redact import Redactor
+from runner.sandbox import Launch
 from runner.stream import StreamItem
 from runner.transcript import SummaryBuilder, TranscriptSummary
 
@@ -63,53 +65,42 @@ def _joined(names: tuple[str, ...] | None) -> str | None:
 
 # ---- environment ----------------------------------------------------------------------------
 
-# Variables the CLI gets from the caller: nothing else leaks in unless the user names it.
-INHERITED = ("PATH",)
-INHERITED_PREFIXES = ("ANTHROPIC_",)
+# A local endpoint (the scripted model, the replay proxy, runner's live proxy, which adds the
+# real credential upstream) takes any key; the CLI wants one.
+LOCAL_KEY = "sk-runner-local"
 
 
-def child_env(
-    home: Path,
+def cli_env(
+    base_url: str,
     *,
-    inherit: Mapping[str, str] | None = None,
-    prefixes: tuple[str, ...] = INHERITED_PREFIXES,
+    home: str | os.PathLike[str],
+    tmp: str | os.PathLike[str],
+    search_path: str | None = None,
     passthrough: Iterable[str] = (),
-    overrides: Mapping[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
+    inherit: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The CLI's whole environment: an allowlist of the caller's (``inherit``, default
-    os.environ): PATH, names with ``prefixes``, and ``passthrough``. Then its own HOME, config
-    and temp dirs, so the user's skills, settings and CLAUDE.md never reach a run. Then
-    ``overrides``."""
+    """The CLI's whole environment. Of the caller's (``inherit``, default os.environ) only
+    PATH (unless ``search_path`` replaces it) and the ``passthrough`` names; never a real key
+    or endpoint. Its own HOME, config and temp folders, as the CLI sees them, so the user's
+    skills, settings and CLAUDE.md never reach a run. Then ``extra``."""
     source = os.environ if inherit is None else inherit
-    named = {*INHERITED, *passthrough}
-    env = {k: v for k, v in source.items() if k in named or (prefixes and k.startswith(prefixes))}
-    tmp = home / "tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in source.items() if k == "PATH" or k in set(passthrough)}
+    if search_path is not None:
+        env["PATH"] = search_path
     env |= {
         "HOME": str(home),
-        "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+        "CLAUDE_CONFIG_DIR": f"{home}/.claude",
         # Task output files go to /tmp/claude-<uid> unless these say otherwise.
         "TMPDIR": str(tmp),
         "CLAUDE_CODE_TMPDIR": str(tmp),
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "DISABLE_TELEMETRY": "1",
         "DISABLE_AUTOUPDATER": "1",
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": LOCAL_KEY,
     }
-    return env | dict(overrides or {})
-
-
-def isolated_env(
-    base_url: str,
-    home: Path,
-    *,
-    api_key: str = "sk-scripted",  # a local endpoint takes any key; the CLI wants one
-    passthrough: Iterable[str] = (),
-    extra: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The environment for a run against a local endpoint (a scripted model, a replay proxy):
-    none of the caller's ANTHROPIC_* variables, so no real key or endpoint is reachable."""
-    overrides = {"ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_API_KEY": api_key, **(extra or {})}
-    return child_env(home, prefixes=(), passthrough=passthrough, overrides=overrides)
+    return env | dict(extra or {})
 
 
 # ---- watching the stream --------------------------------------------------------------------
@@ -258,8 +249,8 @@ class CliOutcome(BaseModel):
     diagnostics: Diagnostics = Diagnostics()
 
     @classmethod
-    def not_run(cls, error: str) -> CliOutcome:
-        return cls(exit_reason="spawn_error", error=error, transcript=SummaryBuilder().summary())
+    def not_run(cls, error: str, *, reason: str = "spawn_error") -> CliOutcome:
+        return cls(exit_reason=reason, error=error, transcript=SummaryBuilder().summary())
 
 
 class ClaudeRun:
@@ -276,20 +267,27 @@ class ClaudeRun:
         run_dir: Path,
         limits: Limits | None = None,
         fail_fast_auth: bool = True,
+        launch: Launch | None = None,
+        redact: Redactor | None = None,
     ) -> None:
+        """``cwd`` is on the host; ``launch`` says how the CLI starts (default: on the host,
+        in ``cwd``) and where it sees its workspace."""
         self.spec = spec
         self.argv = spec.argv(binary.path)
-        self.monitor = RunMonitor(workspace=cwd, fail_fast_auth=fail_fast_auth)
+        seen = Path(launch.workspace) if launch is not None else cwd
+        self.monitor = RunMonitor(workspace=seen, fail_fast_auth=fail_fast_auth)
         run_dir.mkdir(parents=True, exist_ok=True)
         self.files = RunFiles.in_dir(run_dir)
         self.process = ProcessRun(
-            self.argv,
+            launch.command(self.argv) if launch is not None else self.argv,
             env,
             cwd,
             prompt.encode(),
             self.files,
             limits or Limits(),
             self.monitor,
+            sandboxed=launch is not None and launch.sandboxed,
+            redact=redact or Redactor(),
         )
 
     async def run(self) -> CliOutcome:
@@ -305,7 +303,7 @@ class ClaudeRun:
             api_error_status=summary.api_error_status,
             exit_code=proc.exit_code,
             signal=proc.signal,
-            error=proc.spawn_error,
+            error=_spawn_error(proc),
             transcript=summary,
             diagnostics=Diagnostics(
                 duration_ms=proc.duration_ms,
@@ -322,6 +320,14 @@ class ClaudeRun:
                 unkillable_processes=proc.survivors,
             ),
         )
+
+
+def _spawn_error(proc: ProcessRun) -> str | None:
+    """Why the CLI did not start, with the last line its launcher (bwrap) said about it."""
+    if proc.spawn_error is None:
+        return None
+    said = proc.stderr_text.strip().splitlines()
+    return f"{proc.spawn_error}: {said[-1][:300]}" if said else proc.spawn_error
 
 
 def _ms(start: float | None, end: float | None) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -12,18 +13,28 @@ from functools import partial
 from pathlib import Path
 
 import anyio
+from pydantic import ValidationError
 
-from runner import __version__
+from runner import __version__, sandbox
 from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude, pinned_version
 from runner.cli_results import add_result_commands
 from runner.cli_suite import add_suite_commands
-from runner.cmdline import HelpFormatter, fail, positive, positive_number, say
+from runner.cmdline import (
+    UNCONFINED,
+    HelpFormatter,
+    fail,
+    positive,
+    positive_number,
+    sandbox_option,
+    say,
+)
 from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import render_record, render_summary
 from runner.replay.http import serve
 from runner.replay.mock_api import Exchange, ScriptedModel, scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
+from runner.sandbox import default_mode
 from runner.stream import iter_events
 from runner.transcript import SummaryBuilder
 
@@ -39,7 +50,25 @@ def _doctor(args: argparse.Namespace) -> int:
     print(f"claude {version} ({binary.source}: {binary.path})")
     if pinned and version != pinned:
         print(f"warning: runner is pinned to Claude Code {pinned}; found {version}")
+    found = sandbox.state()
+    if default_mode() == "none":
+        print(f"sandbox: off ({sandbox.SANDBOX_ENV}=none): {UNCONFINED.split(': ', 2)[2]}")
+        return 0
+    if not found.ready:
+        print(f"sandbox: unavailable: {found.problem}")
+        return 1
+    print(f"sandbox: bwrap {_version_of(found.bwrap)} ({found.bwrap}), socat ({found.socat})")
+    limit = sandbox.DEFAULT_MAX_PROCESSES
+    print(f"sandbox processes: at most {limit} per run (by default), by {found.process_limit}")
     return 0
+
+
+def _version_of(program: str | None) -> str:
+    try:
+        said = subprocess.run([program or "false", "--version"], capture_output=True, text=True)
+    except OSError:
+        return "?"
+    return said.stdout.split()[-1] if said.stdout.split() else "?"
 
 
 def _transcript(args: argparse.Namespace) -> int:
@@ -64,7 +93,10 @@ def _transcript(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    mode = args.sandbox or default_mode()
     try:
+        if mode == "bwrap":
+            sandbox.require()
         lane = get_lane(args.lane)
         binary = find_claude(args.claude_bin)
         script = load_script(Path(args.mock_script)) if args.mock_script else None
@@ -81,10 +113,23 @@ def _run(args: argparse.Namespace) -> int:
             max_budget_usd=args.max_budget_usd,
             nudge=args.nudge,
             env_passthrough=tuple(args.pass_env),
+            sandbox=mode,
+            network=args.network,
         )
         check(spec, lane)
-    except (UnknownLaneError, ClaudeNotFoundError, ScriptFileError, RunSpecError) as exc:
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        return fail(f"--{str(error['loc'][0]).replace('_', '-')}: {error['msg']}")
+    except (
+        UnknownLaneError,
+        ClaudeNotFoundError,
+        ScriptFileError,
+        RunSpecError,
+        sandbox.SandboxUnavailable,
+    ) as exc:
         return fail(str(exc))
+    if mode == "none":
+        say(UNCONFINED)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = Path(args.run_dir or Path(".runner") / "single" / f"{stamp}-{args.name}-{lane.name}")
     where = f"the scripted model in {args.mock_script} ($0)" if script else "the live API"
@@ -291,8 +336,17 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="let the CLI see this variable of yours (it sees only PATH and ANTHROPIC_* else)",
+        help="let the CLI see this variable of yours (else it sees only PATH, and never your "
+        "API key: runner's proxy holds that)",
     )
+    run.add_argument(
+        "--network",
+        choices=("model", "host"),
+        default="model",
+        help="in the sandbox: model (the default) reaches only the model; host: the machine's "
+        "network, for tasks that need the internet",
+    )
+    sandbox_option(run)
     run.add_argument(
         "--mock-script",
         metavar="FILE",

@@ -21,12 +21,21 @@ from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
 from runner.claude_bin import ClaudeNotFoundError
-from runner.cmdline import HelpFormatter, dir_option, fail, positive, say
+from runner.cmdline import (
+    UNCONFINED,
+    HelpFormatter,
+    dir_option,
+    fail,
+    positive,
+    sandbox_option,
+    say,
+)
 from runner.compare import Comparison, compare
 from runner.figures import money
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import render_ab, render_comparison, render_eval, run_line
 from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
+from runner.sandbox import SandboxUnavailable
 from runner.scenarios import ScenarioError, load_suite
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
 from runner.store import Recording, RunStore, StoreError, git_identity
@@ -102,9 +111,12 @@ def _run_suite(
             model=args.model,
             concurrency=args.concurrency,
             cassettes=cassettes,
+            sandbox=args.sandbox,
         )
-    except (UnknownLaneError, ScenarioError, ClaudeNotFoundError) as exc:
+    except (UnknownLaneError, ScenarioError, ClaudeNotFoundError, SandboxUnavailable) as exc:
         return fail(str(exc))
+    if settings.sandbox == "none":
+        say(UNCONFINED)
     scripted, version = settings.scripted, settings.cli_version
     try:
         units = plan(scenarios, lanes, args.trials, settings)
@@ -356,6 +368,7 @@ def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
     dir_option(parser, "--cache-dir", CACHE_ROOT)
     dir_option(parser, "--runs-dir", RUNS_ROOT)
     parser.add_argument("--claude-bin", metavar="PATH", help="path to the claude binary")
+    sandbox_option(parser)
 
 
 def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

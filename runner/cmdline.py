@@ -58,3 +58,19 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             else indent + line
             for line in text.splitlines()
         )
+
+
+UNCONFINED = (
+    "warning: --sandbox none: the agent runs unconfined, with your rights: it can read and "
+    "change your files, reach the network, and signal runner's own processes"
+)
+
+
+def sandbox_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sandbox",
+        choices=("bwrap", "none"),
+        default=None,
+        help="bwrap (the default): every run in a bubblewrap sandbox that sees its workspace and "
+        "the model, nothing else; none: on this machine, unconfined (RUNNER_SANDBOX=none too)",
+    )

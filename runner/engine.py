@@ -11,20 +11,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 import anyio
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from runner.atomic import write_atomically
-from runner.claude import ClaudeRun, CliOutcome, CliSpec, child_env, isolated_env
+from runner.claude import ClaudeRun, CliOutcome, CliSpec, cli_env
 from runner.claude_bin import ClaudeBinary, ClaudeNotFoundError, find_claude
 from runner.lanes import DEFAULT_ALLOWED_TOOLS, Lane, cli_spec, get_lane
 from runner.process import Limits
+from runner.redact import Redactor
+from runner.replay.normalize import RunPaths
+from runner.replay.proxy import forwarding
+from runner.sandbox import (
+    DEFAULT_MAX_PROCESSES,
+    Launch,
+    Network,
+    SandboxMode,
+    SandboxUnavailable,
+    default_mode,
+    launching,
+)
 from runner.usage import Usage
 from runner.workspace import FileChange, Workspace
 
@@ -49,6 +63,24 @@ class RunSpec(BaseModel):
     nudge: str | None = None  # agent-skill's nudge; "{skill}" becomes the skill's name
     env_passthrough: tuple[str, ...] = ()  # caller variables the CLI may see, beyond the allowlist
     extra_args: tuple[str, ...] = ()
+    sandbox: SandboxMode = Field(default_factory=default_mode)  # "none": on the host, unconfined
+    network: Network = "model"  # in the sandbox: "model" reaches only the model; "host": all
+    max_processes: int = Field(default=DEFAULT_MAX_PROCESSES, ge=16)  # in the sandbox
+
+    @field_validator("env_passthrough")
+    @classmethod
+    def _not_runners_own(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        held = sorted(set(names) & set(RUNNERS_OWN))
+        if held:
+            raise ValueError(
+                f"{', '.join(held)}: runner sets these itself (the CLI talks to runner's "
+                "proxy, which holds the real credential); they cannot be passed through"
+            )
+        return names
+
+
+# The CLI's endpoint and credential: runner's own, never the caller's.
+RUNNERS_OWN = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
 
 
 @dataclass(frozen=True)
@@ -56,17 +88,17 @@ class RunOptions:
     """How to run, not what: none of this can change the agent's behaviour."""
 
     binary: ClaudeBinary | None = None  # default: find_claude()
-    # A local endpoint's URL (a scripted model, a replay proxy): the CLI talks to it, and none
-    # of the caller's ANTHROPIC_* variables (a real key, a real URL) reach the run.
+    # A local endpoint's URL (a scripted model, a replay proxy) for the CLI to talk to. None:
+    # the live API, through runner's own proxy, which holds the credential.
     endpoint: str | None = None
     env: dict[str, str] | None = None  # set in the CLI's environment last
     keep_workspace: bool = False
     workspace_parent: Path | None = None
     grace_s: float = 5.0
     fail_fast_auth: bool = True
-    # Told the workspace once it exists, before the CLI starts (the replay proxy learns the
-    # run's paths from it).
-    on_workspace: Callable[[Workspace], None] | None = None
+    # Told the run's paths as the CLI sees them, once the workspace exists and before the CLI
+    # starts (the replay proxy learns them here).
+    on_paths: Callable[[RunPaths], None] | None = None
 
 
 class RunRecord(CliOutcome):
@@ -156,6 +188,7 @@ async def run_one(
     lane = get_lane(lane) if isinstance(lane, str) else lane
     cli = check(spec, lane)
     started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    redact = Redactor.from_environment()
 
     def record(
         outcome: CliOutcome, argv: list[str], files: list[FileChange], kept: str | None
@@ -170,46 +203,88 @@ async def run_one(
             workspace=kept,
             **dict(outcome),
         )
-        write_atomically(run_dir / "record.json", rec.model_dump_json(indent=2))
-        return rec
+        text = rec.model_dump_json(indent=2)
+        clean = redact.text(text)  # e.g. a leftover's command line holding a secret
+        write_atomically(run_dir / "record.json", clean)
+        return rec if clean == text else RunRecord.model_validate_json(clean)
 
     try:
         binary = options.binary or find_claude()
     except ClaudeNotFoundError as exc:
         return record(CliOutcome.not_run(str(exc)), cli.argv(Path("claude"))[1:], [], None)
 
+    if not os.access(binary.path, os.X_OK) or not binary.path.is_file():
+        missing = CliOutcome.not_run(f"{binary.path}: not an executable file")
+        return record(missing, cli.argv(binary.path)[1:], [], None)
     ws = await anyio.to_thread.run_sync(_prepare, spec, lane, options.workspace_parent)
-    if options.on_workspace is not None:
-        options.on_workspace(ws)
-    if options.endpoint is None:
-        env = child_env(ws.home, passthrough=spec.env_passthrough, overrides=options.env)
-    else:
-        env = isolated_env(
-            options.endpoint, ws.home, passthrough=spec.env_passthrough, extra=options.env
-        )
-    limits = Limits(spec.timeout_s, spec.idle_timeout_s, options.grace_s)
-    claude = ClaudeRun(
-        cli,
-        spec.instruction,
-        binary=binary,
-        cwd=ws.path,
-        env=env,
-        run_dir=run_dir,
-        limits=limits,
-        fail_fast_auth=options.fail_fast_auth,
-    )
+    claude: ClaudeRun | None = None
+    not_started = CliOutcome.not_run("cancelled before the CLI started", reason="cancelled")
     try:
-        await claude.run()
+        async with (
+            _endpoint(options) as endpoint,
+            launching(
+                spec.sandbox,
+                network=spec.network,
+                max_processes=spec.max_processes,
+                workspace=ws,
+                binary=binary.path.resolve(),
+                endpoint=endpoint,
+            ) as launch,
+        ):
+            if options.on_paths is not None:
+                options.on_paths(_seen(ws, launch))
+            env = cli_env(
+                launch.base_url,
+                home=launch.home,
+                tmp=launch.tmp,
+                search_path=launch.search_path,
+                passthrough=spec.env_passthrough,
+                extra=options.env,
+            )
+            claude = ClaudeRun(
+                cli,
+                spec.instruction,
+                binary=binary,
+                cwd=ws.path,
+                env=env,
+                run_dir=run_dir,
+                limits=Limits(spec.timeout_s, spec.idle_timeout_s, options.grace_s),
+                fail_fast_auth=options.fail_fast_auth,
+                launch=launch,
+                redact=redact,
+            )
+            await claude.run()
+    except SandboxUnavailable as exc:
+        not_started = CliOutcome.not_run(str(exc))
     finally:
         # Also on cancellation: the record says why the run ended. Shielded, and bounded by
         # the size of the workspace.
         with anyio.CancelScope(shield=True):
-            files = await anyio.to_thread.run_sync(_collect, ws, run_dir)
+            files = await anyio.to_thread.run_sync(_collect, ws, run_dir, redact)
             kept = str(ws.root) if options.keep_workspace else None
             if kept is None:
                 await anyio.to_thread.run_sync(ws.remove)
-            rec = record(claude.outcome(), claude.argv[1:], files, kept)
+            if claude is None:
+                rec = record(not_started, cli.argv(binary.path)[1:], files, kept)
+            else:
+                rec = record(claude.outcome(), claude.argv[1:], files, kept)
     return rec
+
+
+@asynccontextmanager
+async def _endpoint(options: RunOptions) -> AsyncIterator[str]:
+    if options.endpoint is not None:
+        yield options.endpoint
+        return
+    async with forwarding() as url:
+        yield url
+
+
+def _seen(ws: Workspace, launch: Launch) -> RunPaths:
+    """The run's own paths as the CLI sees them: fixed ones in the sandbox."""
+    if launch.sandboxed:
+        return RunPaths(workspace=launch.workspace, home=launch.home)
+    return RunPaths.of(ws.root, ws.path, ws.home)
 
 
 def _prepare(spec: RunSpec, lane: Lane, parent: Path | None) -> Workspace:
@@ -220,7 +295,5 @@ def _prepare(spec: RunSpec, lane: Lane, parent: Path | None) -> Workspace:
     return ws
 
 
-def _collect(ws: Workspace, run_dir: Path) -> list[FileChange]:
-    changes = ws.changes()
-    ws.capture(changes, run_dir / "files")
-    return changes
+def _collect(ws: Workspace, run_dir: Path, redact: Redactor) -> list[FileChange]:
+    return ws.capture(ws.changes(), run_dir / "files", redact=redact)

@@ -5,6 +5,9 @@ cancellation, always within bounded time.
 The child is started under ``_reaper.py``, a subreaper that owns every process the child
 starts, including the ones that leave its session. Stopping means SIGTERM to the reaper; it
 passes SIGTERM to the whole tree and SIGKILLs what is left after the grace period.
+
+Secrets (``redact``) are replaced in stdout and stderr before they reach the disk or the
+parser, so nothing downstream can hold one.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream, Process
 
 from runner import _reaper
+from runner.redact import Redactor, StreamRedactor
 from runner.stream import LineFramer, ParseError, StreamItem, parse_frames
 
 # What the reaper may take beyond the grace: its SIGKILL rounds (2 s) and start-up.
@@ -70,6 +74,8 @@ class ProcessRun:
     files: RunFiles
     limits: Limits = field(default_factory=Limits)
     watch: Watch | None = None
+    sandboxed: bool = False  # the command is a runner.sandbox jail that reports on fd 3
+    redact: Redactor = field(default_factory=Redactor)
 
     started: float | None = None  # time.monotonic()
     ended: float | None = None
@@ -87,6 +93,8 @@ class ProcessRun:
     _framer: LineFramer = field(default_factory=LineFramer)
     _out: BinaryIO | None = None
     _err: BinaryIO | None = None
+    _out_redact: StreamRedactor | None = None
+    _err_redact: StreamRedactor | None = None
     # Made in run(): anyio needs a running event loop to make them.
     _io_scope: anyio.CancelScope | None = None
     _stopping: anyio.Event | None = None
@@ -96,7 +104,11 @@ class ProcessRun:
         self.started = self.last_event = time.monotonic()
         # -I -S: no site-packages, no PYTHON* variables; the reaper needs only the stdlib.
         reaper = [sys.executable, "-I", "-S", _reaper.__file__, str(self.limits.grace_s)]
-        command = [*reaper, str(self.files.reaper_report), "--", *self.argv]
+        # Absolute: the reaper's working directory is the run's, not ours.
+        report = str(self.files.reaper_report.absolute())
+        mode = ["--sandboxed"] if self.sandboxed else []
+        command = [*reaper, report, *mode, "--", *self.argv]
+        self._out_redact, self._err_redact = self.redact.stream(), self.redact.stream()
         self.files.reaper_report.unlink(missing_ok=True)
         with self._sinks():
             try:
@@ -187,8 +199,10 @@ class ProcessRun:
 
     def _tee(self, chunk: bytes) -> None:
         assert self._out is not None
+        assert self._out_redact is not None
         # To disk before parsing: a crash of either side loses nothing the CLI printed. A
         # page-cache write of one chunk is microseconds; a thread hop would cost more.
+        chunk = self._out_redact.feed(chunk)
         self._out.write(chunk)
         self._take(*self._framer.feed(chunk))
 
@@ -207,13 +221,18 @@ class ProcessRun:
     async def _drain_stderr(self, stderr: ByteReceiveStream) -> None:
         # Always drained, so a chatty CLI never blocks on a full pipe; memory and disk bounded.
         assert self._err is not None
+        assert self._err_redact is not None
         async for chunk in stderr:
-            if self.stderr_bytes < STDERR_FILE_CAP:
-                self._err.write(chunk[: STDERR_FILE_CAP - self.stderr_bytes])
-            self.stderr_bytes += len(chunk)
-            self.stderr_tail.extend(chunk)
-            if len(self.stderr_tail) > 2 * STDERR_TAIL_BYTES:
-                del self.stderr_tail[:-STDERR_TAIL_BYTES]
+            self._keep_stderr(self._err_redact.feed(chunk))
+
+    def _keep_stderr(self, chunk: bytes) -> None:
+        assert self._err is not None
+        if self.stderr_bytes < STDERR_FILE_CAP:
+            self._err.write(chunk[: STDERR_FILE_CAP - self.stderr_bytes])
+        self.stderr_bytes += len(chunk)
+        self.stderr_tail.extend(chunk)
+        if len(self.stderr_tail) > 2 * STDERR_TAIL_BYTES:
+            del self.stderr_tail[:-STDERR_TAIL_BYTES]
 
     def _kill_reaper(self) -> None:
         if self._proc is not None and self._proc.returncode is None:
@@ -232,10 +251,21 @@ class ProcessRun:
         assert proc.stdout is not None
         with anyio.move_on_after(_EOF_WAIT_S), suppress(anyio.BrokenResourceError):
             await self._read_stdout(proc.stdout)
+        self._flush_held()
         self._take(*self._framer.close(), at_eof=True)
         await proc.aclose()
         self.ended = time.monotonic()
         self._read_report(proc.returncode)
+
+    def _flush_held(self) -> None:
+        """The few bytes a redactor held back, in case they began a secret: the streams are
+        over, so they did not."""
+        assert self._out is not None
+        if self._out_redact is not None and (tail := self._out_redact.close()):
+            self._out.write(tail)
+            self._take(*self._framer.feed(tail))
+        if self._err_redact is not None and (tail := self._err_redact.close()):
+            self._keep_stderr(tail)
 
     def _read_report(self, returncode: int | None) -> None:
         try:

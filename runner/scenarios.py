@@ -25,6 +25,7 @@ from pydantic import (
 
 from runner.checks import Check, path_inside
 from runner.engine import RunSpec
+from runner.sandbox import DEFAULT_MAX_PROCESSES, Network, SandboxMode
 
 SCENARIO_FILE = "scenario.toml"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -52,6 +53,10 @@ class Scenario(BaseModel):
     max_turns: int | None = Field(default=None, ge=1)
     max_budget_usd: float | None = Field(default=None, gt=0)
     nudge: str | None = None
+    # In the sandbox: "model" reaches only the model endpoint; "host" shares the machine's
+    # network (for tasks that need the internet).
+    network: Network = "model"
+    max_processes: int = Field(default=DEFAULT_MAX_PROCESSES, ge=16)
     # Scripted models for offline runs: lane glob -> script file, first match wins.
     mock: dict[str, Path] = Field(default_factory=dict)
     checks: tuple[Check, ...] = Field(default=(), alias="check")
@@ -98,7 +103,7 @@ class Scenario(BaseModel):
     def checks_for(self, lane: str) -> list[Check]:
         return [c for c in self.checks if c.applies_to(lane)]
 
-    def run_spec(self, *, model: str | None = None) -> RunSpec:
+    def run_spec(self, *, model: str | None = None, sandbox: SandboxMode = "bwrap") -> RunSpec:
         """The engine's spec; ``model`` (``eval --model``) overrides the scenario's."""
         return RunSpec(
             scenario=self.id,
@@ -111,6 +116,9 @@ class Scenario(BaseModel):
             max_turns=self.max_turns,
             max_budget_usd=self.max_budget_usd,
             nudge=self.nudge,
+            sandbox=sandbox,
+            network=self.network,
+            max_processes=self.max_processes,
         )
 
 

@@ -23,6 +23,8 @@ from runner.lanes import LANES, Lane
 from runner.replay.mock_api import scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
 from runner.results import RunResult
+from runner.sandbox import SandboxMode, default_mode
+from runner.sandbox import require as require_sandbox
 from runner.scenarios import Scenario
 from runner.tapes import Cassettes, Tape, TapeError, Upstream, run_taped, tape_for
 
@@ -53,6 +55,7 @@ class Settings:
     workspace_parent: Path | None = None
     grace_s: float = 5.0
     cassettes: Cassettes | None = None  # eval --record / --replay
+    sandbox: SandboxMode = "bwrap"  # every run's, its judges' and its command checks'
 
 
 def local_settings(
@@ -63,10 +66,15 @@ def local_settings(
     model: str | None = None,
     concurrency: int = 2,
     cassettes: Cassettes | None = None,
+    sandbox: SandboxMode | None = None,
 ) -> Settings:
     """Settings as eval makes them on this machine: the CLI found (its version known without
-    starting it, when it can be), and scripted unless an API key is set or ``offline``.
-    ClaudeNotFoundError when there is no CLI."""
+    starting it, when it can be), scripted unless an API key is set or ``offline``, and the
+    sandbox (default: $RUNNER_SANDBOX, else bwrap) checked. ClaudeNotFoundError when there is
+    no CLI; SandboxUnavailable when the sandbox cannot run here."""
+    mode = sandbox or default_mode()
+    if mode == "bwrap":
+        require_sandbox()
     binary = find_claude(claude_bin)
     return Settings(
         binary=binary,
@@ -75,6 +83,7 @@ def local_settings(
         model=model,
         concurrency=concurrency,
         cassettes=cassettes,
+        sandbox=mode,
     )
 
 
@@ -121,7 +130,7 @@ def plan(
 
     units = []
     for scenario in scenarios:
-        spec = scenario.run_spec(model=settings.model)
+        spec = scenario.run_spec(model=settings.model, sandbox=settings.sandbox)
         where = scenario.folder / "scenario.toml"
         judges = _judge_scripts(scenario, scripts) if settings.scripted else {}
         for lane in lanes:
@@ -264,6 +273,8 @@ class SuiteRunner:
                 instruction=unit.spec.instruction,
                 skill=unit.spec.skill.name if unit.spec.skill else None,
                 judge=lambda check, prompt: self._judge(unit, check, prompt),
+                sandbox=unit.spec.sandbox,
+                network=unit.spec.network,
             )
             checks = await score(unit.scenario.checks_for(unit.lane.name), view)
         finally:
@@ -336,6 +347,7 @@ class SuiteRunner:
             model=judge.model or unit.spec.model,
             timeout_s=JUDGE_TIMEOUT_S,
             max_turns=1,
+            sandbox=self.settings.sandbox,
         )
         # Its own cassette beside its run's, found (and read) by plan.
         judges = _judges(unit.scenario, unit.lane.name)

@@ -9,7 +9,6 @@ and is cached under a key that names the cassette.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -21,6 +20,7 @@ from runner import __version__
 from runner.atomic import write_atomically
 from runner.cache import CACHEABLE
 from runner.engine import RunOptions, RunRecord
+from runner.redact import environment_secrets
 from runner.replay.cassette import (
     Cassette,
     CassetteError,
@@ -32,18 +32,11 @@ from runner.replay.cassette import (
 )
 from runner.replay.http import serving
 from runner.replay.mock_api import scripted_model
-from runner.replay.normalize import RunPaths, environment_secrets
-from runner.replay.proxy import Player, Recorder
+from runner.replay.normalize import RunPaths
+from runner.replay.proxy import Player, Recorder, live_upstream
 from runner.replay.script import Script
-from runner.workspace import Workspace
 
 ReplayMode = Literal["none", "new", "all"]
-DEFAULT_API_URL = "https://api.anthropic.com"
-# How runner authenticates upstream when it records live: the CLI gets a dummy key.
-_AUTH_HEADERS = (
-    ("ANTHROPIC_API_KEY", "x-api-key", "{}"),
-    ("ANTHROPIC_AUTH_TOKEN", "authorization", "Bearer {}"),
-)
 
 
 class TapeError(ValueError):
@@ -155,10 +148,7 @@ async def _record(
 
 
 def _through(options: RunOptions, url: str, bind: Callable[[RunPaths], None]) -> RunOptions:
-    def on_workspace(ws: Workspace) -> None:
-        bind(RunPaths.of(ws.root, ws.path, ws.home))
-
-    return replace(options, endpoint=url, on_workspace=on_workspace)
+    return replace(options, endpoint=url, on_paths=bind)
 
 
 @asynccontextmanager
@@ -168,9 +158,4 @@ async def _upstream(upstream: Upstream) -> AsyncIterator[tuple[str, dict[str, st
         async with scripted_model(upstream.script, seed=upstream.seed) as model:
             yield model.url, {}
         return
-    auth = {
-        header: shape.format(os.environ[var])
-        for var, header, shape in _AUTH_HEADERS
-        if os.environ.get(var)
-    }
-    yield os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_API_URL, auth
+    yield live_upstream()

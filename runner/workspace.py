@@ -5,6 +5,11 @@ Layout of one workspace root (a temporary folder)::
 
     work/   the CLI's working directory: the fixture's copy, plus .claude/skills/<name>/
     home/   HOME and CLAUDE_CONFIG_DIR for the run, outside work/ so it is never in a diff
+    tmp/    its TMPDIR
+
+What a run changed is captured for scoring up to ``CAPTURE_CAP_BYTES``: a file past the cap is
+recorded by size and digest, flagged ``captured: false``, and not copied, so ``truncate -s 1G``
+cannot fill the cache.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from typing import Literal
 import xxhash
 from pydantic import BaseModel, ConfigDict
 
+from runner.redact import Redactor
+
 _READ_CHUNK = 1 << 20
+CAPTURE_CAP_BYTES = 64 * 2**20  # per run, over every captured file
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +52,8 @@ class FileChange(BaseModel):
     digest: str | None = None
     mode: int | None = None
     symlink: bool = False
+    captured: bool = True  # False: over the run's capture cap, so its bytes were not kept
+    redacted: bool = False  # a secret's value in it was replaced when it was captured
 
 
 def tree_state(root: Path) -> dict[str, FileState]:
@@ -124,6 +134,7 @@ class Workspace:
         self.root = root
         self.path = root / "work"
         self.home = root / "home"
+        self.tmp = root / "tmp"
         self._before: dict[str, FileState] = {}
 
     @classmethod
@@ -137,6 +148,7 @@ class Workspace:
         else:
             shutil.copytree(fixture, ws.path, symlinks=True)
         ws.home.mkdir()
+        ws.tmp.mkdir()
         return ws
 
     def install_skill(self, skill_dir: Path) -> Path:
@@ -152,18 +164,51 @@ class Workspace:
     def changes(self) -> list[FileChange]:
         return diff_states(self._before, tree_state(self.path))
 
-    def capture(self, changes: list[FileChange], dest: Path) -> None:
+    def capture(
+        self,
+        changes: list[FileChange],
+        dest: Path,
+        *,
+        cap_bytes: int = CAPTURE_CAP_BYTES,
+        redact: Redactor | None = None,
+    ) -> list[FileChange]:
         """Copy the added and changed files to ``dest``, so the run's result can be rebuilt
-        (fixture plus these) after the workspace is gone."""
+        (fixture plus these) after the workspace is gone; ``changes`` as captured: a file
+        that would take the total past ``cap_bytes`` is flagged and left out."""
+        redact = redact or Redactor()
+        kept, captured = 0, []
         for change in changes:
-            if change.change == "deleted":
-                continue
             src, out = self.path / change.path, dest / change.path
+            if change.change == "deleted" or not (change.symlink or src.is_file()):
+                captured.append(change)  # deleted, or a FIFO or socket: no bytes to keep
+                continue
+            size = change.size or 0
+            if not change.symlink and kept + size > cap_bytes:
+                captured.append(change.model_copy(update={"captured": False}))
+                continue
+            kept += size
             out.parent.mkdir(parents=True, exist_ok=True)
             if change.symlink:
                 out.symlink_to(os.readlink(src))
-            elif src.is_file():
+                captured.append(change)
+            elif redact:
+                found = _copy_redacted(src, out, redact)
+                captured.append(change.model_copy(update={"redacted": found}) if found else change)
+            else:
                 shutil.copy2(src, out)
+                captured.append(change)
+        return captured
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _copy_redacted(src: Path, out: Path, redact: Redactor) -> bool:
+    """Copy ``src`` with every secret replaced; whether one was there."""
+    stream = redact.stream()
+    with open(src, "rb") as reader, open(out, "wb") as writer:
+        while chunk := reader.read(_READ_CHUNK):
+            writer.write(stream.feed(chunk))
+        writer.write(stream.close())
+    shutil.copystat(src, out)
+    return stream.replaced > 0

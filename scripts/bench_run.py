@@ -29,7 +29,7 @@ from pathlib import Path
 
 import anyio
 
-from runner.claude import isolated_env
+from runner.claude import cli_env
 from runner.claude_bin import find_claude
 from runner.engine import RunOptions, RunSpec, check, run_one
 from runner.lanes import get_lane
@@ -70,7 +70,7 @@ async def bare_run(spec: RunSpec, root: Path, n: int) -> float:
     assert spec.skill is not None
     ws.install_skill(spec.skill)
     async with scripted_model(SCRIPT) as model:
-        env = isolated_env(model.url, ws.home)
+        env = cli_env(model.url, home=ws.home, tmp=ws.tmp)
         start = time.perf_counter()
         proc = await anyio.run_process(argv, input=spec.instruction.encode(), cwd=ws.path, env=env)
         elapsed = time.perf_counter() - start

@@ -31,7 +31,7 @@ from typing import Any
 
 import anyio
 
-from runner.claude import STREAM_FLAGS, isolated_env
+from runner.claude import STREAM_FLAGS, cli_env
 from runner.claude_bin import claude_version, find_claude
 from runner.process import Limits, ProcessRun, RunFiles
 from runner.replay.mock_api import scripted_model
@@ -544,6 +544,7 @@ def prepare_dirs(case: Case) -> dict[str, Path]:
     dirs = {name: base / name for name in ("workspace", "home", "run")}
     for d in dirs.values():
         d.mkdir(parents=True, mode=0o700)
+    (dirs["home"] / "tmp").mkdir()  # the CLI's TMPDIR
     for rel, content in case.files.items():
         path = dirs["workspace"] / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -583,7 +584,7 @@ async def capture(case: Case, claude: Path, version: str) -> dict[str, Any]:
     async with scripted_model(script) as model:
         run = ProcessRun(
             [str(claude), *flags],
-            isolated_env(model.url, dirs["home"], extra=case.env),
+            cli_env(model.url, home=dirs["home"], tmp=dirs["home"] / "tmp", extra=case.env),
             dirs["workspace"],
             case.prompt.encode(),
             RunFiles.in_dir(dirs["run"]),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.claude import STREAM_FLAGS, isolated_env
+from runner.claude import STREAM_FLAGS, cli_env
 from runner.claude_bin import find_claude
 from runner.process import ProcessRun, RunFiles
 from runner.replay.mock_api import RecordedRequest, scripted_model
@@ -57,8 +57,8 @@ async def run_cli(
 ) -> CliRun:
     """Run ``claude --print --output-format stream-json --verbose FLAGS`` on ``script``."""
     home, ws, out = tmp / "home", tmp / "ws", tmp / "run"
-    ws.mkdir(parents=True, exist_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
+    for folder in (ws, out, home / "tmp"):
+        folder.mkdir(parents=True, exist_ok=True)
     if skill:
         (ws / ".claude" / "skills" / "greeter").mkdir(parents=True)
         (ws / ".claude" / "skills" / "greeter" / "SKILL.md").write_text(SKILL_MD)
@@ -70,7 +70,7 @@ async def run_cli(
 
     argv = [str(find_claude().path), *STREAM_FLAGS, *flags]
     async with scripted_model(Script.model_validate(script)) as model:
-        env = isolated_env(model.url, home)
+        env = cli_env(model.url, home=home, tmp=home / "tmp")
         process = ProcessRun(argv, env, ws, prompt.encode(), RunFiles.in_dir(out), watch=watch)
         await process.run()
     return CliRun(process, items, list(model.model.requests), ws)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +48,8 @@ def fake_claude(tmp: Path) -> ClaudeBinary:
     """tests/fake_claude.py as an executable, run by this interpreter."""
     tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "fake-claude"
-    path.write_text(f"#!{sys.executable}\n" + (HERE / "fake_claude.py").read_text())
+    # Found on PATH: this interpreter's outside a sandbox, the system's inside one.
+    path.write_text("#!/usr/bin/env python3\n" + (HERE / "fake_claude.py").read_text())
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return ClaudeBinary(path, "test")
 

@@ -1,5 +1,6 @@
 """Test support for the suite commands: the example suite copied somewhere it can be edited,
-a claude wrapper that counts its starts, and ``python -m runner eval`` run as a user runs it."""
+a bwrap wrapper that counts the CLI's starts, and ``python -m runner eval`` run as a user runs
+it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.claude_bin import find_claude, known_version
+from runner.sandbox import CLAUDE, INSTALL_HINT
 from runner.suite import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,27 +26,33 @@ EXAMPLE_SUITE = REPO / "fixtures" / "scenarios"
 
 @dataclass
 class Workbench:
-    """A copy of the example suite and its skills, a cache, a run store and a counting CLI."""
+    """A copy of the example suite and its skills, a cache, a run store, and ``bin/bwrap``: a
+    wrapper that counts the sandboxes started for the CLI (every run and judge starts one)."""
 
     root: Path
+    claude: Path  # the pinned CLI
 
     @property
     def suite(self) -> Path:
         return self.root / "suite"
 
     @property
-    def claude(self) -> Path:
-        return self.root / "claude"
+    def bin(self) -> Path:
+        return self.root / "bin"
 
     @property
     def log(self) -> Path:
         return self.root / "claude-starts.log"
 
+    def path(self) -> str:
+        """PATH with the counting bwrap first."""
+        return f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}"
+
     def cli_runs(self) -> int:
-        """CLI starts so far, not counting ``--version``."""
+        """CLI starts so far (in the sandbox; its probe and command checks not counted)."""
         if not self.log.exists():
             return 0
-        return sum(1 for line in self.log.read_text().splitlines() if line != "--version")
+        return len(self.log.read_text().splitlines())
 
     def scenario_file(self, scenario: str) -> Path:
         return self.suite / scenario / "scenario.toml"
@@ -70,7 +78,7 @@ class Workbench:
             str(self.claude),
             *args,
             cwd=self.root,
-            env=env,
+            env={**(env if env is not None else offline_env()), "PATH": self.path()},
         )
 
     def stored(self) -> list[Path]:
@@ -78,12 +86,18 @@ class Workbench:
 
 
 def workbench(tmp: Path, suite: Path = EXAMPLE_SUITE) -> Workbench:
-    bench = Workbench(tmp)
+    bench = Workbench(tmp, find_claude().path)
     shutil.copytree(suite, bench.suite)
     shutil.copytree(REPO / "skills", tmp / "skills")
-    real = find_claude().path
-    bench.claude.write_text(f'#!/bin/sh\necho "$*" >> {bench.log}\nexec {real} "$@"\n')
-    bench.claude.chmod(0o755)
+    real = shutil.which("bwrap")
+    assert real is not None, f"bubblewrap is required: {INSTALL_HINT}"
+    bench.bin.mkdir()
+    shim = bench.bin / "bwrap"
+    shim.write_text(
+        f'#!/bin/sh\ncase " $* " in *" {CLAUDE} "*) echo start >> {bench.log};; esac\n'
+        f'exec {real} "$@"\n'
+    )
+    shim.chmod(0o755)
     return bench
 
 

@@ -9,10 +9,11 @@ import pytest
 
 from runner.claude import (
     EXIT_REASON_PATTERN,
+    LOCAL_KEY,
     CliSpec,
     RunMonitor,
-    child_env,
     classify,
+    cli_env,
     describe_call,
 )
 from runner.process import ProcessRun, RunFiles
@@ -62,27 +63,38 @@ def test_the_spec_is_frozen_and_strict() -> None:
         CliSpec.model_validate({"modle": "opus"})
 
 
-def test_child_env_is_an_allowlist(tmp_path: Path) -> None:
+def test_cli_env_is_an_allowlist_with_runners_endpoint_and_key(tmp_path: Path) -> None:
     caller = {
         "PATH": "/bin",
-        "ANTHROPIC_API_KEY": "k",
+        "ANTHROPIC_API_KEY": "sk-ant-the-real-one",
+        "ANTHROPIC_BASE_URL": "https://api.example",
+        "ANTHROPIC_MODEL": "steers-the-run",
         "AWS_SECRET": "s",
         "HOME": "/root",
         "CLAUDE_CONFIG_DIR": "/root/.claude",
         "NAMED": "n",
     }
-    env = child_env(tmp_path, inherit=caller, passthrough=("NAMED",), overrides={"X": "1"})
+    env = cli_env(
+        "http://127.0.0.1:9",
+        home="/home/agent",
+        tmp="/tmp",
+        inherit=caller,
+        passthrough=("NAMED",),
+        extra={"X": "1"},
+    )
     assert env["PATH"] == "/bin"
-    assert env["ANTHROPIC_API_KEY"] == "k"
+    assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9"
+    assert env["ANTHROPIC_API_KEY"] == LOCAL_KEY
+    assert "sk-ant-the-real-one" not in env.values()
+    assert "ANTHROPIC_MODEL" not in env  # not in the cache key, so it may not steer a run
     assert env["NAMED"] == "n"
     assert env["X"] == "1"
     assert "AWS_SECRET" not in env
-    assert env["HOME"] == str(tmp_path)
-    assert env["CLAUDE_CONFIG_DIR"] == str(tmp_path / ".claude")
-    assert env["TMPDIR"] == env["CLAUDE_CODE_TMPDIR"] == str(tmp_path / "tmp")
-    assert (tmp_path / "tmp").is_dir()
-    local = child_env(tmp_path, inherit=caller, prefixes=())
-    assert "ANTHROPIC_API_KEY" not in local
+    assert env["HOME"] == "/home/agent"
+    assert env["CLAUDE_CONFIG_DIR"] == "/home/agent/.claude"
+    assert env["TMPDIR"] == env["CLAUDE_CODE_TMPDIR"] == "/tmp"
+    boxed = cli_env("http://x", home="/h", tmp="/t", inherit=caller, search_path="/usr/bin")
+    assert boxed["PATH"] == "/usr/bin"
 
 
 @pytest.mark.parametrize(

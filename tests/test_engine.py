@@ -11,6 +11,8 @@ from typing import Any
 import anyio
 import pytest
 
+from runner import sandbox
+from runner.claude import LOCAL_KEY
 from runner.claude_bin import ClaudeBinary
 from runner.engine import RunOptions, RunRecord, RunSpec, run_one
 from runner.lanes import DEFAULT_NUDGE, render_nudge
@@ -151,16 +153,17 @@ async def test_auth_failure_fails_fast(tmp_path: Path) -> None:
     assert len(model_requests(run.requests)) <= 2
 
 
-async def test_no_credentials_is_an_auth_error(
+async def test_a_live_run_without_a_credential_is_an_auth_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    # Not a local endpoint: the caller's environment, which holds no key, is what the CLI gets.
-    options = {"endpoint": None, "env": {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}}
-    run = await scripted_run(ANSWER, tmp_path, options=options)
+    # Live: the CLI talks to runner's proxy, which holds no credential, so it answers 401
+    # itself and never reaches this upstream.
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    run = await scripted_run(ANSWER, tmp_path, options={"endpoint": None})
     assert run.record.exit_reason == "auth_error"
-    assert run.requests == []  # the CLI gave up before any request
+    assert run.requests == []
 
 
 # ---- timeouts and the process tree ----------------------------------------------------------
@@ -314,11 +317,16 @@ async def test_the_cli_sees_an_allowlisted_environment_and_the_prompt_on_stdin(
     )
     called = json.loads(rec.transcript.final_text or "")
     env = called["env"]
-    assert env["ANTHROPIC_MODEL"] == "from-the-caller"
+    # ANTHROPIC_MODEL would steer the run without being in its cache key: never passed on.
+    assert "ANTHROPIC_MODEL" not in env
+    assert env["ANTHROPIC_API_KEY"] == LOCAL_KEY
     assert env["MY_PROXY"] == "http://proxy"
     assert "MY_SECRET" not in env
-    assert env["CLAUDE_CONFIG_DIR"] != "/root/.claude"
-    assert env["HOME"].startswith(str(tmp_path))
+    # The sandbox's own paths, the same on every machine.
+    assert env["HOME"] == sandbox.HOME
+    assert env["CLAUDE_CONFIG_DIR"] == f"{sandbox.HOME}/.claude"
+    assert env["TMPDIR"] == sandbox.TMP
+    assert env["PATH"] == sandbox.SEARCH_PATH
     assert called["stdin"] == "echo"
     # A value with spaces or dashes is one token: it cannot become a flag of its own.
     assert "--model=claude-x --dangerous" in called["argv"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from runner.claude import isolated_env
+from runner.claude import cli_env
 from runner.claude_bin import find_claude
 from runner.stream import iter_events
 from runner.transcript import summarize
@@ -173,11 +173,13 @@ def test_the_real_cli_runs_twice_against_one_server(tmp_path: Path) -> None:
     workspace.mkdir()
     with mock_model(script) as server:
         for run in range(2):
+            home = tmp_path / f"home{run}"
+            (home / "tmp").mkdir(parents=True)
             proc = subprocess.run(
                 [binary, "--print", "--output-format", "stream-json", "--verbose"],
                 input=b"hi",
                 capture_output=True,
-                env=isolated_env(server.url, tmp_path / f"home{run}"),
+                env=cli_env(server.url, home=home, tmp=home / "tmp"),
                 cwd=workspace,
                 timeout=60,
             )

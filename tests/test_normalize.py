@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from runner.redact import environment_secrets
 from runner.replay.normalize import (
     SECRET,
     USER_HOME,
@@ -16,7 +17,6 @@ from runner.replay.normalize import (
     Normalizer,
     RunPaths,
     Scrubber,
-    environment_secrets,
     json_diff,
     projection,
 )

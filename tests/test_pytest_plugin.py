@@ -49,10 +49,11 @@ def test_without_the_marker(runner_run):
 def user(
     pytester: pytest.Pytester, evaluated: Evaluated, monkeypatch: pytest.MonkeyPatch
 ) -> pytest.Pytester:
-    """A user's project: the suite and the cache beside its pytest.ini, the counting CLI as
-    the one the plugin finds, no API key (runs are the scripted ones eval made)."""
+    """A user's project: the suite and the cache beside its pytest.ini, the CLI eval used and
+    the bwrap that counts its starts, no API key (runs are the scripted ones eval made)."""
     (pytester.path / "suite").symlink_to(evaluated.bench.suite)
     monkeypatch.setenv("RUNNER_CLAUDE_BIN", str(evaluated.bench.claude))
+    monkeypatch.setenv("PATH", evaluated.bench.path())
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     return pytester

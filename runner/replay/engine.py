@@ -22,6 +22,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel
 
+from runner import sandbox
 from runner.cache import RunCache
 from runner.checks import Check, JudgeFn, RunView, score
 from runner.engine import RunRecord
@@ -509,7 +510,7 @@ def fingerprint(items: list[StreamItem]) -> str:
     times replaced (``normalize.Normalizer``), so two identical runs give the same digest."""
     init = next((i for i in items if isinstance(i, SystemInit)), None)
     cwd = init.cwd if init is not None else None
-    home = str(Workspace(Path(cwd).parent).home) if cwd else None  # the layout run_one made
+    home = _home_beside(cwd) if cwd else None
     scrubber = Scrubber(RunPaths(workspace=cwd, home=home))
     normalizer = Normalizer()
     content: list[Any] = []
@@ -521,3 +522,10 @@ def fingerprint(items: list[StreamItem]) -> str:
             elif isinstance(ev, ResultInfo):
                 status = ev.status
     return digest({"content": content, "status": status})
+
+
+def _home_beside(cwd: str) -> str:
+    """The run's home, by the layout run_one made: fixed in the sandbox, else beside work/."""
+    if cwd == sandbox.WORKSPACE:
+        return sandbox.HOME
+    return str(Workspace(Path(cwd).parent).home)

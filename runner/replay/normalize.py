@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import xxhash
 
-SECRET = "{runner:secret}"
+from runner.redact import MIN_SECRET, REDACTED
+
+SECRET = REDACTED
 WORKSPACE, WORKSPACE_SLUG, RUN_HOME, RUN_ROOT, USER_HOME = (
     "{runner:workspace}",
     "{runner:workspace_slug}",  # the CLI names a project's folder after its path, - for /
@@ -34,9 +35,7 @@ WORKSPACE, WORKSPACE_SLUG, RUN_HOME, RUN_ROOT, USER_HOME = (
 # Header names a cassette may keep; every other header (keys, auth, cookies, ids) is dropped.
 SAFE_HEADERS = frozenset({"anthropic-version", "anthropic-beta", "content-type"})
 
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH", re.IGNORECASE)
 _KEY_SHAPES = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9]{32,}")
-_MIN_SECRET = 8  # shorter values ("1", "true") are not worth a false match
 
 
 def walk_strings(value: Any, change: Callable[[str], str]) -> Any:
@@ -48,13 +47,6 @@ def walk_strings(value: Any, change: Callable[[str], str]) -> Any:
     if isinstance(value, dict):
         return {change(k): walk_strings(v, change) for k, v in value.items()}
     return value
-
-
-def environment_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Values of variables whose names say they hold a secret (API keys, tokens, passwords)."""
-    env = os.environ if environ is None else environ
-    found = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= _MIN_SECRET}
-    return sorted(found, key=len, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -94,7 +86,7 @@ class Scrubber:
     def __init__(self, paths: RunPaths, secrets: Iterable[str] = ()) -> None:
         self._placeholders = dict(paths.pairs())
         self._fill = {ph: p for p, ph in paths.pairs()}
-        secret_list = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
+        secret_list = sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True)
         self._secrets = re.compile("|".join(map(re.escape, secret_list))) if secret_list else None
         alternation = "|".join(re.escape(p) for p in self._placeholders)
         # A path ends where a path character does not follow: /tmp/x/work, not /tmp/x/workshop.

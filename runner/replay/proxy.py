@@ -1,9 +1,13 @@
-"""The API-level record/replay proxy: the CLI's ``ANTHROPIC_BASE_URL`` during a run.
+"""The API-level proxy: the CLI's ``ANTHROPIC_BASE_URL`` during every run that reaches a model.
 
 ``Recorder`` forwards each request upstream, streams the reply back to the CLI as it arrives
-and writes a scrubbed copy to the run's cassette. ``Player`` answers from a cassette and never
-opens a connection: each request must match its recording's projection (``normalize``), else
-the CLI gets a 400 and the run a ``Divergence`` naming the request and the diff.
+and, when recording, writes a scrubbed copy to the run's cassette. Every live run goes through
+it (``forwarding``): the CLI holds a dummy key, and the proxy adds runner's real credential
+upstream, so no tool call, transcript or cassette can hold it.
+
+``Player`` answers from a cassette and never opens a connection: each request must match its
+recording's projection (``normalize``), else the CLI gets a 400 and the run a ``Divergence``
+naming the request and the diff.
 
 Both learn the run's paths (``bind``) after the workspace exists and before the CLI starts:
 the recorder turns them into placeholders, the player fills today's back in.
@@ -12,9 +16,11 @@ the recorder turns them into placeholders, the player fills today's back in.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,7 +34,7 @@ from runner.replay.cassette import (
     CassetteWriter,
     Exchange,
 )
-from runner.replay.http import HttpRequest, HttpResponse, api_error
+from runner.replay.http import HttpRequest, HttpResponse, api_error, serving
 from runner.replay.normalize import (
     SAFE_HEADERS,
     RunPaths,
@@ -89,11 +95,12 @@ def _stored_request(req: HttpRequest, scrubber: Scrubber) -> CassetteRequest:
 
 @dataclass
 class Recorder:
-    """Forwards to ``upstream`` and keeps a copy. ``auth``: the headers that authenticate
-    upstream (a live key, held here so the CLI never sees it); empty: the CLI's own go."""
+    """Forwards to ``upstream`` and, given a ``writer``, keeps a copy. ``auth``: the headers
+    that authenticate upstream (a live key, held here so the CLI never sees it); empty: the
+    CLI's own go."""
 
     upstream: str
-    writer: CassetteWriter
+    writer: CassetteWriter | None = None
     auth: Mapping[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     requests: int = 0
@@ -114,7 +121,8 @@ class Recorder:
     async def handle(self, req: HttpRequest) -> HttpResponse:
         index, started = self.requests, time.monotonic()
         self.requests += 1
-        stored = _stored_request(req, self._scrubber)
+        writer = self.writer
+        stored = _stored_request(req, self._scrubber) if writer is not None else None
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=_UPSTREAM_TIMEOUT)
         headers = {k: v for k, v in req.headers.items() if k not in _HOP}
@@ -132,7 +140,12 @@ class Recorder:
             return api_error(502, "invalid_request_error", why)
         out_headers = [(k, reply.headers[k]) for k in _REPLY_HEADERS if k in reply.headers]
 
+        if writer is None:
+            return HttpResponse(reply.status_code, out_headers, _passed_on(reply))
+
         def keep(events: list[SseEvent] | None, body: Any) -> None:
+            assert writer is not None
+            assert stored is not None
             scrub = self._scrubber.scrub
             response = CassetteResponse(
                 status=reply.status_code,
@@ -142,7 +155,7 @@ class Recorder:
             )
             ms = round((time.monotonic() - started) * 1000, 1)
             exchange = Exchange(index=index, request=stored, response=response, duration_ms=ms)
-            self.writer.add(exchange)
+            writer.add(exchange)
 
         if reply.headers.get("content-type", "").startswith("text/event-stream"):
             return HttpResponse(reply.status_code, out_headers, self._tee(reply, keep))
@@ -165,6 +178,57 @@ class Recorder:
         finally:
             await reply.aclose()
             keep([*events, *decoder.close()], None)
+
+
+async def _passed_on(reply: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in reply.aiter_raw():
+            yield chunk
+    finally:
+        await reply.aclose()
+
+
+# ---- live: runner's credential, never the CLI's -----------------------------------------------
+
+DEFAULT_API_URL = "https://api.anthropic.com"
+# How runner authenticates upstream: (its variable, the header, the header's shape).
+_AUTH_HEADERS = (
+    ("ANTHROPIC_API_KEY", "x-api-key", "{}"),
+    ("ANTHROPIC_AUTH_TOKEN", "authorization", "Bearer {}"),
+)
+_NO_CREDENTIAL = (
+    "runner holds no credential for the live API: set ANTHROPIC_API_KEY (or "
+    "ANTHROPIC_AUTH_TOKEN) where runner runs"
+)
+
+
+def live_upstream(environ: Mapping[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    """The live API's URL and the headers that authenticate runner there, from runner's own
+    environment (``ANTHROPIC_BASE_URL``, ``ANTHROPIC_API_KEY``, ``ANTHROPIC_AUTH_TOKEN``)."""
+    env = os.environ if environ is None else environ
+    auth = {header: shape.format(env[var]) for var, header, shape in _AUTH_HEADERS if env.get(var)}
+    return env.get("ANTHROPIC_BASE_URL") or DEFAULT_API_URL, auth
+
+
+@asynccontextmanager
+async def forwarding(environ: Mapping[str, str] | None = None) -> AsyncIterator[str]:
+    """runner's live proxy on 127.0.0.1 for the body of the ``async with``; yields its URL.
+    Without a credential it answers 401 itself, as the API would, and reaches nothing."""
+    upstream, auth = live_upstream(environ)
+    if not auth:
+        async with serving(_unauthorized) as url:
+            yield url
+        return
+    recorder = Recorder(upstream, auth=auth)
+    try:
+        async with serving(recorder.handle) as url:
+            yield url
+    finally:
+        await recorder.aclose()
+
+
+async def _unauthorized(req: HttpRequest) -> HttpResponse:
+    return api_error(401, "authentication_error", _NO_CREDENTIAL)
 
 
 # ---- replay ---------------------------------------------------------------------------------
