@@ -235,6 +235,7 @@ class Diagnostics(BaseModel):
     stderr_bytes: int = 0
     leftover_processes: list[str] = []  # other processes still running at the end, then ended
     unkillable_processes: list[str] = []  # processes that survived SIGKILL (stuck in the kernel)
+    process_tree_lost: str | None = None  # the reaper was killed before it ended the tree
 
 
 class CliOutcome(BaseModel):
@@ -318,6 +319,7 @@ class ClaudeRun:
                 stderr_bytes=proc.stderr_bytes,
                 leftover_processes=proc.leftovers,
                 unkillable_processes=proc.survivors,
+                process_tree_lost=proc.tree_lost,
             ),
         )
 

@@ -32,6 +32,7 @@ from runner.replay.normalize import RunPaths
 from runner.replay.proxy import forwarding
 from runner.sandbox import (
     DEFAULT_MAX_PROCESSES,
+    MIN_PROCESSES,
     Launch,
     Network,
     SandboxMode,
@@ -65,7 +66,7 @@ class RunSpec(BaseModel):
     extra_args: tuple[str, ...] = ()
     sandbox: SandboxMode = Field(default_factory=default_mode)  # "none": on the host, unconfined
     network: Network = "model"  # in the sandbox: "model" reaches only the model; "host": all
-    max_processes: int = Field(default=DEFAULT_MAX_PROCESSES, ge=16)  # in the sandbox
+    max_processes: int = Field(default=DEFAULT_MAX_PROCESSES, ge=MIN_PROCESSES)  # in the sandbox
 
     @field_validator("env_passthrough")
     @classmethod

@@ -19,10 +19,12 @@ DEFAULT_NUDGE = (
     'Before you start, load it with the Skill tool (skill: "{skill}") and follow it.'
 )
 
+# Edit and Write only inside the working directory: the sandbox already holds writes there,
+# and this keeps an unsandboxed run (--sandbox none) from writing elsewhere too.
 DEFAULT_ALLOWED_TOOLS = (
     "Bash",
-    "Edit",
-    "Write",
+    "Edit(./**)",
+    "Write(./**)",
     "Read",
     "Glob",
     "Grep",

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream, Process
 
 from runner import _reaper
+from runner.atomic import write_atomically
 from runner.redact import Redactor, StreamRedactor
 from runner.stream import LineFramer, ParseError, StreamItem, parse_frames
 
@@ -85,6 +88,7 @@ class ProcessRun:
     exit_code: int | None = None
     signal: int | None = None
     leftovers: list[str] = field(default_factory=list)  # other processes ended with the run
+    tree_lost: str | None = None  # why the reaper could not end the tree (it was killed)
     survivors: list[str] = field(default_factory=list)  # processes that would not die
     stderr_tail: bytearray = field(default_factory=bytearray)
     stderr_bytes: int = 0
@@ -98,6 +102,7 @@ class ProcessRun:
     # Made in run(): anyio needs a running event loop to make them.
     _io_scope: anyio.CancelScope | None = None
     _stopping: anyio.Event | None = None
+    _mark: str | None = None  # TREE_MARK's value in this tree, when not sandboxed
 
     async def run(self) -> None:
         self._stopping, self._io_scope = anyio.Event(), anyio.CancelScope()
@@ -110,6 +115,10 @@ class ProcessRun:
         command = [*reaper, report, *mode, "--", *self.argv]
         self._out_redact, self._err_redact = self.redact.stream(), self.redact.stream()
         self.files.reaper_report.unlink(missing_ok=True)
+        env = dict(self.env)
+        if not self.sandboxed:
+            # Unconfined, the agent can kill the reaper; its orphans still carry this.
+            self._mark = env[TREE_MARK] = uuid.uuid4().hex
         with self._sinks():
             try:
                 # Its own session: a Ctrl-C in the user's terminal reaches runner, which then
@@ -117,7 +126,7 @@ class ProcessRun:
                 self._proc = await anyio.open_process(
                     command,
                     cwd=self.cwd,
-                    env=dict(self.env),
+                    env=env,
                     start_new_session=True,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
@@ -269,7 +278,10 @@ class ProcessRun:
 
     def _read_report(self, returncode: int | None) -> None:
         try:
-            report = json.loads(self.files.reaper_report.read_bytes())
+            raw, replaced = self.redact.binary(self.files.reaper_report.read_bytes())
+            if replaced:  # a leftover's command line held a secret
+                write_atomically(self.files.reaper_report, raw.decode("utf-8", "replace"))
+            report = json.loads(raw)
         except (OSError, ValueError):
             # The reaper was killed before it could say: its own status is all there is.
             report = {}
@@ -277,11 +289,19 @@ class ProcessRun:
                 report["signal"] = -returncode
             else:
                 report["exit_code"] = returncode
+            how = f"signal {-returncode}" if returncode and returncode < 0 else "no report"
+            self.tree_lost = f"the run's reaper was killed ({how}); " + (
+                "its sandbox ended with it"
+                if self.sandboxed
+                else "the run's processes were found by their environment and ended"
+            )
         self.exit_code = report.get("exit_code")
         self.signal = report.get("signal")
         self.spawn_error = report.get("spawn_error")
         self.leftovers = list(report.get("leftovers", []))
         self.survivors = list(report.get("survivors", []))
+        if self.tree_lost is not None and self._mark is not None:
+            self.leftovers += [self.redact.text(p) for p in _sweep(self._mark)]
 
     @property
     def stderr_text(self) -> str:
@@ -292,3 +312,33 @@ class ProcessRun:
         if self.started is None or self.ended is None:
             return None
         return round((self.ended - self.started) * 1000)
+
+
+TREE_MARK = "RUNNER_PROCESS_TREE"
+
+
+def _sweep(mark: str) -> list[str]:
+    """SIGKILL every process whose environment holds ``TREE_MARK=mark``: an unconfined run's
+    orphans after its reaper was killed. Best effort: a process that cleared its environment
+    is not found."""
+    needle = f"{TREE_MARK}={mark}".encode()
+    ended: list[str] = []
+    for _ in range(3):  # a process may fork between the listing and the kill
+        found = [pid for pid in _pids() if needle in _environ(pid).split(b"\0")]
+        if not found:
+            break
+        ended += [_reaper._describe(pid) for pid in found]
+        _reaper._signal_all(found, signal.SIGKILL)
+    return list(dict.fromkeys(ended))
+
+
+def _pids() -> list[int]:
+    return [int(n) for n in os.listdir("/proc") if n.isdigit()] if os.path.isdir("/proc") else []
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""

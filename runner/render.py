@@ -79,6 +79,8 @@ def render_record(r: RunRecord, *, run_dir: Path) -> str:
     marks = {"added": "+", "changed": "~", "deleted": "-"}
     for change in r.files:
         lines.append(f"file        {marks[change.change]} {change.path}")
+    if d.process_tree_lost:
+        lines.append(f"warning     {d.process_tree_lost}")
     for leftover in d.leftover_processes:
         lines.append(f"ended proc  {_clip(leftover, 100)}")
     lines.append(render_summary(r.transcript, source=str(run_dir / "stream.ndjson")))

@@ -55,6 +55,7 @@ MODEL_SOCKET = f"{_RUNNER}/model.sock"
 MODEL_PORT = 41917
 SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_MAX_PROCESSES = 1024
+MIN_PROCESSES = 64  # the CLI alone runs about 15 threads
 INSTALL_HINT = "apt-get install -y bubblewrap socat"
 
 # The host's programs and their configuration, read-only; nothing else of the host is there.

@@ -25,7 +25,7 @@ from pydantic import (
 
 from runner.checks import Check, path_inside
 from runner.engine import RunSpec
-from runner.sandbox import DEFAULT_MAX_PROCESSES, Network, SandboxMode
+from runner.sandbox import DEFAULT_MAX_PROCESSES, MIN_PROCESSES, Network, SandboxMode
 
 SCENARIO_FILE = "scenario.toml"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -56,7 +56,7 @@ class Scenario(BaseModel):
     # In the sandbox: "model" reaches only the model endpoint; "host" shares the machine's
     # network (for tasks that need the internet).
     network: Network = "model"
-    max_processes: int = Field(default=DEFAULT_MAX_PROCESSES, ge=16)
+    max_processes: int = Field(default=DEFAULT_MAX_PROCESSES, ge=MIN_PROCESSES)
     # Scripted models for offline runs: lane glob -> script file, first match wins.
     mock: dict[str, Path] = Field(default_factory=dict)
     checks: tuple[Check, ...] = Field(default=(), alias="check")

@@ -10,12 +10,13 @@ scripted model). Then three arms, alternating round by round in one run:
 It prints each arm's median wall time, and the median over paired rounds of eval - bare,
 eval - import and eval / import. Target: eval - bare < 1 s.
 
-No CLI may start in the timed rounds. ``--claude-bin`` points at a wrapper script that logs
-its argv to a file and execs the real binary: the filling run must log CLI runs, the timed
-rounds nothing. The filling run also asks the wrapper ``--version`` once (no package.json
-beside a wrapper), remembered in <cache>/cli-versions.json; those calls are counted apart.
-Every timed round's JSON must say cache_hit and passed for every run. Exit 1 if any check
-or the target fails.
+No CLI may start in the timed rounds. Every run starts in the bubblewrap sandbox, and a
+``bwrap`` placed first on PATH logs each sandbox started for the CLI, then execs the real
+one: the filling run must log CLI runs, the timed rounds nothing. (The sandbox's one probe per
+eval and the command checks start bwrap too; they are not CLI runs, and are not counted.) The
+pinned CLI's version is read from its package.json: no ``--version`` call either. Every timed
+round's JSON must say cache_hit and passed for every run. Exit 1 if any check or the target
+fails.
 
     .venv/bin/python scripts/bench_eval_cache.py                 # 10 rounds
     .venv/bin/python scripts/bench_eval_cache.py --rounds 20 --variant agent-baseline,agent-skill
@@ -33,41 +34,37 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.claude_bin import find_claude
+from runner.sandbox import CLAUDE, INSTALL_HINT
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 1.0
 
 
-@dataclass(frozen=True)
-class Calls:
-    runs: int  # the CLI started to run an agent, or a judge's rubric
-    versions: int  # claude --version
-
-
-def make_wrapper(folder: Path, real: Path, log: Path) -> Path:
-    """A ``claude`` that appends its argv (one line, newlines flattened) to ``log``, then
-    becomes the real binary."""
-    wrapper = folder / "claude"
-    wrapper.write_text(
+def make_counter(folder: Path, log: Path) -> Path:
+    """A folder holding a ``bwrap`` that appends a line to ``log`` for each sandbox started
+    for the CLI, then becomes the real bwrap."""
+    real = shutil.which("bwrap")
+    if real is None:
+        raise SystemExit(f"bubblewrap is not installed: {INSTALL_HINT}")
+    folder.mkdir()
+    counter = folder / "bwrap"
+    counter.write_text(
         "#!/bin/sh\n"
-        f"printf '%s\\n' \"$(printf '%s ' \"$@\" | tr '\\n' ' ')\" >> {shlex.quote(str(log))}\n"
-        f'exec {shlex.quote(str(real))} "$@"\n'
+        f'case " $* " in *" {CLAUDE} "*) echo run >> {shlex.quote(str(log))};; esac\n'
+        f'exec {shlex.quote(real)} "$@"\n'
     )
-    wrapper.chmod(0o755)
-    return wrapper
+    counter.chmod(0o755)
+    return folder
 
 
-def calls(log: Path) -> Calls:
+def cli_runs(log: Path) -> int:
     try:
-        lines = log.read_text().splitlines()
+        return len(log.read_text().splitlines())
     except FileNotFoundError:
-        lines = []
-    versions = sum(1 for line in lines if line.split() == ["--version"])
-    return Calls(runs=len(lines) - versions, versions=versions)
+        return 0
 
 
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -124,26 +121,25 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="runner-bench-eval-cache-"))
     failures: list[str] = []
     try:
-        log = tmp / "cli-calls.log"
-        wrapper = make_wrapper(tmp, real, log)
+        log = tmp / "cli-runs.log"
+        env["PATH"] = f"{make_counter(tmp / 'bin', log)}{os.pathsep}{env.get('PATH', '')}"
         eval_argv = [
             *(py, "-m", "runner", "eval", "--variant", args.variant),
             *(("--suite", args.suite) if args.suite else ()),
             *("--cache-dir", str(tmp / "cache"), "--runs-dir", str(tmp / "runs")),
-            *("--json", "--claude-bin", str(wrapper)),
+            *("--json", "--claude-bin", str(real)),
         ]
         print(f"real CLI: {real}\neval: {shlex.join(eval_argv)}  (cwd {ROOT})", flush=True)
 
         fill_s, proc = timed(eval_argv, env)
-        filled = calls(log)
+        filled = cli_runs(log)
         print(
-            f"filling run: {fill_s:.2f} s, {filled.runs} CLI runs (agents and judges), "
-            f"{filled.versions} --version "
-            f"call(s), exit code {proc.returncode}",
+            f"filling run: {fill_s:.2f} s, {filled} CLI runs (agents and judges), "
+            f"exit code {proc.returncode}",
             flush=True,
         )
-        if filled.runs == 0:
-            failures.append("the filling run started no CLI: is the wrapper used?")
+        if filled == 0:
+            failures.append("the filling run started no CLI: is the counting bwrap used?")
         # Exit code 1 with a report: some run failed, and the timed rounds will say which.
         if proc.returncode not in (0, 1) or not has_runs(proc.stdout):
             failures.append(f"the filling run failed: {last_line(proc.stderr)}")
@@ -173,15 +169,12 @@ def main() -> int:
                 f"{times['import'][-1]:.3f} s   bare {times['bare'][-1]:.3f} s",
                 flush=True,
             )
-        after = calls(log)
+        timed_runs = cli_runs(log) - filled
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    timed_runs, timed_versions = after.runs - filled.runs, after.versions - filled.versions
     if timed_runs:
         failures.append(f"the timed rounds started the CLI {timed_runs} time(s)")
-    if timed_versions:
-        failures.append(f"the timed rounds asked the CLI --version {timed_versions} time(s)")
 
     med = {name: statistics.median(t) for name, t in times.items()}
     pairs = list(zip(times["eval"], times["import"], times["bare"], strict=True))
@@ -189,8 +182,8 @@ def main() -> int:
     beyond_import = statistics.median(e - i for e, i, _ in pairs)
     ratio = statistics.median(e / i for e, i, _ in pairs)
     print(
-        f"\n{args.rounds} rounds, lanes {args.variant}; CLI calls in the timed rounds: "
-        f"{timed_runs} runs, {timed_versions} --version\n"
+        f"\n{args.rounds} rounds, lanes {args.variant}; CLI runs in the timed rounds: "
+        f"{timed_runs}\n"
         f"eval (second run)  median {med['eval']:.3f} s  (min {min(times['eval']):.3f})\n"
         f"import runner.cli  median {med['import']:.3f} s  (min {min(times['import']):.3f})\n"
         f"bare python        median {med['bare']:.3f} s  (min {min(times['bare']):.3f})\n"

@@ -44,6 +44,21 @@ async def scripted_run(
     return EngineRun(record, list(model.model.requests), run_dir)
 
 
+async def live_run(
+    script: dict[str, Any], tmp: Path, monkeypatch: Any, key: str, **spec: Any
+) -> EngineRun:
+    """``run_one`` live, as with a real key: runner's proxy holds ``key`` and forwards to
+    ``script``'s scripted model, which stands in for the API (``ANTHROPIC_BASE_URL``)."""
+    fields: dict[str, Any] = {"scenario": "test", "instruction": "Do the task.", **spec}
+    run_dir = tmp / "run"
+    async with scripted_model(Script.model_validate(script)) as model:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", model.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+        opts = RunOptions(workspace_parent=tmp)
+        record = await run_one(RunSpec(**fields), "agent-baseline", run_dir=run_dir, options=opts)
+    return EngineRun(record, list(model.model.requests), run_dir)
+
+
 def fake_claude(tmp: Path) -> ClaudeBinary:
     """tests/fake_claude.py as an executable, run by this interpreter."""
     tmp.mkdir(parents=True, exist_ok=True)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import functools
 import os
-import shlex
 import shutil
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -193,7 +191,8 @@ async def test_a_failing_command_shows_its_exit_code_and_last_line(empty_run: Ru
 
 
 def sleeper(word: str) -> str:
-    return f"{shlex.quote(sys.executable)} -c 'import time; time.sleep(60)' {word}"
+    # python3 from PATH: the system's in the sandbox, where this interpreter is not.
+    return f"python3 -c 'import time; time.sleep(60)' {word}"
 
 
 async def gone_within(word: str, seconds: float) -> list[str]:
