@@ -92,6 +92,10 @@ def _transcript(args: argparse.Namespace) -> int:
     return 0
 
 
+# RunSpec fields whose option is not named after them.
+_OPTION_OF = {"env_passthrough": "--pass-env", "fixture": "--workspace", "timeout_s": "--timeout"}
+
+
 def _run(args: argparse.Namespace) -> int:
     mode = args.sandbox or default_mode()
     try:
@@ -119,7 +123,9 @@ def _run(args: argparse.Namespace) -> int:
         check(spec, lane)
     except ValidationError as exc:
         error = exc.errors()[0]
-        return fail(f"--{str(error['loc'][0]).replace('_', '-')}: {error['msg']}")
+        field = str(error["loc"][0])
+        option = _OPTION_OF.get(field, f"--{field.replace('_', '-')}")
+        return fail(f"{option}: {error['msg'].removeprefix('Value error, ')}")
     except (
         UnknownLaneError,
         ClaudeNotFoundError,

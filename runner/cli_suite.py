@@ -36,6 +36,7 @@ from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import render_ab, render_comparison, render_eval, run_line
 from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
 from runner.sandbox import SandboxUnavailable
+from runner.sandbox import require as require_sandbox
 from runner.scenarios import ScenarioError, load_suite
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
 from runner.store import Recording, RunStore, StoreError, git_identity
@@ -113,6 +114,8 @@ def _run_suite(
             cassettes=cassettes,
             sandbox=args.sandbox,
         )
+        if settings.sandbox == "bwrap":
+            require_sandbox()  # before any run, with the command that installs it
     except (UnknownLaneError, ScenarioError, ClaudeNotFoundError, SandboxUnavailable) as exc:
         return fail(str(exc))
     if settings.sandbox == "none":

@@ -44,6 +44,8 @@ from runner.usage import Usage
 from runner.workspace import FileChange, Workspace
 
 SCHEMA_VERSION = 1
+# The CLI's endpoint and credential: runner's own, never the caller's.
+RUNNERS_OWN = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
 
 
 class RunSpec(BaseModel):
@@ -78,10 +80,6 @@ class RunSpec(BaseModel):
                 "proxy, which holds the real credential); they cannot be passed through"
             )
         return names
-
-
-# The CLI's endpoint and credential: runner's own, never the caller's.
-RUNNERS_OWN = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from runner.replay.mock_api import scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
 from runner.results import RunResult
 from runner.sandbox import SandboxMode, default_mode
-from runner.sandbox import require as require_sandbox
 from runner.scenarios import Scenario
 from runner.tapes import Cassettes, Tape, TapeError, Upstream, run_taped, tape_for
 
@@ -70,11 +69,8 @@ def local_settings(
 ) -> Settings:
     """Settings as eval makes them on this machine: the CLI found (its version known without
     starting it, when it can be), scripted unless an API key is set or ``offline``, and the
-    sandbox (default: $RUNNER_SANDBOX, else bwrap) checked. ClaudeNotFoundError when there is
-    no CLI; SandboxUnavailable when the sandbox cannot run here."""
-    mode = sandbox or default_mode()
-    if mode == "bwrap":
-        require_sandbox()
+    sandbox (default: $RUNNER_SANDBOX, else bwrap). ClaudeNotFoundError when there is no
+    CLI."""
     binary = find_claude(claude_bin)
     return Settings(
         binary=binary,
@@ -83,7 +79,7 @@ def local_settings(
         model=model,
         concurrency=concurrency,
         cassettes=cassettes,
-        sandbox=mode,
+        sandbox=sandbox or default_mode(),
     )
 
 

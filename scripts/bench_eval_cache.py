@@ -127,7 +127,7 @@ def main() -> int:
             *(py, "-m", "runner", "eval", "--variant", args.variant),
             *(("--suite", args.suite) if args.suite else ()),
             *("--cache-dir", str(tmp / "cache"), "--runs-dir", str(tmp / "runs")),
-            *("--json", "--claude-bin", str(real)),
+            *("--json", "--claude-bin", str(real), "--sandbox", "bwrap"),
         ]
         print(f"real CLI: {real}\neval: {shlex.join(eval_argv)}  (cwd {ROOT})", flush=True)
 

@@ -44,9 +44,9 @@ class Workbench:
     def log(self) -> Path:
         return self.root / "claude-starts.log"
 
-    def path(self) -> str:
-        """PATH with the counting bwrap first."""
-        return f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    def path(self, env: dict[str, str] | None = None) -> str:
+        """``env``'s PATH (default: ours) with the counting bwrap first."""
+        return f"{self.bin}{os.pathsep}{(env or os.environ).get('PATH', '')}"
 
     def cli_runs(self) -> int:
         """CLI starts so far (in the sandbox; its probe and command checks not counted)."""
@@ -66,6 +66,7 @@ class Workbench:
         self, name: str, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """``python -m runner NAME`` (eval or ab) on this bench's suite, cache and store."""
+        given = env if env is not None else offline_env()
         return run_runner(
             name,
             "--suite",
@@ -78,7 +79,7 @@ class Workbench:
             str(self.claude),
             *args,
             cwd=self.root,
-            env={**(env if env is not None else offline_env()), "PATH": self.path()},
+            env={**given, "PATH": self.path(given)},
         )
 
     def stored(self) -> list[Path]:

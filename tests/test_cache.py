@@ -245,6 +245,10 @@ CHANGES_KEY = [
     Case("live-to-scripted", go_scripted),
     Case("script-content", edit_the_script, setup=go_scripted),
     Case("seed", attr_set("seed", SCRIPT.seed + 1), setup=go_scripted),
+    # What the agent can see and reach.
+    Case("sandbox-off", spec_set(sandbox="none")),
+    Case("network-host", spec_set(network="host")),
+    Case("max-processes", spec_set(max_processes=256)),
 ]
 
 # Inputs that do not reach the run in these lanes: the key must not move.
@@ -261,6 +265,9 @@ KEEPS_KEY = [
     Case("allowed-tools", spec_set(allowed_tools=("Read",)), SINGLE_SHOT_LANES),
     # The name is only a label: it never reaches the CLI.
     Case("scenario-name", spec_set(scenario="greet-again")),
+    # Without the sandbox there is nothing to confine: the agent has the host's network.
+    Case("network-unconfined", spec_set(network="host"), setup=spec_set(sandbox="none")),
+    Case("processes-unconfined", spec_set(max_processes=256), setup=spec_set(sandbox="none")),
 ]
 
 
@@ -288,6 +295,7 @@ def test_the_key_ignores_inputs_the_lane_does_not_use(
     tmp_path: Path, case: Case, lane: str
 ) -> None:
     world = make_world(tmp_path)
+    case.setup(world)
     before = world.key(lane)
     case.change(world)
     assert world.key(lane) == before

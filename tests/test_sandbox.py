@@ -477,3 +477,59 @@ def test_a_hostile_scenario_fails_alone_and_the_eval_goes_on(tmp_path: Path) -> 
         assert processes_with(word) == []
     finally:
         Path(f"/tmp/{word}").unlink(missing_ok=True)
+
+
+# ---- the commands -----------------------------------------------------------------------------
+
+
+def test_without_bubblewrap_eval_stops_before_any_run_with_the_fix(tmp_path: Path) -> None:
+    from tests.suite_commands import offline_env, workbench
+
+    bench = workbench(tmp_path)
+    nowhere = tmp_path / "empty-path"
+    nowhere.mkdir()
+    (bench.bin / "bwrap").unlink()  # the workbench's counting bwrap, first on PATH
+    proc = bench.eval(env={**offline_env(), "PATH": str(nowhere)})
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert sandbox.INSTALL_HINT in line
+    assert "--sandbox none" in line
+    assert bench.stored() == []
+    assert bench.cli_runs() == 0
+
+
+def test_sandbox_none_warns_once_and_runs_unconfined(tmp_path: Path) -> None:
+    from tests.suite_commands import report, workbench
+
+    bench = workbench(tmp_path)
+    proc = bench.eval("--scenarios", "fix-entry", "--sandbox", "none", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    warnings = [line for line in proc.stderr.splitlines() if "--sandbox none" in line]
+    assert len(warnings) == 1
+    assert "unconfined" in warnings[0]
+    assert bench.cli_runs() == 0  # no sandbox started for the CLI
+    (run,) = report(proc)["runs"]
+    assert run["passed"]
+    key = json.loads((Path(run["run_dir"]) / "key.json").read_text())
+    assert (key["sandbox"], key["network"]) == ("none", None)
+
+
+def test_doctor_reports_the_sandbox() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", "doctor"], capture_output=True, text=True, cwd=REPO
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "sandbox: bwrap " in proc.stdout
+    assert "sandbox processes: at most 1024 per run" in proc.stdout
+
+
+def test_runners_own_credential_variables_cannot_be_passed_through(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", "run", "hi", "--pass-env", "ANTHROPIC_API_KEY"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("runner: --pass-env: ANTHROPIC_API_KEY: runner sets these itself")

@@ -254,6 +254,8 @@ REFUSALS = [
     ("skill-path-up", MINIMAL + 'skill = "../x"\n', "skill", "SKILL.md"),
     ("skill-path-real", MINIMAL + 'skill = "../../skills/changelog"\n', "skill", "SKILL.md"),
     ("folder-field", MINIMAL + 'folder = "/"\n', "folder", "not a scenario field"),
+    ("network-unknown", MINIMAL + 'network = "internet"\n', "network", "'model' or 'host'"),
+    ("max-processes-low", MINIMAL + "max_processes = 8\n", "max_processes", "64"),
 ]
 
 
@@ -434,6 +436,8 @@ def test_run_spec_carries_the_scenario_and_model_overrides(suite: Path) -> None:
         max_turns = 7
         max_budget_usd = 0.5
         nudge = "Use {skill}."
+        network = "host"
+        max_processes = 256
         """
     )
     path = write(suite, "entry", toml)
@@ -448,6 +452,8 @@ def test_run_spec_carries_the_scenario_and_model_overrides(suite: Path) -> None:
     assert (spec.timeout_s, spec.idle_timeout_s) == (90, 30)
     assert (spec.max_turns, spec.max_budget_usd) == (7, 0.5)
     assert spec.nudge == "Use {skill}."
+    assert (spec.sandbox, spec.network, spec.max_processes) == ("bwrap", "host", 256)
+    assert s.run_spec(sandbox="none").sandbox == "none"
     overridden = s.run_spec(model="claude-haiku-4-5")
     assert overridden.model == "claude-haiku-4-5"
     assert overridden.model_copy(update={"model": spec.model}) == spec
