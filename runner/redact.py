@@ -19,10 +19,11 @@ MIN_SECRET = 8  # shorter values ("1", "true") are not worth a false match
 
 
 def environment_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Values of variables whose names say they hold a secret, longest first."""
+    """Values of variables whose names say they hold a secret, longest first (then in text
+    order: the same list whatever the hash seed)."""
     env = os.environ if environ is None else environ
     found = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= MIN_SECRET}
-    return sorted(found, key=len, reverse=True)
+    return sorted(found, key=lambda v: (-len(v), v))
 
 
 class Redactor:
@@ -35,7 +36,7 @@ class Redactor:
             if len(secret) >= MIN_SECRET:
                 forms.add(secret)
                 forms.add(json.dumps(secret)[1:-1])
-        self.secrets: tuple[str, ...] = tuple(sorted(forms, key=len, reverse=True))
+        self.secrets: tuple[str, ...] = tuple(sorted(forms, key=lambda v: (-len(v), v)))
         self._bytes = tuple(s.encode("utf-8", "surrogateescape") for s in self.secrets)
         self._longest = max((len(s) for s in self._bytes), default=0)
         self._firsts = frozenset(s[0] for s in self._bytes)

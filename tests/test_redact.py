@@ -20,7 +20,8 @@ def test_secrets_are_the_values_of_variables_named_like_them() -> None:
         "SHORT_KEY": "1234",  # too short to be worth a false match
         "HOME": "/home/someone-long-enough",
     }
-    assert environment_secrets(env) == [SECRET, "hunter2hunter2", "ghp_0123456789"]
+    # Longest first, then in text order: the two 14-character values tie on length.
+    assert environment_secrets(env) == [SECRET, "ghp_0123456789", "hunter2hunter2"]
 
 
 def test_text_replaces_every_secret_and_its_json_escaped_form() -> None:
