@@ -19,11 +19,12 @@ from anyio.abc import SocketStream
 
 from runner import sandbox
 from runner.checks import CommandCheck, RunView
-from runner.engine import RunRecord
+from runner.engine import RunOptions, RunRecord, RunSpec, run_one
 from runner.redact import REDACTED
 from runner.replay.engine import ReplayEngine
-from runner.replay.mock_api import RecordedRequest
-from runner.replay.script import text, tool
+from runner.replay.http import serving
+from runner.replay.mock_api import Exchange, RecordedRequest, ScriptedModel
+from runner.replay.script import Script, text, tool
 from runner.transcript import SummaryBuilder
 from tests.engine_support import EngineRun, live_run, marker, processes_with, scripted_run
 
@@ -253,6 +254,51 @@ async def test_leftovers_of_a_killed_cli_are_reported_and_ended(tmp_path: Path) 
     assert run.record.exit_reason == "signal_9"
     assert any(word in p for p in run.record.diagnostics.leftover_processes)
     assert processes_with(word) == []
+
+
+async def test_the_sandbox_ends_with_its_reaper(tmp_path: Path) -> None:
+    # The agent cannot reach the reaper; if it dies anyway (runner kills a stuck one), the
+    # sandbox goes with it (--die-with-parent), and the record says so.
+    word = marker()
+    script = Script.model_validate(
+        {
+            "turns": [
+                {"content": [tool("Bash", command=_background(word), description="start")]},
+                {"hang": True},
+            ]
+        }
+    )
+    hanging = anyio.Event()  # the second turn is asked for once the Bash call has run
+
+    def note(exchange: Exchange) -> None:
+        if exchange.turn == 1:
+            hanging.set()
+
+    records: list[RunRecord] = []
+    async with serving(ScriptedModel(script, on_exchange=note).handle) as url:
+        options = RunOptions(endpoint=url, workspace_parent=tmp_path)
+        spec = RunSpec(scenario="s", instruction="Do the task.", timeout_s=120)
+
+        async def go() -> None:
+            run_dir = tmp_path / "run"
+            records.append(await run_one(spec, "agent-baseline", run_dir=run_dir, options=options))
+
+        # Bounded: without --die-with-parent the sandbox would hold the run's pipes open forever.
+        with anyio.fail_after(120):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(go)
+                await hanging.wait()
+                (reaper,) = [p for p in processes_with("_reaper.py") if str(tmp_path) in p]
+                os.kill(int(reaper.split()[0]), 9)
+    (record,) = records
+    assert record.diagnostics.process_tree_lost == (
+        "the run's reaper was killed (signal 9); its sandbox ended with it"
+    )
+    assert processes_with(word) == []
+
+
+def _background(word: str) -> str:
+    return f"(setsid python3 -c 'import time; time.sleep(300)' {word} &); echo started"
 
 
 async def test_unconfined_a_killed_reaper_is_reported_and_its_orphans_still_end(
