@@ -3,25 +3,31 @@ what the agent does, and nothing else; its folder holds the whole run.
 
 Layout under the root (``.runner/cache``)::
 
-    runs/<k[:2]>/<k>/   key.json, record.json, stream.ndjson, stderr.log, process.json, files/
+    runs/<k[:2]>/<k>/   key.json, record.json, stream.ndjson, stderr.log, process.json, files/,
+                        manifest.json (every other file's size and xxh3 digest, written last)
     tmp/                runs in progress; renamed into runs/ whole, so a reader never sees half
     failed/<k>/         the last uncacheable attempt (auth error, crash, Ctrl-C), to look at
 
-A hit's folder mtime is touched, so ``prune --older-than`` removes what is no longer used.
+A hit is checked against its manifest (sizes always; digests too when it is read for scoring),
+so a damaged entry is reported and run again, never served. A hit's folder mtime is touched,
+so ``prune --older-than`` removes what is no longer used.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Literal
@@ -30,14 +36,19 @@ import anyio
 import xxhash
 from pydantic import BaseModel, ConfigDict, Field
 
-from runner.claude import CliSpec
+from runner.atomic import write_atomically
+from runner.claude import CliSpec, inherited_env
 from runner.engine import RunRecord, RunSpec
 from runner.lanes import Lane
+from runner.redact import is_secret_name
 from runner.replay.script import Script
-from runner.sandbox import Network, SandboxMode
-from runner.workspace import walk_tree
+from runner.sandbox import SEARCH_PATH, Network, SandboxMode
+from runner.workspace import FileState, walk_tree
 
-CACHE_SCHEMA = 3  # 3: runs in the sandbox (fixed paths, no network); the capture cap
+# 3: runs in the sandbox (fixed paths, no network); the capture cap. 4: a manifest in every
+# entry; the skill lane keyed on SKILL.md alone; the environment's values in the key.
+CACHE_SCHEMA = 4
+MANIFEST = "manifest.json"
 DEFAULT_ROOT = Path(".runner") / "cache"
 # Endings that are the agent's own doing, and so worth keeping; the rest (auth errors, API
 # errors, crashes, Ctrl-C) say more about the machine or the moment than about the agent.
@@ -81,7 +92,7 @@ class RunKey(BaseModel):
     instruction: str
     fixture: str | None  # tree digest; None: an empty workspace
     lane: str
-    skill: str | None  # tree digest, when the lane uses the skill
+    skill: str | None  # tree digest, when the lane installs the skill (else SKILL.md is in argv)
     skill_name: str | None = None  # its folder's name: the CLI shows it to the model
     nudge: str | None  # when the lane carries one
     model: str | None
@@ -94,7 +105,10 @@ class RunKey(BaseModel):
     script: str | None = None  # the scripted model's digest, when scripted
     seed: int | None = None  # its seed for this run
     cassette: str | None = None  # the API cassette's digest, when replayed from one
-    env_names: tuple[str, ...] = ()  # variables passed through (names only: values are secrets)
+    env_names: tuple[str, ...] = ()  # variables asked to pass through, set or not
+    # Every variable of the caller's that reaches the CLI (PATH and the passed-through ones
+    # that are set), by value; a secret's (by its name) as a one-way digest, never the value.
+    env: tuple[tuple[str, str], ...] = ()  # (name, value), sorted: a key stays hashable
     sandbox: SandboxMode = "bwrap"  # "none": on the host, seeing (and doing) what the user can
     network: Network | None = "model"  # in the sandbox: what the agent can reach
     max_processes: int | None = None  # in the sandbox
@@ -102,6 +116,22 @@ class RunKey(BaseModel):
     @property
     def digest(self) -> str:
         return xxhash.xxh3_128_hexdigest(canonical_json(self.model_dump(mode="json")))
+
+
+def key_env(spec: RunSpec) -> tuple[tuple[str, str], ...]:
+    """What of the caller's environment the CLI will see, as the key holds it."""
+    search_path = None if spec.sandbox == "none" else SEARCH_PATH
+    seen = inherited_env(spec.env_passthrough, search_path=search_path)
+    return tuple(
+        (name, _secret_digest(value) if is_secret_name(name) else value)
+        for name, value in sorted(seen.items())
+    )
+
+
+def _secret_digest(value: str) -> str:
+    # Cryptographic, not xxh3: key.json is stored, and must not give a short secret back.
+    digest = hashlib.blake2b(value.encode("utf-8", "surrogateescape"), digest_size=16)
+    return f"blake2b:{digest.hexdigest()}"
 
 
 def script_digest(script: Script) -> str:
@@ -123,12 +153,13 @@ def run_key(
 ) -> RunKey:
     """The key of ``spec`` run in ``lane``. Tree digests come from the caller, which hashes a
     fixture once for all the runs that share it."""
+    installed = lane.installs_skill and spec.skill is not None
     return RunKey(
         instruction=spec.instruction,
         fixture=fixture_digest,
         lane=lane.name,
-        skill=skill_digest if lane.uses_skill else None,
-        skill_name=spec.skill.name if lane.uses_skill and spec.skill is not None else None,
+        skill=skill_digest if installed else None,
+        skill_name=spec.skill.name if installed and spec.skill is not None else None,
         nudge=spec.nudge if lane.nudge else None,
         model=spec.model,
         cli_version=cli_version,
@@ -142,6 +173,7 @@ def run_key(
         seed=None if cassette else seed,
         cassette=cassette,
         env_names=tuple(sorted(spec.env_passthrough)),
+        env=key_env(spec),
         sandbox=spec.sandbox,
         network=spec.network if spec.sandbox != "none" else None,
         max_processes=spec.max_processes if spec.sandbox != "none" else None,
@@ -154,7 +186,114 @@ class CachedRun:
     path: Path  # the run's folder
     record: RunRecord
     hit: bool  # served from the cache, no CLI started
-    stored: bool  # the folder is in the cache (else a scratch folder the caller removes)
+    stored: bool  # the folder is in the cache
+    temporary: bool = False  # a scratch folder that ``release`` removes (--no-cache, unstorable)
+    problem: str | None = None  # the cache's trouble with this run: a damaged entry, a failed store
+
+
+class ManifestFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    size: int  # 0 for a symlink
+    digest: str  # xxh3_128 of the bytes, or of a symlink's target
+    mode: int
+    symlink: bool = False
+
+
+class Manifest(BaseModel):
+    """What a stored entry holds, file by file; written last, so its presence says the rest
+    is whole, and a file changed or lost since is found."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int
+    key: str
+    files: dict[str, ManifestFile]
+
+
+def write_manifest(entry: Path, key: str) -> None:
+    """Every file of ``entry`` with its size and digest, into ``entry/manifest.json``."""
+    files, _ = walk_tree(entry)
+    files.pop(MANIFEST, None)
+    listed = {path: ManifestFile(**asdict(f)) for path, f in sorted(files.items())}
+    manifest = Manifest(schema_version=CACHE_SCHEMA, key=key, files=listed)
+    # The stdlib's json: a file name that is not UTF-8 survives as an escaped surrogate.
+    write_atomically(entry / MANIFEST, json.dumps(manifest.model_dump(), indent=1))
+
+
+def verify(entry: Path, key: str, *, digests: bool) -> RunRecord | str:
+    """The entry's record when it is whole and is ``key``'s, else what is wrong (one line).
+    Sizes and kinds are always checked (a stat per file); ``digests`` reads every byte."""
+    try:
+        raw = (entry / MANIFEST).read_bytes()
+    except FileNotFoundError:
+        return "manifest.json is missing"
+    except OSError as exc:
+        return f"manifest.json: cannot read ({_errno(exc)})"
+    try:
+        manifest = Manifest.model_validate(json.loads(raw))
+    except ValueError:  # not JSON, or not a manifest; pydantic's ValidationError is one
+        return "manifest.json is malformed"
+    if manifest.schema_version != CACHE_SCHEMA:
+        return f"written by cache schema {manifest.schema_version}, not {CACHE_SCHEMA}"
+    if manifest.key != key:
+        return f"manifest.json names another key, {manifest.key}"
+    for name in ("record.json", "stream.ndjson"):
+        if name not in manifest.files:
+            return f"{name} is missing"
+    wrong = _by_sizes(entry, manifest) or (_by_digests(entry, manifest) if digests else None)
+    return wrong or _load(entry)
+
+
+def _by_sizes(entry: Path, manifest: Manifest) -> str | None:
+    for path, want in manifest.files.items():
+        try:
+            info = os.lstat(entry / path)
+        except FileNotFoundError:
+            return f"{path} is missing"
+        except OSError as exc:
+            return f"{path}: cannot stat ({_errno(exc)})"
+        if stat.S_ISLNK(info.st_mode) != want.symlink:
+            return f"{path} is {'no longer' if want.symlink else 'now'} a symlink"
+        if not want.symlink and info.st_size != want.size:
+            return f"{path} is {info.st_size} bytes, the manifest says {want.size}"
+    return None
+
+
+def _by_digests(entry: Path, manifest: Manifest) -> str | None:
+    try:
+        found, _ = walk_tree(entry)
+    except OSError as exc:
+        return f"cannot read the entry ({_errno(exc)})"
+    found.pop(MANIFEST, None)
+    for path, want in manifest.files.items():
+        have = found.pop(path, None)
+        if have is None:
+            return f"{path} is missing"
+        if asdict(have) != want.model_dump():
+            return f"{path} differs from the manifest ({_difference(have, want)})"
+    if found:
+        return f"{min(found)} is not in the manifest"
+    return None
+
+
+def _difference(have: FileState, want: ManifestFile) -> str:
+    if have.symlink != want.symlink:
+        return "its kind"
+    if have.size != want.size:
+        return f"{have.size} bytes, not {want.size}"
+    return "its digest" if have.digest != want.digest else f"mode {have.mode:o}, not {want.mode:o}"
+
+
+def _errno(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return f"{name}: {exc.strerror}" if name else str(exc)
+
+
+def _io_problem(exc: OSError, doing: str) -> str:
+    """One line: the path, the operation and the errno."""
+    where = exc.filename if exc.filename is not None else "the cache"
+    return f"{where}: cannot {doing} ({_errno(exc)})"
 
 
 Producer = Callable[[Path], Awaitable[RunRecord]]
@@ -175,60 +314,105 @@ class RunCache:
     def entry(self, key: str) -> Path:
         return self.root / "runs" / key[:2] / key
 
-    def get(self, key: str) -> CachedRun | None:
-        """The stored run, or None. A corrupt entry is reported in ``problems``: a miss."""
+    def get(self, key: str, *, digests: bool = True) -> CachedRun | None:
+        """The stored run, verified against its manifest (``digests``: every byte, as for a
+        run about to be scored), or None. A damaged entry is reported in ``problems``."""
+        found = self._lookup(key, digests=digests)
+        return found if isinstance(found, CachedRun) else None
+
+    def _lookup(self, key: str, *, digests: bool) -> CachedRun | str | None:
+        """The stored run; what is wrong with the entry; or None when there is none."""
         path = self.entry(key)
         if not path.is_dir():
             return None
-        record = _load(path)
+        record = verify(path, key, digests=digests)
         if isinstance(record, str):
             self.problems.append(f"{path}: corrupt cache entry ({record}); running it again")
-            return None
-        os.utime(path)  # last used: what prune --older-than goes by
+            return record
+        with suppress(OSError):  # last used, for prune --older-than; a read-only cache still serves
+            os.utime(path)
         return CachedRun(key, path, record, hit=True, stored=True)
 
     async def fetch(self, key: RunKey, produce: Producer, *, fresh: bool = False) -> CachedRun:
         """The cached run for ``key``, or ``produce(folder)`` run now and stored. ``fresh``:
-        run it whatever the cache holds (a recording must reach the model)."""
+        run it whatever the cache holds (a recording must reach the model). A hit is verified
+        byte for byte: it is about to be scored."""
         digest = key.digest
         lock = self._locks.setdefault(digest, anyio.Lock())
         async with lock:
-            look = self.read and not fresh
-            if look and (hit := await anyio.to_thread.run_sync(self.get, digest)):
-                return hit
-            return await self._produce(key, digest, produce)
+            problem = None
+            if self.read and not fresh:
+                found = await anyio.to_thread.run_sync(partial(self._lookup, digest, digests=True))
+                if isinstance(found, CachedRun):
+                    return found
+                problem = found
+            return await self._produce(key, digest, produce, problem)
 
-    async def _produce(self, key: RunKey, digest: str, produce: Producer) -> CachedRun:
-        scratch = self.root / "tmp" / f"{digest}-{uuid.uuid4().hex[:8]}"
-        if not self.write:
-            scratch = Path(tempfile.mkdtemp(prefix=f"runner-nocache-{digest[:8]}-"))
-        scratch.mkdir(parents=True, exist_ok=True)
-        (scratch / "key.json").write_text(key.model_dump_json(indent=2), encoding="utf-8")
+    async def _produce(
+        self, key: RunKey, digest: str, produce: Producer, problem: str | None
+    ) -> CachedRun:
+        scratch, unstorable = await anyio.to_thread.run_sync(self._scratch, key, digest)
+        storable = self.write and unstorable is None
+        problem = problem or unstorable
         try:
             record = await produce(scratch)
         except BaseException:
             # Cancelled or crashed: keep what the run left where a person can find it (with
             # --no-cache, nowhere: the user asked for nothing to be kept).
             with anyio.CancelScope(shield=True):
-                if self.write:
-                    await anyio.to_thread.run_sync(self._set_aside, scratch, digest)
+                if storable:
+                    with suppress(OSError):
+                        await anyio.to_thread.run_sync(self._set_aside, scratch, digest)
                 else:
                     await anyio.to_thread.run_sync(partial(shutil.rmtree, scratch, True))
             raise
-        if not self.write:
-            return CachedRun(digest, scratch, record, hit=False, stored=False)
-        if record.exit_reason not in CACHEABLE:
-            where = await anyio.to_thread.run_sync(self._set_aside, scratch, digest)
-            return CachedRun(digest, where, record, hit=False, stored=False)
-        where = await anyio.to_thread.run_sync(self._commit, scratch, digest)
-        return CachedRun(digest, where, record, hit=False, stored=True)
+        if not storable:
+            return CachedRun(
+                digest, scratch, record, hit=False, stored=False, temporary=True, problem=problem
+            )
+        keep = record.exit_reason in CACHEABLE
+        try:
+            if keep:
+                where = await anyio.to_thread.run_sync(self._commit, scratch, digest)
+            else:
+                where = await anyio.to_thread.run_sync(self._set_aside, scratch, digest)
+        except OSError as exc:
+            # A full disk, a cache made read-only meanwhile: the run stands, unkept.
+            unkept = f"{_io_problem(exc, 'store the run')}; this run's result is used, not kept"
+            self.problems.append(unkept)
+            problem = problem or unkept
+            return CachedRun(
+                digest, scratch, record, hit=False, stored=False, temporary=True, problem=problem
+            )
+        return CachedRun(digest, where, record, hit=False, stored=keep, problem=problem)
+
+    def _scratch(self, key: RunKey, digest: str) -> tuple[Path, str | None]:
+        """A folder for a run: in tmp/, or a temporary one (--no-cache, or a cache that cannot
+        be written: then also why, reported)."""
+        unstorable = None
+        if self.write:
+            scratch = self.root / "tmp" / f"{digest}-{uuid.uuid4().hex[:8]}"
+            try:
+                _start(scratch, key)
+            except OSError as exc:
+                shutil.rmtree(scratch, ignore_errors=True)
+                unstorable = (
+                    f"{_io_problem(exc, 'store runs')}; this run's result is used, not kept"
+                )
+                self.problems.append(unstorable)
+            else:
+                return scratch, None
+        scratch = Path(tempfile.mkdtemp(prefix=f"runner-nocache-{digest[:8]}-"))
+        _start(scratch, key)
+        return scratch, unstorable
 
     def release(self, run: CachedRun) -> None:
-        """Done with ``run``: a --no-cache scratch folder goes; stored and set-aside runs stay."""
-        if not run.stored and not self.write:
+        """Done with ``run``: a scratch folder goes; stored and set-aside runs stay."""
+        if run.temporary:
             shutil.rmtree(run.path, ignore_errors=True)
 
     def _commit(self, scratch: Path, digest: str) -> Path:
+        write_manifest(scratch, digest)  # last: the entry is whole once it is there
         final = self.entry(digest)
         self._move(scratch, final, digest)
         shutil.rmtree(self.root / "failed" / digest, ignore_errors=True)  # superseded
@@ -242,23 +426,27 @@ class RunCache:
     def _move(self, scratch: Path, dest: Path, digest: str) -> None:
         """``scratch`` becomes ``dest`` whole. An existing ``dest`` (--refresh, a corrupt
         entry) leaves by a rename first, so a reader sees one or the other, never a mix. If
-        another writer's copy lands in between, theirs stays and ours goes: both are whole."""
+        another writer's copy lands in between, theirs stays and ours goes: both are whole.
+        Any other failure (a full disk, a read-only cache) is raised, ``scratch`` kept."""
         dest.parent.mkdir(parents=True, exist_ok=True)
         trash = self.root / "tmp" / f"{digest}-old-{uuid.uuid4().hex[:8]}"
         with suppress(FileNotFoundError):  # nothing there, or another writer moved it first
             dest.rename(trash)
         try:
             scratch.rename(dest)
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
             shutil.rmtree(scratch, ignore_errors=True)
-        shutil.rmtree(trash, ignore_errors=True)
+        finally:
+            shutil.rmtree(trash, ignore_errors=True)
 
     def stats(self) -> CacheStats:
         entries = list(self._entries())
         reasons: Counter[str] = Counter()
         corrupt = 0
         for path in entries:
-            record = _load(path)
+            record = verify(path, path.name, digests=False)
             if isinstance(record, str):
                 corrupt += 1
             else:
@@ -282,7 +470,7 @@ class RunCache:
         now = time.time()
         doomed: list[tuple[Path, str]] = []
         for path in self._entries():
-            if isinstance(_load(path), str):
+            if isinstance(verify(path, path.name, digests=False), str):
                 doomed.append((path, "corrupt"))
                 continue
             if older_than_days is not None and now - path.stat().st_mtime > older_than_days * 86400:
@@ -321,6 +509,11 @@ class PruneReport(BaseModel):
     removed: dict[str, int] = Field(default_factory=dict)  # why -> how many
     bytes_freed: int
     dry_run: bool
+
+
+def _start(scratch: Path, key: RunKey) -> None:
+    scratch.mkdir(parents=True, exist_ok=True)
+    (scratch / "key.json").write_text(key.model_dump_json(indent=2), encoding="utf-8")
 
 
 def _load(entry: Path) -> RunRecord | str:

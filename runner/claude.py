@@ -70,6 +70,22 @@ def _joined(names: tuple[str, ...] | None) -> str | None:
 LOCAL_KEY = "sk-runner-local"
 
 
+def inherited_env(
+    passthrough: Iterable[str] = (),
+    *,
+    search_path: str | None = None,
+    inherit: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """What of the caller's environment (``inherit``, default os.environ) reaches the CLI:
+    PATH, unless ``search_path`` replaces it, and the ``passthrough`` names that are set.
+    The rest of the CLI's environment is runner's own. The cache key holds exactly this."""
+    source = os.environ if inherit is None else inherit
+    env = {k: v for k, v in source.items() if k == "PATH" or k in set(passthrough)}
+    if search_path is not None:
+        env["PATH"] = search_path
+    return env
+
+
 def cli_env(
     base_url: str,
     *,
@@ -80,14 +96,11 @@ def cli_env(
     extra: Mapping[str, str] | None = None,
     inherit: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The CLI's whole environment. Of the caller's (``inherit``, default os.environ) only
-    PATH (unless ``search_path`` replaces it) and the ``passthrough`` names; never a real key
-    or endpoint. Its own HOME, config and temp folders, as the CLI sees them, so the user's
-    skills, settings and CLAUDE.md never reach a run. Then ``extra``."""
-    source = os.environ if inherit is None else inherit
-    env = {k: v for k, v in source.items() if k == "PATH" or k in set(passthrough)}
-    if search_path is not None:
-        env["PATH"] = search_path
+    """The CLI's whole environment: ``inherited_env`` (never a real key or endpoint), then
+    runner's fixed settings and the run's own HOME, config and temp folders, as the CLI sees
+    them, so the user's skills, settings and CLAUDE.md never reach a run. Then ``extra``
+    (RunOptions.env: a caller's own, in no cache key)."""
+    env = inherited_env(passthrough, search_path=search_path, inherit=inherit)
     env |= {
         "HOME": str(home),
         "CLAUDE_CONFIG_DIR": f"{home}/.claude",

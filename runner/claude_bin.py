@@ -6,6 +6,7 @@ Order: an explicit path (``--claude-bin``), ``$RUNNER_CLAUDE_BIN``, the pinned C
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -102,27 +103,40 @@ def claude_version(binary: ClaudeBinary, *, timeout_s: float = 30.0) -> str:
 
 
 def known_version(binary: ClaudeBinary, *, memo: Path | None = None) -> str:
-    """The CLI's version without starting it when it is known: the npm package beside the
-    binary says it, or ``memo`` (a JSON file) remembers it for this binary's path, size and
-    mtime. Else ``claude_version``, remembered in ``memo``."""
-    package = binary.path.resolve().parent / "package.json"
+    """The version of the CLI that actually runs, found through symlinks. The npm package
+    beside the real file says it, without starting anything. A script (a wrapper) may run
+    anything, today another binary than yesterday, so it is asked (``claude_version``) on
+    every call: one call per eval. A binary is asked once and ``memo`` (a JSON file)
+    remembers the answer for its path, size, mtime, ctime and inode: replacing or rewriting
+    it changes one of them, the ctime even when the mtime is put back."""
+    real = binary.path.resolve()
+    package = real.parent / "package.json"
     try:
         meta = json.loads(package.read_text())
         if str(meta.get("name", "")).startswith(_PKG) and meta.get("version"):
             return str(meta["version"])
     except (OSError, ValueError):
         pass
-    info = binary.path.resolve().stat()
-    stamp = f"{binary.path.resolve()}:{info.st_size}:{info.st_mtime_ns}"
-    known: dict[str, str] = {}
-    if memo is not None:
-        try:
-            known = {str(k): str(v) for k, v in json.loads(memo.read_text()).items()}
-        except (OSError, ValueError, AttributeError):
-            known = {}
-        if stamp in known:
-            return known[stamp]
+    if memo is None or _is_script(real):
+        return claude_version(binary)
+    info = real.stat()
+    stamp = f"{real}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+    try:
+        known = {str(k): str(v) for k, v in json.loads(memo.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        known = {}
+    if stamp in known:
+        return known[stamp]
     version = claude_version(binary)
-    if memo is not None:
+    with contextlib.suppress(OSError):  # only a memo: a read-only cache asks again next time
         write_atomically(memo, json.dumps({**known, stamp: version}, indent=1))
     return version
+
+
+def _is_script(path: Path) -> bool:
+    """Whether the kernel runs ``path`` through an interpreter (``#!``)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(2) == b"#!"
+    except OSError:
+        return True  # unreadable: nothing can be known of it, so ask it

@@ -47,6 +47,12 @@ class Lane(BaseModel):
     def uses_skill(self) -> bool:
         return self.skill != "none"
 
+    @property
+    def installs_skill(self) -> bool:
+        """The skill's whole folder is in the workspace, under its folder's name, which the
+        CLI shows the model. In ``system_prompt`` only SKILL.md's text reaches it (argv)."""
+        return self.skill == "installed"
+
 
 LANES: dict[str, Lane] = {
     lane.name: lane

@@ -18,11 +18,16 @@ _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH", re.IGNOR
 MIN_SECRET = 8  # shorter values ("1", "true") are not worth a false match
 
 
+def is_secret_name(name: str) -> bool:
+    """Whether a variable's name says it holds a secret (an API key, a token, a password)."""
+    return _SECRET_NAME.search(name) is not None
+
+
 def environment_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
     """Values of variables whose names say they hold a secret, longest first (then in text
     order: the same list whatever the hash seed)."""
     env = os.environ if environ is None else environ
-    found = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= MIN_SECRET}
+    found = {v for k, v in env.items() if is_secret_name(k) and len(v) >= MIN_SECRET}
     return sorted(found, key=lambda v: (-len(v), v))
 
 

@@ -157,9 +157,11 @@ def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
     t = result.header.totals
     billed = "" if result.header.mode == "live" else " (scripted model: nothing billed)"
     unknown = f", {t.unknown_cost} unknown" if t.unknown_cost else ""
+    troubled = f" ({t.cache_problems} with a cache problem)" if t.cache_problems else ""
     lines.append(
-        f"{t.runs} runs: {t.passed} passed, {t.failed} failed · {t.cache_hits} from cache · "
-        f"cost {money(t.cost_usd)}{unknown}{billed} · agent time {secs(t.duration_ms)}"
+        f"{t.runs} runs: {t.passed} passed, {t.failed} failed · {t.cache_hits} from cache"
+        f"{troubled} · cost {money(t.cost_usd)}{unknown}{billed} · agent time "
+        f"{secs(t.duration_ms)}"
     )
     if t.replayed:
         lines.append(

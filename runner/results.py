@@ -50,6 +50,7 @@ class RunResult(BaseModel):
     checks: list[CheckResult] = Field(default_factory=list)
     error: str | None = None  # the run's own error line (spawn failure, API error text)
     run_dir: str | None = None  # the cached run's folder: stream.ndjson, files/, record.json
+    cache_problem: str | None = None  # a damaged entry run again, or a run the cache could not keep
 
     @property
     def run_id(self) -> str:
@@ -69,6 +70,7 @@ class Totals(BaseModel):
     replayed: int = 0
     recorded_cost_usd: float = 0.0  # what the replayed runs cost when they were recorded
     duration_ms: int = 0  # summed over runs (agent time, not wall time)
+    cache_problems: int = 0  # runs with a cache_problem
 
     @classmethod
     def of(cls, runs: list[RunResult]) -> Totals:
@@ -83,6 +85,7 @@ class Totals(BaseModel):
             replayed=sum(r.replay == "replayed" for r in runs),
             recorded_cost_usd=sum(r.recorded_cost_usd or 0.0 for r in runs),
             duration_ms=sum(r.duration_ms or 0 for r in runs),
+            cache_problems=sum(r.cache_problem is not None for r in runs),
         )
 
 

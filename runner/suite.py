@@ -147,7 +147,7 @@ def plan(
                     trial=trial,
                     cli_version=settings.cli_version,
                     fixture_digest=digest(spec.fixture),
-                    skill_digest=digest(spec.skill) if lane.uses_skill else None,
+                    skill_digest=digest(spec.skill) if lane.installs_skill else None,
                     script=script,
                     seed=seed,
                     cassette=_replayed(tape),
@@ -299,7 +299,8 @@ class SuiteRunner:
             skills_invoked=record.transcript.skills_invoked,
             checks=checks,
             error=record.error or _first_error(record),
-            run_dir=str(cached.path) if self.cache.write else None,
+            run_dir=None if cached.temporary else str(cached.path),
+            cache_problem=cached.problem,
         )
 
     async def _fetch(self, unit: Unit) -> CachedRun:

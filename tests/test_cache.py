@@ -24,7 +24,18 @@ from typing import Any
 import anyio
 import pytest
 
-from runner.cache import CACHE_SCHEMA, CACHEABLE, CachedRun, RunCache, RunKey, run_key, tree_digest
+from runner.cache import (
+    CACHE_SCHEMA,
+    CACHEABLE,
+    MANIFEST,
+    CachedRun,
+    RunCache,
+    RunKey,
+    run_key,
+    tree_digest,
+    write_manifest,
+)
+from runner.claude import cli_env
 from runner.claude_bin import (
     ENV_VAR,
     ClaudeBinary,
@@ -35,15 +46,20 @@ from runner.claude_bin import (
 )
 from runner.engine import RunOptions, RunRecord, RunSpec, check, run_one
 from runner.lanes import LANES, get_lane
+from runner.process import TREE_MARK
 from runner.replay.mock_api import scripted_model
 from runner.replay.script import Script, text, tool
 from runner.transcript import SummaryBuilder
 from tests.clirun import GREETER
+from tests.suite_commands import offline_env, report, workbench
 
 REPO = Path(__file__).resolve().parent.parent
 CLI_VERSION = "2.1.329"
 ALL_LANES = tuple(LANES)
 SKILL_LANES = tuple(name for name, lane in LANES.items() if lane.uses_skill)
+INSTALLED_LANES = tuple(name for name, lane in LANES.items() if lane.installs_skill)
+# The skill lane: SKILL.md's text, appended to the system prompt, is all that reaches the model.
+PROMPT_SKILL_LANES = tuple(n for n in SKILL_LANES if n not in INSTALLED_LANES)
 NO_SKILL_LANES = tuple(name for name, lane in LANES.items() if not lane.uses_skill)
 AGENT_LANES = tuple(name for name, lane in LANES.items() if lane.agent)
 SINGLE_SHOT_LANES = tuple(name for name, lane in LANES.items() if not lane.agent)
@@ -227,8 +243,8 @@ CHANGES_KEY = [
     Case("fixture-empty-folder", add_an_empty_folder),
     Case("fixture-symlink-target", retarget_the_symlink),
     Case("skill-md", edit_skill_md, SKILL_LANES),
-    Case("skill-other-file", edit_another_skill_file, SKILL_LANES),
-    Case("skill-folder-name", rename_the_skill_folder, ("agent-skill", "agent-skill-nonudge")),
+    Case("skill-other-file", edit_another_skill_file, INSTALLED_LANES),
+    Case("skill-folder-name", rename_the_skill_folder, INSTALLED_LANES),
     Case("nudge", spec_set(nudge="Use {skill} now."), ("agent-skill",)),
     Case("model", spec_set(model="opus")),
     Case("model-default", spec_set(model=None)),
@@ -254,7 +270,8 @@ CHANGES_KEY = [
 # Inputs that do not reach the run in these lanes: the key must not move.
 KEEPS_KEY = [
     Case("skill-md", edit_skill_md, NO_SKILL_LANES),
-    Case("skill-other-file", edit_another_skill_file, NO_SKILL_LANES),
+    Case("skill-other-file", edit_another_skill_file, NO_SKILL_LANES + PROMPT_SKILL_LANES),
+    Case("skill-folder-name", rename_the_skill_folder, NO_SKILL_LANES + PROMPT_SKILL_LANES),
     Case(
         "nudge",
         spec_set(nudge="Use {skill} now."),
@@ -391,6 +408,108 @@ def test_the_digest_is_the_same_in_another_process(
 
 
 # ---- tree digests ---------------------------------------------------------------------------
+
+
+# ---- the environment the CLI sees -----------------------------------------------------------
+
+
+def test_a_passed_through_variable_is_in_the_key_by_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = make_world(tmp_path)
+    world.spec["env_passthrough"] = ("MY_FLAG", "MY_TOKEN")
+    monkeypatch.setenv("MY_FLAG", "on")
+    monkeypatch.setenv("MY_TOKEN", "tok-0123456789")
+    before = world.key("agent-baseline")
+    assert dict(before.env)["MY_FLAG"] == "on"
+    monkeypatch.setenv("MY_FLAG", "off")
+    flag = world.key("agent-baseline")
+    assert flag.digest != before.digest
+    monkeypatch.setenv("MY_TOKEN", "tok-9876543210")
+    token = world.key("agent-baseline")
+    assert token.digest != flag.digest
+    # A secret's value never enters the key (key.json is stored): a one-way digest does.
+    assert "tok-9876543210" not in token.model_dump_json()
+    assert dict(token.env)["MY_TOKEN"].startswith("blake2b:")
+    monkeypatch.delenv("MY_FLAG")  # unset: not passed, so not in the key's environment
+    assert "MY_FLAG" not in dict(world.key("agent-baseline").env)
+
+
+@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
+def test_path_is_in_the_key_where_it_reaches_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: str
+) -> None:
+    world = make_world(tmp_path)
+    world.spec["sandbox"] = sandbox
+    before = world.key("agent-baseline")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    # In the sandbox the CLI's PATH is the sandbox's own; unconfined, the caller's.
+    assert (world.key("agent-baseline").digest != before.digest) == (sandbox == "none")
+
+
+# The environment exactly as exec handed it over: by absolute path (no PATH lookup, no pyenv
+# shim adding its own), read from /proc (not os.environ, which Python's locale coercion edits).
+PRINT_ENVIRONMENT = """#!/usr/bin/python3 -I
+import json, sys
+sys.stdin.read()
+with open("/proc/self/environ", "rb") as f:
+    pairs = [v.decode("utf-8", "surrogateescape").split("=", 1) for v in f.read().split(b"\\0")]
+env = json.dumps(dict(p for p in pairs if len(p) == 2))
+result = {"type": "result", "subtype": "success", "is_error": False, "num_turns": 1}
+print(json.dumps({**result, "result": env, "session_id": "env", "total_cost_usd": 0.0}))
+"""
+
+
+def environment_printer(folder: Path) -> ClaudeBinary:
+    """A stand-in CLI whose result is its environment."""
+    if not os.access("/usr/bin/python3", os.X_OK):
+        pytest.skip("needs /usr/bin/python3 for the stand-in CLI")
+    path = folder / "print-environment"
+    path.write_text(PRINT_ENVIRONMENT)
+    path.chmod(0o755)
+    return ClaudeBinary(path, "test")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
+async def test_every_variable_the_cli_sees_is_runners_own_or_in_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: str
+) -> None:
+    """The CLI (a stand-in that prints its environment) started as every run is: whatever
+    the caller's environment holds, each variable it sees is one runner sets itself (the
+    same for every run of a sandbox mode) or is in the key with the value it saw."""
+    monkeypatch.setenv("ANTHROPIC_MODEL", "claude-from-the-environment")
+    monkeypatch.setenv("CLAUDE_CODE_USE_BEDROCK", "1")
+    monkeypatch.setenv("NODE_OPTIONS", "--require=/tmp/evil.js")
+    monkeypatch.setenv("MY_FLAG", "on")
+    spec = RunSpec(
+        scenario="env", instruction="echo", env_passthrough=("MY_FLAG",), sandbox=sandbox
+    )
+    lane = get_lane("agent-baseline")
+    key = run_key(
+        spec,
+        lane,
+        check(spec, lane),
+        trial=0,
+        cli_version=CLI_VERSION,
+        fixture_digest=None,
+        skill_digest=None,
+    )
+    options = RunOptions(binary=environment_printer(tmp_path), workspace_parent=tmp_path / "ws")
+    record = await run_one(spec, lane, run_dir=tmp_path / "run", options=options)
+    assert record.exit_reason == "success", record.diagnostics.agent_log
+    seen: dict[str, str] = json.loads(record.transcript.final_text or "")
+    own = set(cli_env("http://x", home="/h", tmp="/t", inherit={}))  # runner's fixed names
+    # What the launchers add, the same for every run: bash (PID 1 in the sandbox), unconfined
+    # the tree's mark, and the reaper's Python's C locale coercion (PEP 538), inherited.
+    launcher = {"PWD", "OLDPWD", "SHLVL", "_", TREE_MARK}
+    assert seen.get("LC_CTYPE", "C.UTF-8") == "C.UTF-8"
+    for name, value in seen.items():
+        if name not in own | launcher | {"LC_CTYPE"}:
+            assert dict(key.env).get(name) == value, name
+    assert set(dict(key.env)) == {"PATH", "MY_FLAG"}
+    assert "ANTHROPIC_MODEL" not in seen
+    assert "NODE_OPTIONS" not in seen
 
 
 def build_tree(root: Path, reverse: bool) -> None:
@@ -560,10 +679,12 @@ def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
 def put_entry(root: Path, key: RunKey, exit_reason: str = "success") -> Path:
     """A stored entry, as a fetch leaves it."""
     entry = RunCache(root).entry(key.digest)
-    entry.mkdir(parents=True)
+    (entry / "files").mkdir(parents=True)
     (entry / "key.json").write_text(key.model_dump_json())
     (entry / "stream.ndjson").write_text('{"type": "system", "run": "x"}\n')
+    (entry / "files" / "out.txt").write_text("x\n")
     (entry / "record.json").write_text(fake_record(exit_reason, "x").model_dump_json())
+    write_manifest(entry, key.digest)
     return entry
 
 
@@ -582,7 +703,13 @@ async def test_a_miss_runs_and_stores_then_a_hit_does_not_run(tmp_path: Path) ->
     first = await cache.fetch(key, produce)
     assert (first.key, first.hit, first.stored) == (k, False, True)
     assert first.path == root / "runs" / k[:2] / k
-    assert names(first.path) == ["files", "key.json", "record.json", "stream.ndjson"]
+    assert names(first.path) == [
+        "files",
+        "key.json",
+        "manifest.json",
+        "record.json",
+        "stream.ndjson",
+    ]
     assert RunKey.model_validate_json((first.path / "key.json").read_text()) == key
     assert label_of(first.path) == "1"
 
@@ -784,6 +911,45 @@ def remove(name: str) -> Callable[[Path], None]:
     return corrupt
 
 
+def remove_files(entry: Path) -> None:
+    shutil.rmtree(entry / "files")
+
+
+def truncate_stream(entry: Path) -> None:
+    data = (entry / "stream.ndjson").read_bytes()
+    (entry / "stream.ndjson").write_bytes(data[: len(data) // 2])
+
+
+def change_a_file_keeping_its_size(entry: Path) -> None:
+    """A captured file's bytes changed, its size and mtime as they were: only its digest
+    tells."""
+    (target,) = (p for p in (entry / "files").rglob("*") if p.is_file())
+    info = target.stat()
+    data = bytearray(target.read_bytes())
+    data[0] ^= 0x20
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def add_a_file(entry: Path) -> None:
+    (entry / "files" / "planted.txt").write_text("not the agent's\n")
+
+
+def edit_manifest(**fields: Any) -> Callable[[Path], None]:
+    def corrupt(entry: Path) -> None:
+        manifest = json.loads((entry / MANIFEST).read_text())
+        (entry / MANIFEST).write_text(json.dumps(manifest | fields))
+
+    return corrupt
+
+
+def write_manifest_text(content: str) -> Callable[[Path], None]:
+    def corrupt(entry: Path) -> None:
+        (entry / MANIFEST).write_text(content)
+
+    return corrupt
+
+
 CORRUPTIONS: dict[str, Callable[[Path], None]] = {
     "record-truncated": truncate_record,
     "record-not-json": write_record("this is not JSON\n"),
@@ -792,6 +958,36 @@ CORRUPTIONS: dict[str, Callable[[Path], None]] = {
     "record-a-list": write_record("[1, 2, 3]"),
     "record-missing": remove("record.json"),
     "stream-missing": remove("stream.ndjson"),
+    "stream-truncated": truncate_stream,
+    "files-gone": remove_files,
+    "file-changed-same-size": change_a_file_keeping_its_size,
+    "file-added": add_a_file,
+    "manifest-missing": remove(MANIFEST),
+    "manifest-not-json": write_manifest_text('{"schema_version": '),
+    "manifest-wrong-shape": write_manifest_text('{"files": []}'),
+    "manifest-older-schema": edit_manifest(schema_version=CACHE_SCHEMA - 1),
+    "manifest-of-another-key": edit_manifest(key="0" * 32),
+}
+# What the size check cannot see: only reading every byte (a hit about to be scored) does.
+DIGEST_ONLY = {"file-changed-same-size", "file-added"}
+# What the report says is wrong, per kind.
+SAYS = {
+    "record-truncated": "record.json is",
+    "record-not-json": "record.json is",
+    "record-empty": "record.json is",
+    "record-wrong-shape": "record.json is",
+    "record-a-list": "record.json is",
+    "record-missing": "record.json is missing",
+    "stream-missing": "stream.ndjson is missing",
+    "stream-truncated": "stream.ndjson is",
+    "files-gone": "files/out.txt is missing",
+    "file-changed-same-size": "files/out.txt differs from the manifest (its digest)",
+    "file-added": "files/planted.txt is not in the manifest",
+    "manifest-missing": "manifest.json is missing",
+    "manifest-not-json": "manifest.json is malformed",
+    "manifest-wrong-shape": "manifest.json is malformed",
+    "manifest-older-schema": f"written by cache schema {CACHE_SCHEMA - 1}",
+    "manifest-of-another-key": "manifest.json names another key",
 }
 
 
@@ -812,6 +1008,9 @@ async def test_a_corrupt_entry_is_reported_once_and_run_again(tmp_path: Path, ki
     assert "\n" not in problem
     assert str(first.path) in problem
     assert "corrupt" in problem
+    assert SAYS[kind] in problem
+    assert again.problem is not None
+    assert SAYS[kind] in again.problem
 
     # Overwritten with a good entry, which the next fetch hits without a word.
     assert label_of(first.path) == "2"
@@ -823,7 +1022,7 @@ async def test_a_corrupt_entry_is_reported_once_and_run_again(tmp_path: Path, ki
     assert names(root / "tmp") == []
 
 
-@pytest.mark.parametrize("kind", CORRUPTIONS)
+@pytest.mark.parametrize("kind", [k for k in CORRUPTIONS if k not in DIGEST_ONLY])
 def test_stats_and_prune_see_what_get_calls_corrupt(tmp_path: Path, kind: str) -> None:
     root = tmp_path / "cache"
     good = put_entry(root, a_key(trial=0))
@@ -831,14 +1030,111 @@ def test_stats_and_prune_see_what_get_calls_corrupt(tmp_path: Path, kind: str) -
     bad = put_entry(root, bad_key)
     CORRUPTIONS[kind](bad)
     cache = RunCache(root)
+    assert cache.get(bad_key.digest, digests=False) is None
     assert cache.get(bad_key.digest) is None
-    assert len(cache.problems) == 1
+    assert len(cache.problems) == 2
     stats = cache.stats()
     assert (stats.entries, stats.corrupt, stats.exit_reasons) == (2, 1, {"success": 1})
     report = cache.prune()
     assert report.removed == {"corrupt": 1}
     assert not bad.exists()
     assert good.exists()
+
+
+@pytest.mark.anyio
+async def test_sizes_are_always_checked_and_digests_when_a_hit_is_scored(tmp_path: Path) -> None:
+    root = tmp_path / "cache"
+    key = a_key()
+    first = await RunCache(root).fetch(key, FakeRun())
+    change_a_file_keeping_its_size(first.path)
+    cache = RunCache(root)
+    # A look that does not score (stats, prune) stats each file: the same size passes.
+    assert cache.get(key.digest, digests=False) is not None
+    assert cache.stats().corrupt == 0
+    # A hit about to be scored reads every byte.
+    assert cache.get(key.digest) is None
+    produce = FakeRun()
+    again = await cache.fetch(key, produce)
+    assert produce.calls == 1
+    assert again.problem == "files/out.txt differs from the manifest (its digest)"
+
+
+def test_the_manifest_is_written_last_and_lists_every_other_file(tmp_path: Path) -> None:
+    root = tmp_path / "cache"
+    key = a_key()
+    entry = put_entry(root, key)
+    manifest = json.loads((entry / MANIFEST).read_text())
+    assert manifest["key"] == key.digest
+    assert manifest["schema_version"] == CACHE_SCHEMA
+    assert sorted(manifest["files"]) == [
+        "files/out.txt",
+        "key.json",
+        "record.json",
+        "stream.ndjson",
+    ]
+    assert manifest["files"]["files/out.txt"]["size"] == 2
+    assert max(p.stat().st_mtime_ns for p in entry.rglob("*") if p.is_file()) == (
+        (entry / MANIFEST).stat().st_mtime_ns
+    )
+
+
+@pytest.mark.anyio
+async def test_a_hit_is_served_when_its_use_cannot_be_noted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """os.utime fails on a read-only cache: the hit is still a hit, without a word."""
+    root = tmp_path / "cache"
+    key = a_key()
+    await RunCache(root).fetch(key, FakeRun())
+
+    def read_only(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(args[0]))
+
+    monkeypatch.setattr("runner.cache.os.utime", read_only)
+    cache = RunCache(root)
+    produce = FakeRun()
+    hit = await cache.fetch(key, produce)
+    assert (hit.hit, produce.calls, cache.problems) == (True, 0, [])
+
+
+@pytest.mark.anyio
+async def test_a_miss_the_cache_cannot_store_is_reported_and_its_run_used(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "cache"
+    root.mkdir()
+    (root / "tmp").write_text("not a folder")  # every scratch folder fails: ENOTDIR
+    cache = RunCache(root)
+    produce = FakeRun()
+    run = await cache.fetch(a_key(), produce)
+    assert (run.hit, run.stored, run.temporary, produce.calls) == (False, False, True, 1)
+    assert run.record.exit_reason == "success"
+    assert label_of(run.path) == "1"
+    (problem,) = cache.problems
+    assert problem == run.problem
+    assert problem.startswith(f"{root / 'tmp'}")
+    assert "cannot store runs (ENOTDIR" in problem
+    assert "result is used, not kept" in problem
+    cache.release(run)
+    assert not run.path.exists()
+    assert not (root / "runs").exists()
+
+
+@pytest.mark.anyio
+async def test_a_run_that_cannot_be_moved_into_place_is_used_and_reported(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "cache"
+    (root / "runs").mkdir(parents=True)
+    (root / "runs" / a_key().digest[:2]).write_text("not a folder")  # its shard: ENOTDIR
+    cache = RunCache(root)
+    run = await cache.fetch(a_key(), FakeRun())
+    assert (run.stored, run.temporary) == (False, True)
+    assert label_of(run.path) == "1"
+    assert run.problem is not None
+    assert "cannot store the run" in run.problem
+    cache.release(run)
+    assert names(root / "tmp") == []
 
 
 def tree_bytes(root: Path) -> int:
@@ -1218,54 +1514,204 @@ def calls(log: Path) -> int:
 
 
 @pytest.mark.cli
-def test_known_version_of_a_wrapper_asks_once_then_remembers(
+def test_known_version_asks_a_wrapper_every_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A script may run anything: runner cannot know what, so it asks, once per call (one
+    call per eval), and remembers nothing."""
     real = pinned_binary(monkeypatch)
     log = tmp_path / "calls.log"
     wrapper = tmp_path / "bin" / "claude"
     write_wrapper(wrapper, log, f'exec {shlex.quote(str(real.path))} "$@"')
     binary = ClaudeBinary(wrapper, "--claude-bin")
     memo = tmp_path / "cache" / "cli-versions.json"
-
     assert known_version(binary, memo=memo) == CLI_VERSION
     assert log.read_text() == "--version\n"
     assert known_version(binary, memo=memo) == CLI_VERSION
-    assert calls(log) == 1
-    assert list(json.loads(memo.read_text()).values()) == [CLI_VERSION]
-
-    # A new mtime: another binary, maybe; asked again, once.
-    info = wrapper.stat()
-    os.utime(wrapper, ns=(info.st_atime_ns, info.st_mtime_ns + 5_000_000_000))
-    assert known_version(binary, memo=memo) == CLI_VERSION
-    assert known_version(binary, memo=memo) == CLI_VERSION
     assert calls(log) == 2
-    # A new size, the mtime put back: asked again, once.
-    info = wrapper.stat()
-    with wrapper.open("a") as f:
-        f.write("# edited\n")
-    os.utime(wrapper, ns=(info.st_atime_ns, info.st_mtime_ns))
-    assert known_version(binary, memo=memo) == CLI_VERSION
-    assert known_version(binary, memo=memo) == CLI_VERSION
-    assert calls(log) == 3
-    # Without a memo, every call asks.
-    assert known_version(binary) == CLI_VERSION
-    assert calls(log) == 4
+    assert not memo.exists()
 
 
-def test_known_version_follows_a_wrapper_that_changes_version(tmp_path: Path) -> None:
-    log = tmp_path / "calls.log"
+def test_a_wrapper_whose_target_is_upgraded_gives_the_new_version(tmp_path: Path) -> None:
+    """The wrapper itself unchanged (path, size, mtime): what it runs is upgraded."""
+    target = tmp_path / "opt" / "claude-real"
+    write_wrapper(target, tmp_path / "target.log", 'echo "9.9.9 (Claude Code)"')
     wrapper = tmp_path / "bin" / "claude"
-    memo = tmp_path / "cli-versions.json"
+    write_wrapper(wrapper, tmp_path / "calls.log", f'exec {shlex.quote(str(target))} "$@"')
     binary = ClaudeBinary(wrapper, "--claude-bin")
-    write_wrapper(wrapper, log, 'echo "9.9.9 (Claude Code)"')
+    memo = tmp_path / "cli-versions.json"
+    before = wrapper.stat()
     assert known_version(binary, memo=memo) == "9.9.9"
-    write_wrapper(wrapper, log, 'echo "9.9.10 (Claude Code)"')
+    write_wrapper(target, tmp_path / "target.log", 'echo "9.9.10 (Claude Code)"')
+    assert wrapper.stat() == before
     assert known_version(binary, memo=memo) == "9.9.10"
-    assert known_version(binary, memo=memo) == "9.9.10"
-    assert calls(log) == 2
-    # A memo that is not what runner writes is ignored, then rewritten.
-    memo.write_text("[1, 2]")
-    assert known_version(binary, memo=memo) == "9.9.10"
-    assert calls(log) == 3
-    assert list(json.loads(memo.read_text()).values()) == ["9.9.10"]
+
+
+def test_a_symlink_is_followed_to_what_it_points_at(tmp_path: Path) -> None:
+    old, new = tmp_path / "v1" / "claude", tmp_path / "v2" / "claude"
+    write_wrapper(old, tmp_path / "v1.log", 'echo "1.0.0 (Claude Code)"')
+    write_wrapper(new, tmp_path / "v2.log", 'echo "2.0.0 (Claude Code)"')
+    link = tmp_path / "bin" / "claude"
+    link.parent.mkdir()
+    link.symlink_to(old)
+    binary = ClaudeBinary(link, "PATH")
+    memo = tmp_path / "cli-versions.json"
+    assert known_version(binary, memo=memo) == "1.0.0"
+    link.unlink()
+    link.symlink_to(new)
+    assert known_version(binary, memo=memo) == "2.0.0"
+
+
+def padded_copy(source: str, dest: Path, size: int) -> None:
+    """A copy of the program ``source``, zero bytes appended up to ``size`` (an ELF file runs
+    the same with a tail it never reads)."""
+    data = Path(source).read_bytes()
+    assert len(data) <= size
+    dest.write_bytes(data + bytes(size - len(data)))
+    dest.chmod(0o755)
+
+
+def test_a_binary_replaced_by_one_of_its_size_and_mtime_is_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memoized for a real binary, by a stamp that no replacement keeps: the ctime and inode
+    change even when the size and the mtime are made to match."""
+    echo, printf = shutil.which("echo"), shutil.which("printf")
+    if echo is None or printf is None or Path(echo).read_bytes()[:4] != b"\x7fELF":
+        pytest.skip("needs the echo and printf programs as ELF binaries")
+    size = max(Path(echo).stat().st_size, Path(printf).stat().st_size)
+    program = tmp_path / "bin" / "claude"
+    program.parent.mkdir()
+    padded_copy(echo, program, size)
+    binary = ClaudeBinary(program, "--claude-bin")
+    memo = tmp_path / "cli-versions.json"
+    assert known_version(binary, memo=memo) == "echo"  # "echo (GNU coreutils) 9.1"
+    was = program.stat()
+    replacement = tmp_path / "bin" / ".claude.new"
+    padded_copy(printf, replacement, size)
+    os.utime(replacement, ns=(was.st_atime_ns, was.st_mtime_ns))
+    replacement.replace(program)
+    now = program.stat()
+    assert (now.st_size, now.st_mtime_ns) == (was.st_size, was.st_mtime_ns)
+    assert known_version(binary, memo=memo) == "printf"
+    # Unchanged, it is not asked again: the memo answers.
+    monkeypatch.setattr("runner.claude_bin.claude_version", no_run)
+    assert known_version(binary, memo=memo) == "printf"
+
+
+def test_a_memo_that_cannot_be_written_is_no_error(tmp_path: Path) -> None:
+    echo = shutil.which("echo")
+    if echo is None or Path(echo).read_bytes()[:4] != b"\x7fELF":
+        pytest.skip("needs the echo program as an ELF binary")
+    program = tmp_path / "claude"
+    padded_copy(echo, program, Path(echo).stat().st_size)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    memo = blocked / "cli-versions.json"  # its folder is a file: ENOTDIR
+    assert known_version(ClaudeBinary(program, "--claude-bin"), memo=memo) == "echo"
+
+
+# ---- through eval: damaged entries, a read-only cache ----------------------------------------
+
+# The damage a disk, a half-done copy or a hand can do to a stored run, each one an entry that
+# used to be served and turned a PASS into a lasting FAIL blamed on the agent.
+EVAL_DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
+    "files-gone": (remove_files, "files/CHANGELOG.md is missing"),
+    "stream-truncated": (truncate_stream, "stream.ndjson is"),
+    "file-changed-same-size": (
+        change_a_file_keeping_its_size,
+        "files/CHANGELOG.md differs from the manifest (its digest)",
+    ),
+    "manifest-missing": (remove(MANIFEST), SAYS["manifest-missing"]),
+    "manifest-not-json": (write_manifest_text("{"), SAYS["manifest-not-json"]),
+    "manifest-older-schema": (
+        edit_manifest(schema_version=CACHE_SCHEMA - 1),
+        SAYS["manifest-older-schema"],
+    ),
+}
+
+
+@pytest.mark.cli
+def test_eval_reports_each_damaged_entry_and_runs_it_again(tmp_path: Path) -> None:
+    bench = workbench(tmp_path)
+    assert bench.eval("--scenarios", "fix-entry").returncode == 0
+    (entry,) = (bench.root / "cache" / "runs").glob("*/*")
+    pristine = tmp_path / "pristine"
+    shutil.copytree(entry, pristine, symlinks=True)
+    for kind, (damage, says) in EVAL_DAMAGE.items():
+        shutil.rmtree(entry)
+        shutil.copytree(pristine, entry, symlinks=True)
+        damage(entry)
+        starts = bench.cli_runs()
+        proc = bench.eval("--scenarios", "fix-entry", "--json")
+        assert proc.returncode == 0, (kind, proc.stderr[-2000:])
+        assert "Traceback" not in proc.stderr
+        (run,) = report(proc)["runs"]
+        assert (run["passed"], run["cache_hit"]) == (True, False), kind
+        assert bench.cli_runs() == starts + 1, kind
+        assert says in run["cache_problem"], kind
+        assert report(proc)["header"]["totals"]["cache_problems"] == 1
+        (warning,) = [line for line in proc.stderr.splitlines() if "corrupt cache entry" in line]
+        assert str(entry) in warning
+        assert says in warning
+        assert report(proc)["cache_problems"] == [warning.removeprefix("runner: warning: ")]
+        # Replaced by the run again, whole: the next eval is a clean hit.
+        again = bench.eval("--scenarios", "fix-entry", "--json")
+        (hit,) = report(again)["runs"]
+        assert (hit["passed"], hit["cache_hit"], hit["cache_problem"]) == (True, True, None)
+        assert bench.cli_runs() == starts + 1
+
+
+MOUNT_RO = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" && exec "$@"'
+
+
+def read_only_mounts() -> str | None:
+    """Why a read-only bind mount in a private mount namespace cannot be made here, if so."""
+    if shutil.which("unshare") is None:
+        return "unshare(1) is not installed"
+    with tempfile.TemporaryDirectory() as folder:
+        probe = subprocess.run(
+            ["unshare", "-m", "sh", "-c", MOUNT_RO, folder, "sh", "-c", f"! touch {folder}/x"],
+            capture_output=True,
+            text=True,
+        )
+    if probe.returncode != 0:
+        return f"cannot mount read-only here: {probe.stderr.strip()[:200] or probe.returncode}"
+    return None
+
+
+@pytest.mark.cli
+def test_a_read_only_cache_serves_its_hits_and_runs_what_it_cannot_keep(
+    tmp_path: Path,
+) -> None:
+    why = read_only_mounts()
+    if why is not None:
+        pytest.skip(why)
+    bench = workbench(tmp_path)
+    assert bench.eval("--scenarios", "fix-entry").returncode == 0
+    cache = bench.root / "cache"
+    before = snapshot(cache)
+    starts = bench.cli_runs()
+    env = offline_env()
+    # The cache mounted read-only in a mount namespace of the eval's own: a real EROFS on
+    # os.utime, on mkdir in tmp/, on the CLI version's memo.
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", MOUNT_RO, str(cache), sys.executable, "-m", "runner",
+         "eval", "--suite", str(bench.suite), "--cache-dir", str(cache),
+         "--runs-dir", str(bench.root / "runs"), "--claude-bin", str(bench.claude),
+         "--scenarios", "fix-entry,feature-entry", "--json"],
+        capture_output=True, text=True, cwd=bench.root, timeout=300,
+        env={**env, "PATH": bench.path(env)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    hit, miss = sorted(report(proc)["runs"], key=lambda r: r["scenario"] != "fix-entry")
+    assert (hit["scenario"], hit["cache_hit"], hit["passed"]) == ("fix-entry", True, True)
+    assert hit["cache_problem"] is None
+    assert (miss["scenario"], miss["cache_hit"], miss["passed"]) == ("feature-entry", False, True)
+    assert miss["run_dir"] is None  # scored from a temporary folder, gone now
+    assert "cannot store runs (EROFS" in miss["cache_problem"]
+    assert str(cache / "tmp") in miss["cache_problem"]
+    assert bench.cli_runs() == starts + 1
+    assert f"warning: {miss['cache_problem']}" in proc.stderr
+    assert snapshot(cache) == before
