@@ -444,11 +444,11 @@ class RunCache:
     def stats(self) -> CacheStats:
         entries = list(self._entries())
         reasons: Counter[str] = Counter()
-        corrupt = 0
+        unusable: Counter[str] = Counter()
         for path in entries:
-            record = verify(path, path.name, digests=False)
+            record = _condition(path)
             if isinstance(record, str):
-                corrupt += 1
+                unusable[record] += 1
             else:
                 reasons[record.exit_reason] += 1
         used = [p.stat().st_mtime for p in entries]
@@ -457,7 +457,8 @@ class RunCache:
             entries=len(entries),
             bytes=_size(self.root),
             exit_reasons=dict(reasons.most_common()),
-            corrupt=corrupt,
+            corrupt=unusable["corrupt"],
+            older_schema=unusable["older schema"],
             failed=len(list(_children(self.root / "failed"))),
             in_progress=len(list(_children(self.root / "tmp"))),
             oldest_use=_iso(min(used)) if used else None,
@@ -465,13 +466,14 @@ class RunCache:
         )
 
     def prune(self, *, older_than_days: float | None = None, dry_run: bool = False) -> PruneReport:
-        """Remove corrupt entries, set-aside failures, stale tmp folders, and (with
-        ``older_than_days``) entries not used for that long."""
+        """Remove corrupt entries, older schemas' entries (no key reaches them), set-aside
+        failures, stale tmp folders, and (with ``older_than_days``) entries not used for that
+        long."""
         now = time.time()
         doomed: list[tuple[Path, str]] = []
         for path in self._entries():
-            if isinstance(verify(path, path.name, digests=False), str):
-                doomed.append((path, "corrupt"))
+            if isinstance(condition := _condition(path), str):
+                doomed.append((path, condition))
                 continue
             if older_than_days is not None and now - path.stat().st_mtime > older_than_days * 86400:
                 doomed.append((path, "unused"))
@@ -499,6 +501,7 @@ class CacheStats(BaseModel):
     bytes: int
     exit_reasons: dict[str, int]
     corrupt: int
+    older_schema: int = 0  # written by an earlier runner: no key of this one leads there
     failed: int  # set-aside uncacheable attempts
     in_progress: int  # tmp folders: runs going on now, or left by a killed eval
     oldest_use: str | None
@@ -509,6 +512,22 @@ class PruneReport(BaseModel):
     removed: dict[str, int] = Field(default_factory=dict)  # why -> how many
     bytes_freed: int
     dry_run: bool
+
+
+def _condition(entry: Path) -> RunRecord | Literal["corrupt", "older schema"]:
+    """An entry's record when it is whole (sizes checked), else which kind of unusable."""
+    record = verify(entry, entry.name, digests=False)
+    if not isinstance(record, str):
+        return record
+    return "older schema" if _written_by_older_schema(entry) else "corrupt"
+
+
+def _written_by_older_schema(entry: Path) -> bool:
+    try:
+        written = json.loads((entry / "key.json").read_bytes())["schema_version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return isinstance(written, int) and written < CACHE_SCHEMA
 
 
 def _start(scratch: Path, key: RunKey) -> None:

@@ -53,6 +53,8 @@ def _cache(args: argparse.Namespace) -> int:
         print(f"size        {stats.bytes / 1e6:.1f} MB")
         print(f"last used   {stats.oldest_use or '-'} .. {stats.newest_use or '-'}")
         print(f"corrupt     {stats.corrupt}")
+        if stats.older_schema:
+            print(f"old schema  {stats.older_schema} (an earlier runner's; prune removes them)")
         print(f"set aside   {stats.failed} uncacheable attempts (failed/)")
         print(f"in progress {stats.in_progress} (tmp/)")
         return 0

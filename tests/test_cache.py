@@ -1137,6 +1137,23 @@ async def test_a_run_that_cannot_be_moved_into_place_is_used_and_reported(
     assert names(root / "tmp") == []
 
 
+def test_an_earlier_runners_entries_are_told_apart_from_corrupt_ones(tmp_path: Path) -> None:
+    """Schema 3 wrote no manifest: its entries are not damaged, just unreachable (no key of
+    this runner leads there). stats says so; prune removes them under their own name."""
+    root = tmp_path / "cache"
+    old_key = a_key(schema_version=CACHE_SCHEMA - 1)
+    old = put_entry(root, old_key)
+    (old / MANIFEST).unlink()
+    damaged = put_entry(root, a_key(trial=1))
+    (damaged / MANIFEST).unlink()
+    good = put_entry(root, a_key(trial=2))
+    stats = RunCache(root).stats()
+    assert (stats.entries, stats.corrupt, stats.older_schema) == (3, 1, 1)
+    report = RunCache(root).prune()
+    assert report.removed == {"older schema": 1, "corrupt": 1}
+    assert (old.exists(), damaged.exists(), good.exists()) == (False, False, True)
+
+
 def tree_bytes(root: Path) -> int:
     return sum(p.lstat().st_size for p in root.rglob("*") if p.is_file())
 
