@@ -293,7 +293,13 @@ def _errno(exc: OSError) -> str:
 def _io_problem(exc: OSError, doing: str) -> str:
     """One line: the path, the operation and the errno."""
     where = exc.filename if exc.filename is not None else "the cache"
-    return f"{where}: cannot {doing} ({_errno(exc)})"
+    return _printable(f"{where}: cannot {doing} ({_errno(exc)})")
+
+
+def _printable(text: str) -> str:
+    # A file name that is not UTF-8 (an agent made it) holds lone surrogates, which JSON and a
+    # strict stdout cannot encode: they are shown escaped.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 Producer = Callable[[Path], Awaitable[RunRecord]]
@@ -327,6 +333,7 @@ class RunCache:
             return None
         record = verify(path, key, digests=digests)
         if isinstance(record, str):
+            record = _printable(record)
             self.problems.append(f"{path}: corrupt cache entry ({record}); running it again")
             return record
         with suppress(OSError):  # last used, for prune --older-than; a read-only cache still serves

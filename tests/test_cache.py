@@ -1137,6 +1137,23 @@ async def test_a_run_that_cannot_be_moved_into_place_is_used_and_reported(
     assert names(root / "tmp") == []
 
 
+def test_a_captured_file_name_that_is_not_utf8_is_in_the_manifest(tmp_path: Path) -> None:
+    root = tmp_path / "cache"
+    key = a_key()
+    entry = put_entry(root, key)
+    odd = os.fsencode(entry / "files") + b"/caf\xe9.txt"
+    with open(odd, "wb") as f:
+        f.write(b"written by the agent\n")
+    write_manifest(entry, key.digest)
+    cache = RunCache(root)
+    assert cache.get(key.digest) is not None
+    os.truncate(odd, 3)
+    assert cache.get(key.digest, digests=False) is None
+    (problem,) = cache.problems
+    assert "files/caf\\udce9.txt is 3 bytes" in problem
+    problem.encode("utf-8")  # printable, and JSON-safe
+
+
 def test_an_earlier_runners_entries_are_told_apart_from_corrupt_ones(tmp_path: Path) -> None:
     """Schema 3 wrote no manifest: its entries are not damaged, just unreachable (no key of
     this runner leads there). stats says so; prune removes them under their own name."""
