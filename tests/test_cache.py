@@ -1633,7 +1633,7 @@ def test_a_binary_replaced_by_one_of_its_size_and_mtime_is_asked_again(
     assert known_version(binary, memo=memo) == "printf"
 
 
-def test_a_memo_that_cannot_be_written_is_no_error(tmp_path: Path) -> None:
+def test_a_memo_that_cannot_be_written_or_read_is_no_error(tmp_path: Path) -> None:
     echo = shutil.which("echo")
     if echo is None or Path(echo).read_bytes()[:4] != b"\x7fELF":
         pytest.skip("needs the echo program as an ELF binary")
@@ -1643,6 +1643,11 @@ def test_a_memo_that_cannot_be_written_is_no_error(tmp_path: Path) -> None:
     blocked.write_text("")
     memo = blocked / "cli-versions.json"  # its folder is a file: ENOTDIR
     assert known_version(ClaudeBinary(program, "--claude-bin"), memo=memo) == "echo"
+    # A memo that is not what runner writes is ignored, then rewritten.
+    memo = tmp_path / "cli-versions.json"
+    memo.write_text("[1, 2]")
+    assert known_version(ClaudeBinary(program, "--claude-bin"), memo=memo) == "echo"
+    assert list(json.loads(memo.read_text()).values()) == ["echo"]
 
 
 # ---- through eval: damaged entries, a read-only cache ----------------------------------------
