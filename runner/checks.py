@@ -24,6 +24,7 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from runner.engine import RunRecord
+from runner.inputs import MAX_TIMEOUT_S
 from runner.results import CheckResult
 from runner.sandbox import Network, SandboxMode, confined, default_mode
 from runner.workspace import FileChange
@@ -233,7 +234,7 @@ class FileMatches(_FileCheck):
 class CommandCheck(_Check):
     type: Literal["command"]
     run: str = Field(min_length=1)  # run with sh -c in the finished workspace; exit 0 passes
-    timeout_s: float = Field(default=60.0, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0, le=MAX_TIMEOUT_S)
 
     def describe(self) -> str:
         return f"command `{_clip(self.run, 50)}`"
