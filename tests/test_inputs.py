@@ -106,6 +106,16 @@ def test_transcript_refuses_a_folder_or_device_and_streams_a_pipe(tmp_path: Path
     assert json.loads(out)["session_id"] == "s"
 
 
+def test_replaying_a_fifo_in_python_is_refused(tmp_path: Path) -> None:
+    pipe = fifo(tmp_path / "run.ndjson")
+    code = "import sys; from pathlib import Path; from runner.replay.engine import ReplayEngine\n"
+    code += "ReplayEngine.load(Path(sys.argv[1]))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(pipe)], capture_output=True, text=True, timeout=120
+    )
+    assert f"ReplayError: {pipe}: cannot read ({NOT_A_FILE})" in proc.stderr
+
+
 def test_a_fifo_cassette_is_refused_before_any_run(tmp_path: Path) -> None:
     bench = workbench(tmp_path)
     tapes = tmp_path / "tapes"
@@ -163,6 +173,18 @@ def test_an_eval_that_would_plan_too_many_runs_is_refused_before_planning(tmp_pa
 
 
 # ---- the fixture, at plan time ------------------------------------------------------------------
+
+
+def test_run_refuses_a_workspace_with_a_symlink_out_before_starting(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "hosts").symlink_to("/etc/hosts")
+    proc = runner(
+        "run", "Hi.", "--lane", "agent-baseline", "--workspace", str(workspace),
+        "--sandbox", "none", cwd=tmp_path,
+    )  # fmt: skip
+    refused(proc, f"--workspace: {workspace / 'hosts'} -> /etc/hosts: a symlink out of")
+    assert not (tmp_path / ".runner").exists()
 
 
 @pytest.mark.cli

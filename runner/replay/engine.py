@@ -37,6 +37,7 @@ from runner.events import (
     parse_event,
 )
 from runner.figures import money
+from runner.inputs import open_input
 from runner.replay.cassette import read_cassette
 from runner.replay.normalize import Normalizer, RunPaths, Scrubber, digest
 from runner.replay.synthesize import stream_lines
@@ -150,7 +151,7 @@ class ReplayDiff(BaseModel):
 
 def _read_stream(path: Path) -> list[StreamItem]:
     try:
-        with path.open("rb") as f:
+        with open_input(path) as f:
             return list(iter_events(f))
     except OSError as exc:
         raise ReplayError(f"{path}: cannot read the stream ({exc.strerror})") from exc
@@ -238,7 +239,7 @@ class ReplayEngine:
         if path.is_dir():
             return cls.from_run_dir(path)
         try:
-            with path.open("rb") as f:
+            with open_input(path) as f:
                 first = json.loads(f.readline(_PEEK))
         except OSError as exc:
             raise ReplayError(f"{path}: cannot read ({exc.strerror})") from exc
