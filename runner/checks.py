@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from runner.engine import RunRecord
 from runner.inputs import MAX_TIMEOUT_S, LinkOutside, open_input, resolve_inside
 from runner.results import CheckResult
-from runner.sandbox import Network, SandboxMode, confined, default_mode
+from runner.sandbox import WORKSPACE, Network, SandboxMode, confined, default_mode
 from runner.workspace import FileChange
 
 _SHOWN = 60  # characters of a pattern, text or output quoted in a detail
@@ -79,7 +79,10 @@ class RunView:
         """``path`` with every symlink on it followed in the workspace as the run left it;
         LinkOutside when one leads out. Checks read the host's copy of the workspace, where a
         link the agent made to /etc/passwd would be the host's /etc/passwd."""
-        return resolve_inside(path, self._link)
+        # In the sandbox the agent saw its workspace at /workspace: a link to a file there is
+        # a link inside.
+        seen_as = WORKSPACE if self.sandbox == "bwrap" else None
+        return resolve_inside(path, self._link, root_seen_as=seen_as)
 
     def exists(self, path: str) -> bool:
         """Whether ``path`` (a file or a folder) is there as the run left it; LinkOutside

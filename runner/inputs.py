@@ -128,12 +128,13 @@ class LinkOutside(ValueError):
 LinkTarget = Callable[[str], str | None]
 
 
-def resolve_inside(rel: str, link_target: LinkTarget) -> str:
+def resolve_inside(rel: str, link_target: LinkTarget, *, root_seen_as: str | None = None) -> str:
     """``rel`` with every symlink on it followed, as a path relative to the tree's root, in a
     tree whose links ``link_target`` reads (None: not a link). LinkOutside when a link on the
     way is absolute or climbs above the root: on the host, it would reach the host's files.
-    Resolved by name, step by step as the kernel does, so it also works on a tree that exists
-    only as a fixture and a record of changes."""
+    ``root_seen_as``: the absolute path the tree had for whoever made the links (the sandbox's
+    /workspace); a link into it stays inside. Resolved by name, step by step as the kernel
+    does, so it also works on a tree that exists only as a fixture and a record of changes."""
     pending = list(PurePosixPath(rel).parts)
     done: list[str] = []
     via: tuple[str, str] | None = None  # the last link followed: what a climb out is blamed on
@@ -155,11 +156,21 @@ def resolve_inside(rel: str, link_target: LinkTarget) -> str:
         hops += 1
         if hops > _LINK_HOPS:
             raise LinkOutside(name, target, loop=True)
-        if PurePosixPath(target).is_absolute():
-            raise LinkOutside(name, target)
         via = (name, target)
+        if PurePosixPath(target).is_absolute():
+            within = _below(target, root_seen_as)
+            if within is None:
+                raise LinkOutside(name, target)
+            done, target = [], within
         pending[:0] = PurePosixPath(target).parts
     return "/".join(done)
+
+
+def _below(target: str, root: str | None) -> str | None:
+    """``target`` relative to ``root`` when it names ``root`` or a path under it."""
+    if root is None or not (target == root or target.startswith(root.rstrip("/") + "/")):
+        return None
+    return target[len(root) :].lstrip("/") or "."
 
 
 def tree_problems(root: Path) -> Iterator[str]:

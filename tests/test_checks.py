@@ -521,7 +521,8 @@ def test_applies_to_lane_globs_and_label() -> None:
 
 LINKS = (
     "ln -s /etc/passwd leak; ln -s /etc etc; ln -s ../../../../../../etc/hosts up; "
-    "ln -s notes.txt alias; mkdir d && ln -s ../notes.txt d/up && ln -s ../d d/again"
+    "ln -s notes.txt alias; mkdir d && ln -s ../notes.txt d/up && ln -s ../d d/again; "
+    "ln -s /workspace/notes.txt absolute; ln -s /workspace/../etc/passwd sly"
 )
 
 
@@ -547,6 +548,7 @@ async def test_an_agent_made_symlink_out_fails_checks_and_the_host_file_is_never
         "leak": "leak -> /etc/passwd",
         "etc/passwd": "etc -> /etc",
         "up": "up -> ../../../../../../etc/hosts",
+        "sly": "sly -> /workspace/../etc/passwd",
     }
     for path, link in outside.items():
         matches = await one(check(type="file_matches", path=path, pattern="root|localhost"), view)
@@ -555,7 +557,8 @@ async def test_an_agent_made_symlink_out_fails_checks_and_the_host_file_is_never
             assert not result.passed, result
             assert f"{path}: the symlink {link} leaves the workspace" in result.detail
     # Links that stay inside work as before, from the run and from the fixture.
-    for path in ("alias", "d/up", "d/again/up", "fixture-alias"):
+    # In the sandbox the agent's workspace is /workspace: a link into it is a link inside.
+    for path in ("alias", "d/up", "d/again/up", "fixture-alias", "absolute"):
         inside = await one(check(type="file_matches", path=path, pattern="^notes$"), view)
         assert inside.passed, inside
         assert (await one(check(type="file_exists", path=path), view)).passed
