@@ -196,7 +196,8 @@ def _first_problem(exc: ValidationError) -> str:
 def load_suite(suite: Path, ids: list[str] | None = None) -> list[Scenario]:
     """Every ``<suite>/*/scenario.toml`` in name order, or the ``ids`` asked for, in that order."""
     if not suite.is_dir():
-        raise ScenarioError(f"{suite}: no such suite folder")
+        what = "not a folder; give the suite's folder" if suite.exists() else "no such suite folder"
+        raise ScenarioError(f"{suite}: {what}")
     scenarios = [load_scenario(p) for p in sorted(suite.glob(f"*/{SCENARIO_FILE}"))]
     if not scenarios:
         raise ScenarioError(f"{suite}: no */{SCENARIO_FILE} in this folder")

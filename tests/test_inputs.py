@@ -51,6 +51,12 @@ def test_a_fifo_scenario_file_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / ".runner" / "runs").exists()
 
 
+def test_a_fifo_as_the_suite_is_refused(tmp_path: Path) -> None:
+    suite = fifo(tmp_path / "suite")
+    proc = runner("eval", "--suite", str(suite), "--sandbox", "none", cwd=tmp_path)
+    refused(proc, f"{suite}: not a folder; give the suite's folder")
+
+
 def test_a_fifo_script_is_refused_by_mock_model_and_run(tmp_path: Path) -> None:
     script = fifo(tmp_path / "script.json")
     refused(runner("mock-model", "--script", str(script)), str(script), NOT_A_FILE)
