@@ -62,11 +62,16 @@ def kind_of(mode: int) -> str | None:
         return "a character device"
     if stat.S_ISBLK(mode):
         return "a block device"
-    return "not a regular file"
+    return "a special file"
 
 
 def _size(n: int) -> str:
     return f"{n / MiB:,.1f} MiB" if n >= MiB else f"{n:,} bytes"
+
+
+def _too_big(path: Path, size: str, limit: int) -> InputFileError:
+    problem = f"{size}, over the {_size(limit)} runner reads of such a file; give a smaller one"
+    return InputFileError(path, problem, errno.EFBIG)
 
 
 def _refuse(path: Path, info: os.stat_result, limit: int | None, pipes: bool) -> None:
@@ -76,12 +81,7 @@ def _refuse(path: Path, info: os.stat_result, limit: int | None, pipes: bool) ->
     if kind is not None:
         raise InputFileError(path, f"{kind}, not a regular file; give a file")
     if limit is not None and info.st_size > limit:
-        raise InputFileError(
-            path,
-            f"{_size(info.st_size)}, over the {_size(limit)} runner reads of such a file; "
-            "give a smaller one",
-            errno.EFBIG,
-        )
+        raise _too_big(path, _size(info.st_size), limit)
 
 
 @contextmanager
@@ -108,8 +108,7 @@ def read_input(path: Path, *, limit: int) -> bytes:
     with open_input(path, limit=limit) as f:
         data = f.read(limit + 1)
     if len(data) > limit:
-        _refuse(path, os.stat(path), limit, pipes=False)
-        raise InputFileError(path, f"over the {_size(limit)} runner reads of such a file")
+        raise _too_big(path, "grown while read", limit)
     return data
 
 
