@@ -120,6 +120,13 @@ def test_replaying_a_fifo_in_python_is_refused(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(pipe)], capture_output=True, text=True, timeout=120
     )
     assert f"ReplayError: {pipe}: cannot read ({NOT_A_FILE})" in proc.stderr
+    run_dir = tmp_path / "run"
+    fifo(run_dir / "record.json")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(run_dir)], capture_output=True, text=True, timeout=120
+    )
+    assert f"ReplayError: {run_dir}: not a run folder (record.json: " in proc.stderr
+    assert NOT_A_FILE in proc.stderr
 
 
 def test_a_fifo_cassette_is_refused_before_any_run(tmp_path: Path) -> None:

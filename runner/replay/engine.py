@@ -37,7 +37,7 @@ from runner.events import (
     parse_event,
 )
 from runner.figures import money
-from runner.inputs import open_input
+from runner.inputs import RESULT_FILE_BYTES, open_input, read_input
 from runner.replay.cassette import read_cassette
 from runner.replay.normalize import Normalizer, RunPaths, Scrubber, digest
 from runner.replay.synthesize import stream_lines
@@ -191,7 +191,8 @@ class ReplayEngine:
     def from_run_dir(cls, path: Path) -> ReplayEngine:
         """A run's folder, as ``engine.run_one`` and the cache leave it."""
         try:
-            record = RunRecord.model_validate_json((path / "record.json").read_bytes())
+            raw = read_input(path / "record.json", limit=RESULT_FILE_BYTES)
+            record = RunRecord.model_validate_json(raw)
         except (OSError, ValueError) as exc:
             raise ReplayError(f"{path}: not a run folder (record.json: {exc})") from None
         process = _json_file(path / "process.json")
@@ -394,7 +395,7 @@ class ReplayEngine:
 
 def _json_file(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(read_input(path, limit=RESULT_FILE_BYTES))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
