@@ -24,8 +24,9 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from runner.engine import RunRecord
+from runner.inputs import MAX_TIMEOUT_S, LinkOutside, open_input, resolve_inside
 from runner.results import CheckResult
-from runner.sandbox import Network, SandboxMode, confined, default_mode
+from runner.sandbox import WORKSPACE, Network, SandboxMode, confined, default_mode
 from runner.workspace import FileChange
 
 _SHOWN = 60  # characters of a pattern, text or output quoted in a detail
@@ -63,8 +64,30 @@ class RunView:
     def change(self, path: str) -> FileChange | None:
         return next((c for c in self.record.files if c.path == path), None)
 
+    def _link(self, path: str) -> str | None:
+        """The target of ``path`` if it is a symlink as the run left it."""
+        change = self.change(path)
+        if change is not None:
+            if change.change == "deleted" or not change.symlink:
+                return None
+            return os.readlink(self.run_dir / "files" / path)
+        if self.fixture is not None and (self.fixture / path).is_symlink():
+            return os.readlink(self.fixture / path)
+        return None
+
+    def resolve(self, path: str) -> str:
+        """``path`` with every symlink on it followed in the workspace as the run left it;
+        LinkOutside when one leads out. Checks read the host's copy of the workspace, where a
+        link the agent made to /etc/passwd would be the host's /etc/passwd."""
+        # In the sandbox the agent saw its workspace at /workspace: a link to a file there is
+        # a link inside.
+        seen_as = WORKSPACE if self.sandbox == "bwrap" else None
+        return resolve_inside(path, self._link, root_seen_as=seen_as)
+
     def exists(self, path: str) -> bool:
-        """Whether ``path`` (a file or a folder) is there as the run left it."""
+        """Whether ``path`` (a file or a folder) is there as the run left it; LinkOutside
+        when a symlink on it leads out of the workspace."""
+        path = self.resolve(path)
         change = self.change(path)
         if change is not None:
             return change.change != "deleted"
@@ -74,12 +97,16 @@ class RunView:
         return self.fixture is not None and (self.fixture / path).exists()
 
     def final_file(self, path: str) -> Path | None:
-        """Where ``path``'s bytes are as the run left it; None when it is not there."""
+        """Where ``path``'s bytes are as the run left it; None when it is not there;
+        LinkOutside when a symlink on it leads out of the workspace."""
+        path = self.resolve(path)
         change = self.change(path)
         if change is not None:
-            return None if change.change == "deleted" else self.run_dir / "files" / path
+            if change.change == "deleted":
+                return None
+            return _within(self.run_dir / "files", path)
         if self.fixture is not None and (self.fixture / path).exists():
-            return self.fixture / path
+            return _within(self.fixture, path)
         return None
 
     @contextmanager
@@ -99,6 +126,19 @@ class RunView:
                 if c.change != "deleted":
                     _lay(self.run_dir / "files" / c.path, root, c.path)
             yield root
+
+
+def _within(base: Path, rel: str) -> Path:
+    """``base / rel``, made sure of on the disk: the name-by-name resolution above has
+    followed every link, so this only fails if the disk disagrees with the record."""
+    where = base / rel
+    if not Path(os.path.realpath(where)).is_relative_to(os.path.realpath(base)):
+        raise LinkOutside(rel, os.path.realpath(where))
+    return where
+
+
+def _outside(path: str, exc: LinkOutside) -> tuple[bool, str]:
+    return False, f"{path}: {exc}; the check does not follow it"
 
 
 def _clear(path: Path) -> None:
@@ -198,17 +238,22 @@ class FileExists(_FileCheck):
         return f"file_exists {self.path}"
 
     async def verdict(self, run: RunView) -> tuple[bool, str]:
-        change = run.change(self.path)
+        try:
+            path = run.resolve(self.path)
+        except LinkOutside as exc:
+            return _outside(self.path, exc)
+        named = self.path if path == self.path else f"{self.path} (a link to {path})"
+        change = run.change(path)
         if change is not None:
             if change.change == "deleted":
-                return False, f"{self.path} was deleted by the run"
-            return True, f"{self.path} {change.change} ({change.size} bytes)"
-        if run.exists(self.path):
-            where = run.final_file(self.path)
+                return False, f"{named} was deleted by the run"
+            return True, f"{named} {change.change} ({change.size} bytes)"
+        if run.exists(path):
+            where = run.final_file(path)
             kind = "file" if where is not None and not where.is_dir() else "folder"
-            origin = run.fixture is not None and (run.fixture / self.path).exists()
-            return True, f"{self.path} is there ({kind}{', from the fixture' if origin else ''})"
-        return False, f"{self.path} is missing"
+            origin = run.fixture is not None and (run.fixture / path).exists()
+            return True, f"{named} is there ({kind}{', from the fixture' if origin else ''})"
+        return False, f"{named} is missing"
 
 
 class FileMatches(_FileCheck):
@@ -221,19 +266,25 @@ class FileMatches(_FileCheck):
         return f"file_matches {self.path} /{_clip(self.pattern, 40)}/"
 
     async def verdict(self, run: RunView) -> tuple[bool, str]:
-        change = run.change(self.path)
+        try:
+            path = run.resolve(self.path)
+            where = run.final_file(path)
+        except LinkOutside as exc:
+            return _outside(self.path, exc)
+        change = run.change(path)
         if change is not None and not change.captured:
             return False, f"{self.path} ({change.size} bytes) was over the capture cap: not kept"
-        where = run.final_file(self.path)
         if where is None or not where.is_file():
             return False, f"{self.path} is missing"
-        return _search(self.pattern, where.read_bytes().decode("utf-8", errors="replace"))
+        with open_input(where) as f:
+            text = f.read().decode("utf-8", errors="replace")
+        return _search(self.pattern, text)
 
 
 class CommandCheck(_Check):
     type: Literal["command"]
     run: str = Field(min_length=1)  # run with sh -c in the finished workspace; exit 0 passes
-    timeout_s: float = Field(default=60.0, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0, le=MAX_TIMEOUT_S)
 
     def describe(self) -> str:
         return f"command `{_clip(self.run, 50)}`"
@@ -437,8 +488,16 @@ def judge_prompt(rubric: str, run: RunView) -> str:
         if c.change == "deleted":
             parts.append(f'<file path="{c.path}" deleted="true"/>')
             continue
+        if c.symlink:  # its target's name only: never the bytes of whatever it points to
+            parts.append(
+                f'<file path="{c.path}" symlink="{os.readlink(run.run_dir / "files" / c.path)}"/>'
+            )
+            continue
         where = run.final_file(c.path)
-        body = where.read_bytes()[:JUDGE_FILE_CHARS] if where and where.is_file() else b""
+        body = b""
+        if where is not None and where.is_file():
+            with open_input(where) as f:
+                body = f.read(JUDGE_FILE_CHARS)
         parts.append(f'<file path="{c.path}">\n{body.decode(errors="replace")}\n</file>')
     parts.append(
         "Answer with one line of reasons, then a last line that is exactly "
@@ -482,6 +541,6 @@ async def score(checks: list[Check], run: RunView) -> list[CheckResult]:
     for check in checks:
         try:
             results.append(await check.score(run))
-        except OSError as exc:
+        except (OSError, LinkOutside) as exc:
             results.append(CheckResult(name=check.label, passed=False, detail=f"error: {exc}"))
     return results

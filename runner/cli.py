@@ -27,8 +27,11 @@ from runner.cmdline import (
     positive_number,
     sandbox_option,
     say,
+    seconds,
+    turn_count,
 )
 from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
+from runner.inputs import open_input, tree_problems
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import render_record, render_summary
 from runner.replay.http import serve
@@ -75,8 +78,9 @@ def _transcript(args: argparse.Namespace) -> int:
     builder = SummaryBuilder()
     try:
         # stdin is read as it streams; a file is read in chunks: memory stays one line deep.
+        # A pipe is a stream too (`transcript <(claude ...)`); a folder or device is refused.
         with (
-            open(args.file, "rb")
+            open_input(Path(args.file), pipes=True)
             if args.file != "-"
             else open(sys.stdin.fileno(), "rb", closefd=False)
         ) as f:
@@ -121,6 +125,9 @@ def _run(args: argparse.Namespace) -> int:
             network=args.network,
         )
         check(spec, lane)
+        for tree, option in ((spec.fixture, "--workspace"), (spec.skill, "--skill")):
+            if tree is not None and (problem := next(tree_problems(tree), None)):
+                return fail(f"{option}: {problem}")
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0])
@@ -324,17 +331,15 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--workspace", metavar="DIR", help="copied fresh for the run; default: empty")
     run.add_argument("--name", default="adhoc", help="the scenario's name in the record")
     run.add_argument("--model", help="the model, e.g. claude-sonnet-4-5; default: the CLI's")
-    run.add_argument(
-        "--timeout", type=positive_number, default=600.0, metavar="S", help="default 600"
-    )
+    run.add_argument("--timeout", type=seconds, default=600.0, metavar="S", help="default 600")
     run.add_argument(
         "--idle-timeout",
-        type=positive_number,
+        type=seconds,
         default=180.0,
         metavar="S",
         help="stop when the CLI prints nothing for S seconds; default 180",
     )
-    run.add_argument("--max-turns", type=positive, metavar="N")
+    run.add_argument("--max-turns", type=turn_count, metavar="N")
     run.add_argument("--max-budget-usd", type=positive_number, metavar="USD")
     run.add_argument("--nudge", help="agent-skill's nudge; \"{skill}\" becomes the skill's name")
     run.add_argument(

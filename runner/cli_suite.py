@@ -24,14 +24,16 @@ from runner.claude_bin import ClaudeNotFoundError
 from runner.cmdline import (
     UNCONFINED,
     HelpFormatter,
+    concurrency,
     dir_option,
     fail,
-    positive,
     sandbox_option,
     say,
+    trial_count,
 )
 from runner.compare import Comparison, compare
 from runner.figures import money
+from runner.inputs import MAX_RUNS
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import render_ab, render_comparison, render_eval, run_line
 from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
@@ -118,6 +120,14 @@ def _run_suite(
             require_sandbox()  # before any run, with the command that installs it
     except (UnknownLaneError, ScenarioError, ClaudeNotFoundError, SandboxUnavailable) as exc:
         return fail(str(exc))
+    # The A/A copy runs one lane's trials again.
+    planned = len(scenarios) * (len(lanes) + (aa is not None)) * args.trials
+    if planned > MAX_RUNS:
+        return fail(
+            f"--trials: {_n(len(scenarios), 'scenario')} x {_n(len(lanes), 'lane')} x "
+            f"{_n(args.trials, 'trial')}{' (and the A/A copy)' if aa else ''} is {planned:,} runs, "
+            f"more than the {MAX_RUNS:,} one eval plans; give fewer trials, or fewer --scenarios"
+        )
     if settings.sandbox == "none":
         say(UNCONFINED)
     scripted, version = settings.scripted, settings.cli_version
@@ -327,10 +337,10 @@ def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
     """What eval and ab share: which runs, where they go, how they reach a model."""
     parser.add_argument("--scenarios", metavar="ID[,ID...]", help="only these scenarios")
     parser.add_argument(
-        "--trials", type=positive, default=trials, metavar="N", help=f"default {trials}"
+        "--trials", type=trial_count, default=trials, metavar="N", help=f"default {trials}"
     )
     parser.add_argument(
-        "--concurrency", type=positive, default=2, metavar="N", help="CLIs at once; default 2"
+        "--concurrency", type=concurrency, default=2, metavar="N", help="CLIs at once; default 2"
     )
     parser.add_argument("--model", help="the model for every scenario, over the scenario's own")
     parser.add_argument(

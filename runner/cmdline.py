@@ -4,25 +4,33 @@ one-line messages on stderr."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from runner.inputs import MAX_CONCURRENCY, MAX_TIMEOUT_S, MAX_TRIALS, MAX_TURNS
+
 _N = TypeVar("_N", int, float)
 
 
-def _positive_of(cast: Callable[[str], _N], noun: str) -> Callable[[str], _N]:
-    """``cast`` of the text, refused unless above zero (nan too)."""
+def _positive_of(
+    cast: Callable[[str], _N], noun: str, most: _N | None = None, what: str = ""
+) -> Callable[[str], _N]:
+    """``cast`` of the text, refused unless above zero and finite (nan and inf too), and
+    above ``most``, the largest ``what`` that makes sense (README, "Limits")."""
 
     def parse(text: str) -> _N:
         try:
             value = cast(text)
         except ValueError:
             value = cast("0")
-        if not value > 0:
+        if not value > 0 or (isinstance(value, float) and not math.isfinite(value)):
             raise argparse.ArgumentTypeError(f"{text!r} is not a positive {noun}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"{text!r} is more than {most:,g}, the most {what}")
         return value
 
     return parse
@@ -30,6 +38,10 @@ def _positive_of(cast: Callable[[str], _N], noun: str) -> Callable[[str], _N]:
 
 positive = _positive_of(int, "whole number")
 positive_number = _positive_of(float, "number")
+trial_count = _positive_of(int, "whole number", MAX_TRIALS, "trials per scenario and lane")
+concurrency = _positive_of(int, "whole number", MAX_CONCURRENCY, "CLIs at once")
+turn_count = _positive_of(int, "whole number", MAX_TURNS, "turns of one run")
+seconds = _positive_of(float, "number", MAX_TIMEOUT_S, "seconds (a day) a run may wait")
 
 
 def say(message: str) -> None:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 from runner.atomic import write_atomically
 from runner.claude import ClaudeRun, CliOutcome, CliSpec, cli_env
 from runner.claude_bin import ClaudeBinary, ClaudeNotFoundError, find_claude
+from runner.inputs import SKILL_FILE_BYTES, read_input
 from runner.lanes import DEFAULT_ALLOWED_TOOLS, Lane, cli_spec, get_lane
 from runner.process import Limits
 from runner.redact import Redactor
@@ -165,9 +166,11 @@ def _skill_text(spec: RunSpec, lane: Lane) -> tuple[str | None, str | None]:
         )
     skill_md = spec.skill / "SKILL.md"
     try:
-        return spec.skill.name, skill_md.read_text(encoding="utf-8")
+        return spec.skill.name, read_input(skill_md, limit=SKILL_FILE_BYTES).decode("utf-8")
     except OSError as exc:
         raise RunSpecError(f"{skill_md}: cannot read the skill ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise RunSpecError(f"{skill_md}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
 
 
 async def run_one(

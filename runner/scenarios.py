@@ -25,6 +25,14 @@ from pydantic import (
 
 from runner.checks import Check, path_inside
 from runner.engine import RunSpec
+from runner.inputs import (
+    MAX_PROCESSES,
+    MAX_TIMEOUT_S,
+    MAX_TURNS,
+    SCENARIO_FILE_BYTES,
+    read_input,
+    tree_problems,
+)
 from runner.sandbox import DEFAULT_MAX_PROCESSES, MIN_PROCESSES, Network, SandboxMode
 
 SCENARIO_FILE = "scenario.toml"
@@ -48,15 +56,15 @@ class Scenario(BaseModel):
     workspace: Path | None = None  # resolved; None: an empty folder
     skill: Path | None = None  # resolved skill folder (holds SKILL.md)
     model: str | None = None
-    timeout_s: float = Field(default=600.0, gt=0)
-    idle_timeout_s: float | None = Field(default=180.0, gt=0)
-    max_turns: int | None = Field(default=None, ge=1)
-    max_budget_usd: float | None = Field(default=None, gt=0)
+    timeout_s: float = Field(default=600.0, gt=0, le=MAX_TIMEOUT_S)
+    idle_timeout_s: float | None = Field(default=180.0, gt=0, le=MAX_TIMEOUT_S)
+    max_turns: int | None = Field(default=None, ge=1, le=MAX_TURNS)
+    max_budget_usd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     nudge: str | None = None
     # In the sandbox: "model" reaches only the model endpoint; "host" shares the machine's
     # network (for tasks that need the internet).
     network: Network = "model"
-    max_processes: int = Field(default=DEFAULT_MAX_PROCESSES, ge=MIN_PROCESSES)
+    max_processes: int = Field(default=DEFAULT_MAX_PROCESSES, ge=MIN_PROCESSES, le=MAX_PROCESSES)
     # Scripted models for offline runs: lane glob -> script file, first match wins.
     mock: dict[str, Path] = Field(default_factory=dict)
     checks: tuple[Check, ...] = Field(default=(), alias="check")
@@ -76,7 +84,12 @@ class Scenario(BaseModel):
         path = path_inside(info.data["folder"], value)
         if not path.is_dir():
             raise ValueError(f"{value!r} is not a folder beside {SCENARIO_FILE}")
-        return path
+        return _copyable(path)
+
+    @field_validator("skill")
+    @classmethod
+    def _skill_copyable(cls, value: Path | None) -> Path | None:
+        return None if value is None else _copyable(value)
 
     @field_validator("mock", mode="before")
     @classmethod
@@ -122,13 +135,23 @@ class Scenario(BaseModel):
         )
 
 
+def _copyable(tree: Path) -> Path:
+    """``tree``, refused when copying it for a run would reach outside it (a symlink out) or
+    cannot be done (a FIFO, socket or device in it): found here, before any run."""
+    problem = next(tree_problems(tree), None)
+    if problem is not None:
+        raise ValueError(problem)
+    return tree
+
+
 def find_skill(name: str, start: Path) -> Path | None:
     """``skills/<name>`` in ``start`` or the nearest folder above it that has one."""
     if "/" in name or "\\" in name or name in {".", ".."}:
         return None
     for folder in [start, *start.parents]:
         candidate = folder / "skills" / name
-        if (candidate / "SKILL.md").is_file():
+        # exists, not is_file: a SKILL.md that is no file is refused with its reason, later.
+        if (candidate / "SKILL.md").exists():
             return candidate
     return None
 
@@ -137,7 +160,7 @@ def load_scenario(path: Path) -> Scenario:
     """Read and validate one ``scenario.toml``."""
     folder = path.parent.resolve()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_input(path, limit=SCENARIO_FILE_BYTES).decode("utf-8"))
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -173,7 +196,8 @@ def _first_problem(exc: ValidationError) -> str:
 def load_suite(suite: Path, ids: list[str] | None = None) -> list[Scenario]:
     """Every ``<suite>/*/scenario.toml`` in name order, or the ``ids`` asked for, in that order."""
     if not suite.is_dir():
-        raise ScenarioError(f"{suite}: no such suite folder")
+        what = "not a folder; give the suite's folder" if suite.exists() else "no such suite folder"
+        raise ScenarioError(f"{suite}: {what}")
     scenarios = [load_scenario(p) for p in sorted(suite.glob(f"*/{SCENARIO_FILE}"))]
     if not scenarios:
         raise ScenarioError(f"{suite}: no */{SCENARIO_FILE} in this folder")

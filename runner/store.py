@@ -18,6 +18,7 @@ import ijson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from runner.atomic import create_exclusively, write_atomically
+from runner.inputs import RESULT_FILE_BYTES, open_input, read_input
 from runner.results import RESULTS_SCHEMA, SuiteHeader, SuiteResult
 
 DEFAULT_ROOT = Path(".runner") / "runs"
@@ -91,7 +92,7 @@ def file_stem(header: SuiteHeader) -> str:
 def read_header(path: Path) -> SuiteHeader:
     """The header alone: ijson stops at its end, so the runs are never read or parsed."""
     try:
-        with path.open("rb") as f:
+        with open_input(path) as f:
             header = _scan_header(f)
         started(header)  # history sorts by it: a bad time is a bad file
     except OSError as exc:
@@ -213,7 +214,7 @@ class RunStore:
 
     def load(self, path: Path) -> SuiteResult:
         try:
-            data = path.read_bytes()
+            data = read_input(path, limit=RESULT_FILE_BYTES)
         except OSError as exc:
             raise StoreError(f"{path}: cannot read: {exc.strerror or exc}") from None
         try:
@@ -237,8 +238,8 @@ class RunStore:
                 )
             return complete[-need].path
         as_path = Path(ref)
-        if as_path.is_file():
-            return as_path
+        if as_path.exists() and not as_path.is_dir():
+            return as_path  # load says what is wrong with it if it is no regular file
         names = (
             sorted(p.name for p in self.root.glob("*.json") if not p.name.startswith("."))
             if self.root.is_dir()
@@ -251,7 +252,8 @@ class RunStore:
         if len(matches) == 1:
             return self.root / matches[0]
         if not matches:
-            raise StoreError(f"{ref}: no such file, and no run in {self.root} starts so")
+            what = "a folder, not a result file" if as_path.is_dir() else "no such file"
+            raise StoreError(f"{ref}: {what}, and no run in {self.root} starts so")
         shown = ", ".join(matches[:3]) + (
             f" and {len(matches) - 3} more" if len(matches) > 3 else ""
         )

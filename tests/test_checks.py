@@ -17,7 +17,15 @@ import anyio
 import pytest
 from pydantic import TypeAdapter
 
-from runner.checks import Check, Judge, JudgeVerdict, RunView, parse_verdict, score
+from runner.checks import (
+    Check,
+    Judge,
+    JudgeVerdict,
+    RunView,
+    judge_prompt,
+    parse_verdict,
+    score,
+)
 from runner.engine import RunRecord
 from runner.replay.script import text, tool
 from runner.results import CheckResult
@@ -507,3 +515,72 @@ def test_applies_to_lane_globs_and_label() -> None:
     assert skill_only.label == "tool_called Skill"
     named = check(type="file_exists", path="a.txt", name="the report is written")
     assert named.label == "the report is written"
+
+
+# ---- symlinks: checks stay inside the workspace -----------------------------------------------
+
+LINKS = (
+    "ln -s /etc/passwd leak; ln -s /etc etc; ln -s ../../../../../../etc/hosts up; "
+    "ln -s notes.txt alias; mkdir d && ln -s ../notes.txt d/up && ln -s ../d d/again; "
+    "ln -s /workspace/notes.txt absolute; ln -s /workspace/../etc/passwd sly"
+)
+
+
+@pytest.mark.cli
+async def test_an_agent_made_symlink_out_fails_checks_and_the_host_file_is_never_read(
+    tmp_path: Path,
+) -> None:
+    # In the sandbox, the agent's /etc/passwd is the jail's; the check runs on the host's copy
+    # of the workspace, where the same link names the host's file.
+    fixture = make_fixture(tmp_path / "fixture", {"notes.txt": "notes\n"})
+    (fixture / "fixture-alias").symlink_to("notes.txt")
+    script = {
+        "turns": [
+            {"content": [tool("Bash", command=LINKS, description="make links")]},
+            {"content": [text("Done.")]},
+        ]
+    }
+    run = await scripted_run(script, tmp_path, fixture=fixture)
+    assert run.record.exit_reason == "success", run.record.diagnostics.agent_log
+    assert (run.run_dir / "files" / "leak").is_symlink()  # captured as the link it is
+    view = RunView(run.record, run.run_dir, fixture)
+    outside = {
+        "leak": "leak -> /etc/passwd",
+        "etc/passwd": "etc -> /etc",
+        "up": "up -> ../../../../../../etc/hosts",
+        "sly": "sly -> /workspace/../etc/passwd",
+    }
+    for path, link in outside.items():
+        matches = await one(check(type="file_matches", path=path, pattern="root|localhost"), view)
+        exists = await one(check(type="file_exists", path=path), view)
+        for result in (matches, exists):
+            assert not result.passed, result
+            assert f"{path}: the symlink {link} leaves the workspace" in result.detail
+    # Links that stay inside work as before, from the run and from the fixture.
+    # In the sandbox the agent's workspace is /workspace: a link into it is a link inside.
+    for path in ("alias", "d/up", "d/again/up", "fixture-alias", "absolute"):
+        inside = await one(check(type="file_matches", path=path, pattern="^notes$"), view)
+        assert inside.passed, inside
+        assert (await one(check(type="file_exists", path=path), view)).passed
+    assert "root:" not in judge_prompt("rubric", view)
+
+
+def test_a_record_that_disagrees_with_the_disk_is_still_kept_inside(tmp_path: Path) -> None:
+    # The record says plain file; the disk holds a link out (a hand-edited cache entry): the
+    # disk is checked too before anything is read.
+    (tmp_path / "run" / "files").mkdir(parents=True)
+    (tmp_path / "run" / "files" / "f").symlink_to("/etc/passwd")
+    change = FileChange(path="f", change="added", size=10, digest="x", mode=0o644)
+    view = RunView(record([change]), tmp_path / "run", None)
+    result = anyio.run(one, check(type="file_matches", path="f", pattern="root"), view)
+    assert not result.passed
+    assert "leaves the workspace" in result.detail
+
+
+def test_the_judge_is_told_where_a_link_points_never_what_it_points_to(tmp_path: Path) -> None:
+    (tmp_path / "run" / "files").mkdir(parents=True)
+    (tmp_path / "run" / "files" / "leak").symlink_to("/etc/passwd")
+    change = FileChange(path="leak", change="added", size=0, digest="x", mode=0o777, symlink=True)
+    prompt = judge_prompt("rubric", RunView(record([change]), tmp_path / "run", None))
+    assert '<file path="leak" symlink="/etc/passwd"/>' in prompt
+    assert "root:" not in prompt

@@ -3,6 +3,7 @@ every mistake is refused with one line naming the file and the field."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from textwrap import dedent
 
@@ -20,6 +21,7 @@ from runner.checks import (
     ToolCalled,
     ToolNotCalled,
 )
+from runner.inputs import SCENARIO_FILE_BYTES
 from runner.replay.script import load_script
 from runner.scenarios import Scenario, ScenarioError, load_scenario, load_suite
 
@@ -256,6 +258,18 @@ REFUSALS = [
     ("folder-field", MINIMAL + 'folder = "/"\n', "folder", "not a scenario field"),
     ("network-unknown", MINIMAL + 'network = "internet"\n', "network", "'model' or 'host'"),
     ("max-processes-low", MINIMAL + "max_processes = 8\n", "max_processes", "64"),
+    ("max-processes-huge", MINIMAL + "max_processes = 99999999\n", "max_processes", "32768"),
+    ("timeout-a-century", MINIMAL + "timeout_s = 3.2e9\n", "timeout_s", "86400"),
+    ("idle-timeout-a-century", MINIMAL + "idle_timeout_s = 3.2e9\n", "idle_timeout_s", "86400"),
+    ("timeout-inf", MINIMAL + "timeout_s = inf\n", "timeout_s", "86400"),
+    ("max-turns-huge", MINIMAL + "max_turns = 99999999999\n", "max_turns", "10000"),
+    ("budget-inf", MINIMAL + "max_budget_usd = inf\n", "max_budget_usd", "finite"),
+    (
+        "command-timeout-huge",
+        MINIMAL + '[[check]]\ntype = "command"\nrun = "true"\ntimeout_s = 1e12\n',
+        "check.0.timeout_s",
+        "86400",
+    ),
 ]
 
 
@@ -466,3 +480,88 @@ def test_run_spec_defaults_to_an_empty_workspace_and_no_limits(suite: Path) -> N
     assert spec.model is None
     assert (spec.max_turns, spec.max_budget_usd, spec.nudge) == (None, None, None)
     assert (spec.timeout_s, spec.idle_timeout_s) == (600.0, 180.0)
+
+
+# ---- what the fixture holds -------------------------------------------------------------------
+
+
+def with_fixture(suite: Path) -> tuple[Path, Path]:
+    """A scenario with a workspace folder holding one file; its scenario.toml and the folder."""
+    path = write(suite, "s", MINIMAL + 'workspace = "workspace"\n')
+    fixture = path.parent / "workspace"
+    (fixture / "sub").mkdir(parents=True)
+    (fixture / "notes.txt").write_text("notes\n")
+    return path, fixture
+
+
+@pytest.mark.parametrize(
+    ("link", "target"),
+    [
+        ("passwd", "/etc/passwd"),  # absolute: the host's file
+        ("sub/up", "../../scenario.toml"),  # climbs above the fixture, into the scenario
+        ("sub/hosts", "../../../../../../../../etc/hosts"),
+    ],
+)
+def test_a_fixture_symlink_out_is_refused_naming_fixture_link_and_target(
+    suite: Path, link: str, target: str
+) -> None:
+    path, fixture = with_fixture(suite)
+    (fixture / link).symlink_to(target)
+    message = refused(path)
+    assert message.startswith(f"{path}: workspace: {fixture / link} -> {target}: "), message
+    assert f"a symlink out of {fixture}" in message
+
+
+def test_a_symlink_out_through_another_link_names_both(suite: Path) -> None:
+    path, fixture = with_fixture(suite)
+    (fixture / "here").symlink_to(".")  # inside, harmless alone
+    (fixture / "sub" / "escape").symlink_to("../here/..")  # ".." of the fixture's root
+    message = refused(path)
+    assert f"{fixture / 'sub' / 'escape'} -> ../here/..: a symlink out of {fixture}" in message
+    assert "through" in message
+
+
+def test_fixture_symlinks_that_stay_inside_are_kept(suite: Path) -> None:
+    path, fixture = with_fixture(suite)
+    (fixture / "alias.txt").symlink_to("notes.txt")
+    (fixture / "sub" / "up.txt").symlink_to("../notes.txt")
+    (fixture / "sub" / "dangling").symlink_to("not-yet-written.txt")  # the agent may write it
+    (fixture / "loop").symlink_to("loop")
+    assert load_scenario(path).workspace == fixture
+
+
+def test_a_fifo_in_the_fixture_is_refused(suite: Path) -> None:
+    path, fixture = with_fixture(suite)
+    os.mkfifo(fixture / "sub" / "pipe")
+    message = refused(path)
+    assert f"workspace: {fixture / 'sub' / 'pipe'} is a FIFO (named pipe)" in message
+
+
+def test_a_skill_with_a_symlink_out_is_refused(suite: Path) -> None:
+    skill = suite.parent / "skills" / "changelog"
+    (skill / "leak.md").symlink_to("/etc/passwd")
+    message = refused(write(suite, "s", MINIMAL + 'skill = "changelog"\n'))
+    assert f"skill: {skill / 'leak.md'} -> /etc/passwd: a symlink out of {skill}" in message
+
+
+# ---- the scenario file itself -----------------------------------------------------------------
+
+
+def test_a_scenario_file_that_is_a_fifo_is_refused_without_opening_it(suite: Path) -> None:
+    (suite / "s").mkdir()
+    os.mkfifo(suite / "s" / "scenario.toml")  # no writer: an open would wait for ever
+    message = refused(suite / "s" / "scenario.toml")
+    assert "cannot read (a FIFO (named pipe), not a regular file; give a file)" in message
+
+
+def test_a_scenario_file_that_is_a_folder_is_refused(suite: Path) -> None:
+    (suite / "s" / "scenario.toml").mkdir(parents=True)
+    with pytest.raises(ScenarioError, match="a folder, not a regular file"):
+        load_suite(suite)
+
+
+def test_a_scenario_file_over_the_cap_is_refused_unread(suite: Path) -> None:
+    path = write(suite, "s", MINIMAL)
+    os.truncate(path, SCENARIO_FILE_BYTES + 1)  # sparse: nothing is written to the disk
+    message = refused(path)
+    assert "over the 1.0 MiB runner reads of such a file" in message

@@ -21,6 +21,7 @@ import xxhash
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from runner.atomic import write_atomically
+from runner.inputs import CASSETTE_FILE_BYTES, read_input
 from runner.replay.sse import SseEvent, aggregate
 
 CASSETTE_VERSION = 1
@@ -109,7 +110,7 @@ class Cassette:
 
 def read_cassette(path: Path) -> Cassette:
     try:
-        lines = path.read_bytes().splitlines()
+        lines = read_input(path, limit=CASSETTE_FILE_BYTES).splitlines()
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read the cassette ({exc.strerror})") from exc
     if not lines:

@@ -37,6 +37,7 @@ from runner.events import (
     parse_event,
 )
 from runner.figures import money
+from runner.inputs import RESULT_FILE_BYTES, open_input, read_input
 from runner.replay.cassette import read_cassette
 from runner.replay.normalize import Normalizer, RunPaths, Scrubber, digest
 from runner.replay.synthesize import stream_lines
@@ -150,7 +151,7 @@ class ReplayDiff(BaseModel):
 
 def _read_stream(path: Path) -> list[StreamItem]:
     try:
-        with path.open("rb") as f:
+        with open_input(path) as f:
             return list(iter_events(f))
     except OSError as exc:
         raise ReplayError(f"{path}: cannot read the stream ({exc.strerror})") from exc
@@ -190,7 +191,8 @@ class ReplayEngine:
     def from_run_dir(cls, path: Path) -> ReplayEngine:
         """A run's folder, as ``engine.run_one`` and the cache leave it."""
         try:
-            record = RunRecord.model_validate_json((path / "record.json").read_bytes())
+            raw = read_input(path / "record.json", limit=RESULT_FILE_BYTES)
+            record = RunRecord.model_validate_json(raw)
         except (OSError, ValueError) as exc:
             raise ReplayError(f"{path}: not a run folder (record.json: {exc})") from None
         process = _json_file(path / "process.json")
@@ -238,7 +240,7 @@ class ReplayEngine:
         if path.is_dir():
             return cls.from_run_dir(path)
         try:
-            with path.open("rb") as f:
+            with open_input(path) as f:
                 first = json.loads(f.readline(_PEEK))
         except OSError as exc:
             raise ReplayError(f"{path}: cannot read ({exc.strerror})") from exc
@@ -393,7 +395,7 @@ class ReplayEngine:
 
 def _json_file(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(read_input(path, limit=RESULT_FILE_BYTES))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

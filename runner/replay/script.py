@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
+from runner.inputs import MAX_TIMEOUT_S, MAX_TURNS, SCRIPT_FILE_BYTES, read_input
+
 
 class _Strict(BaseModel):
     # A typo in a script must fail loudly, not silently play a different turn.
@@ -66,9 +68,10 @@ class Turn(_Strict):
     stop_reason: str | None = None
     usage: ScriptUsage = Field(default_factory=ScriptUsage)
     error: ScriptError | None = None
-    delay_s: float = Field(default=0.0, ge=0)
+    delay_s: float = Field(default=0.0, ge=0, le=MAX_TIMEOUT_S)
     hang: bool = False  # accept the request and never answer
-    repeat: int = Field(default=1, ge=1)  # answer this many requests the same way (e.g. retries)
+    # Answer this many requests the same way (e.g. retries).
+    repeat: int = Field(default=1, ge=1, le=MAX_TURNS)
 
     def effective_stop_reason(self) -> str:
         if self.stop_reason is not None:
@@ -166,7 +169,7 @@ class ScriptFileError(ValueError):
 
 def load_script(path: Path) -> Script:
     try:
-        raw = path.read_bytes()
+        raw = read_input(path, limit=SCRIPT_FILE_BYTES)
     except OSError as exc:
         raise ScriptFileError(f"{path}: cannot read script ({exc.strerror})") from exc
     try:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 from pydantic import BaseModel, Field, ValidationError
 
 from runner.engine import RunRecord
+from runner.inputs import RESULT_FILE_BYTES, open_input, read_input
 from runner.stream import iter_events
 from runner.transcript import (
     NoticeEvent,
@@ -236,7 +237,8 @@ def load_timeline(run_dir: str | Path | None) -> Timeline:
         return Timeline(source="none", note=f"the run folder {folder} is gone (cache pruned?)")
     stream = folder / "stream.ndjson"
     if stream.is_file():
-        with stream.open("rb") as f:
+        # A results file names the run folder: whatever is there is opened only if a file.
+        with open_input(stream) as f:
             items = build_items(ev for item in iter_events(f) for ev in normalize(item))
         if items:
             return Timeline(source="stream", items=items)
@@ -250,7 +252,7 @@ def load_timeline(run_dir: str | Path | None) -> Timeline:
 def _agent_log(record: Path) -> tuple[str, str]:
     """The record's agent log, or "" and why there is none."""
     try:
-        data = record.read_bytes()
+        data = read_input(record, limit=RESULT_FILE_BYTES)
     except OSError:
         return "", "no record.json"
     try:
