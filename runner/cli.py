@@ -88,6 +88,8 @@ def _transcript(args: argparse.Namespace) -> int:
     summary = builder.summary()
     if args.json:
         print(json_visible(summary.model_dump_json(indent=2)))
+        for warning in summary.warnings:  # the text form shows them; JSON is often piped away
+            say(f"warning: {visible(warning)}")
     else:
         print(render_summary(summary, source=args.file))
     return 0

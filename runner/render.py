@@ -11,7 +11,7 @@ from runner.engine import RunRecord
 from runner.figures import money, secs, signed, signed_money, signed_secs
 from runner.results import RunResult, SuiteHeader, SuiteResult
 from runner.terminal import visible
-from runner.transcript import TranscriptSummary
+from runner.transcript import SessionSummary, TranscriptSummary
 
 
 def _text(lines: list[str]) -> str:
@@ -26,11 +26,9 @@ def _clip(text: str, width: int = 300) -> str:
 
 def render_summary(s: TranscriptSummary, *, source: str) -> str:
     u = s.usage
-    cost = money(s.cost_usd)
-    if s.cost_usd is None and s.estimated_cost_usd is not None:
-        cost = f"~{money(s.estimated_cost_usd)} (estimated: no result event)"
-    lines = [
-        f"transcript  {source}",
+    cost = _cost(s.cost_usd, s.estimated_cost_usd, " (estimated: no result event)")
+    lines = [f"transcript  {source}", *(f"warning     {w}" for w in s.warnings)]
+    lines += [
         f"status      {s.status}{' (error)' if s.is_error else ''}"
         + (f", API error {s.api_error_status}" if s.api_error_status else ""),
         f"turns       {s.num_turns if s.num_turns is not None else '-'}"
@@ -50,15 +48,32 @@ def render_summary(s: TranscriptSummary, *, source: str) -> str:
     if s.parse_error_lines:
         lines.append(f"bad lines   {', '.join(map(str, s.parse_error_lines))}")
     if s.unknown_events or s.unknown_blocks:
+        kinds = ", ".join(f"{kind} ({n})" for kind, n in s.unknown_kinds.items())
         lines.append(
             f"unknown     {s.unknown_events} events, {s.unknown_blocks} content blocks "
-            "of types runner does not model (kept)"
+            "of types runner does not model (kept)" + (f": {kinds}" if kinds else "")
         )
     for problem in s.shape_problems:
         lines.append(f"drift       {problem}")
     if s.final_text:
         lines.append(f"final text  {_clip(s.final_text)}")
+    if len(s.sessions) > 1:
+        lines += [_session_line(n, x) for n, x in enumerate(s.sessions, 1)]
     return _text(lines)
+
+
+def _cost(cli: float | None, estimated: float | None, why: str = "") -> str:
+    """The CLI's cost, else runner's estimate marked with a ~."""
+    return f"~{money(estimated)}{why}" if cli is None and estimated is not None else money(cli)
+
+
+def _session_line(n: int, s: SessionSummary) -> str:
+    turns = "-" if s.num_turns is None else str(s.num_turns)
+    cost = _cost(s.cost_usd, s.estimated_cost_usd)
+    return (
+        f"session {n:<3} {s.session_id or '-'}: {s.status}, {turns} turns, {cost}, "
+        f"{s.tool_calls} tool calls"
+    )
 
 
 def render_record(r: RunRecord, *, run_dir: Path) -> str:
