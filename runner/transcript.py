@@ -320,7 +320,7 @@ class _Session:
                 self.last_text = block.text
 
     def usage_totals(self) -> UsageTotals:
-        return totals(self.result, self.estimator, self.segment_usage)
+        return totals(self.result, self.estimator, self.segment_usage, silent=not self.events)
 
     def status(self) -> str:
         return "unknown" if self.log and self.result is None else result_status(self.result)

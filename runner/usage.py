@@ -185,16 +185,19 @@ class _OpenMessage:
     chars: int = 0  # characters of content the message produced so far
 
 
-def totals(result: ResultEvent | None, estimator: UsageEstimator, segments: Usage) -> UsageTotals:
+def totals(
+    result: ResultEvent | None, estimator: UsageEstimator, segments: Usage, *, silent: bool = False
+) -> UsageTotals:
     """The last result's totals when there is a result; else the estimate.
 
     ``segments`` is the sum of every result's own ``usage``, the fallback when a result has no
-    ``modelUsage`` (which holds the session's totals, subagents included).
+    ``modelUsage`` (which holds the session's totals, subagents included). ``silent``: the CLI
+    printed nothing at all (it prints its init before any request), so it used nothing.
     """
     if result is None:
         per_model = estimator.by_model()
         usage = sum(per_model.values(), Usage())
-        return _totals(usage, per_model, None, estimated=True, known={}, said_unused=False)
+        return _totals(usage, per_model, None, estimated=True, known={}, said_unused=silent)
     per_model = {
         model: Usage(
             input_tokens=m.input_tokens,

@@ -146,6 +146,8 @@ def test_a_result_without_model_usage_estimates_nothing() -> None:
 
     # A run killed before the model said a word: no estimate, not $0.
     assert read(fixture("auth_retry_killed")).estimated_cost_usd is None
+    # A CLI that printed nothing at all (it never started) asked the model nothing: $0.
+    assert read(b"").estimated_cost_usd == 0.0
     # The CLI's own zero (an API error before any token): nothing was used, and that is $0.
     assert read(fixture("api_error_400")).estimated_cost_usd == 0.0
 
