@@ -483,7 +483,7 @@ class SummaryBuilder:
             never = f"; session {', '.join(unfinished)} never finished" if unfinished else ""
             warnings.append(
                 f"{len(sessions)} sessions in one file (runs appended to one log?): the figures "
-                f"are the last session's, each session's are under sessions{never}"
+                f"are the last session's; every session is listed apart (sessions){never}"
             )
         used = money.usage != Usage() or bool(result and result.total_cost_usd)
         if result is not None and not result.model_usage and used:
