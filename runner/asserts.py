@@ -20,6 +20,7 @@ from runner.claude import describe_call
 from runner.engine import RunRecord
 from runner.replay.engine import ReplayEngine
 from runner.replay.normalize import Normalizer, digest
+from runner.terminal import visible
 from runner.transcript import TranscriptSummary
 from runner.usage import price_for
 
@@ -46,7 +47,8 @@ def _label(run: Run) -> str:
 
 
 def _fail(run: Run, message: str) -> AssertionError:
-    return AssertionError(f"run {_label(run)}: {message}")
+    # Tool names and calls, skills and text come from the agent: pytest prints this raw.
+    return AssertionError(visible(f"run {_label(run)}: {message}"))
 
 
 def _names(tools: list[str]) -> str:

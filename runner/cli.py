@@ -39,6 +39,7 @@ from runner.replay.mock_api import Exchange, ScriptedModel, scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
 from runner.sandbox import default_mode
 from runner.stream import iter_events
+from runner.terminal import json_visible, visible
 from runner.transcript import SummaryBuilder
 
 
@@ -90,7 +91,9 @@ def _transcript(args: argparse.Namespace) -> int:
         return fail(f"{args.file}: cannot read ({exc.strerror})")
     summary = builder.summary()
     if args.json:
-        print(summary.model_dump_json(indent=2))
+        print(json_visible(summary.model_dump_json(indent=2)))
+        for warning in summary.warnings:  # the text form shows them; JSON is often piped away
+            say(f"warning: {visible(warning)}")
     else:
         print(render_summary(summary, source=args.file))
     return 0
@@ -203,7 +206,8 @@ def _turns(n: int) -> str:
 def _log_exchange(x: Exchange) -> None:
     session = x.session[:8] if x.session else "-"
     outcome = "hangs" if x.status is None else str(x.status)
-    print(f"{x.method} {x.path} session {session}{_turn_text(x)} -> {outcome}", file=sys.stderr)
+    line = f"{x.method} {x.path} session {session}{_turn_text(x)} -> {outcome}"
+    print(visible(line), file=sys.stderr)  # the path and session are the client's to choose
 
 
 def _turn_text(x: Exchange) -> str:

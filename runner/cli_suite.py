@@ -44,6 +44,7 @@ from runner.store import DEFAULT_ROOT as RUNS_ROOT
 from runner.store import Recording, RunStore, StoreError, git_identity
 from runner.suite import PlanError, Progress, SuiteRunner, Unit, local_settings, plan
 from runner.tapes import Cassettes, ReplayMode
+from runner.terminal import visible
 
 DEFAULT_SUITE = Path("fixtures") / "scenarios"
 
@@ -182,7 +183,7 @@ def _run_suite(
         nonlocal shown
         problems = [*cache.problems, *runner.problems]
         for problem in problems[shown:]:
-            say(f"warning: {problem}")
+            say(f"warning: {visible(problem)}")
         shown = len(problems)
         so_far = _result(header, progress.results, partial=True)
         t, width = so_far.header.totals, len(str(progress.total))

@@ -364,6 +364,22 @@ class SystemHookResponse(_Hook):
     stderr: str | None = None
 
 
+class SystemBackgroundTasksChanged(_System):
+    """The background tasks running changed; ``tasks`` is the set now (empty: all done)."""
+
+    subtype: Literal["background_tasks_changed"]
+    tasks: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class SystemModelFallback(_System):
+    """The CLI went on with another model, e.g. when the first was overloaded."""
+
+    subtype: Literal["model_fallback"]
+    trigger: str | None = None
+    original_model: str | None = None
+    fallback_model: str | None = None
+
+
 class SystemOther(_OpenEvent):
     """A system event of a subtype runner does not model yet; all fields kept."""
 
@@ -390,6 +406,8 @@ SystemEvent: TypeAlias = (
     | SystemCompactBoundary
     | SystemHookStarted
     | SystemHookResponse
+    | SystemBackgroundTasksChanged
+    | SystemModelFallback
 )
 KnownEvent: TypeAlias = AssistantEvent | UserEvent | StreamEvent | ResultEvent | SystemEvent
 WireEvent: TypeAlias = KnownEvent | SystemOther | UnknownEvent
@@ -436,8 +454,10 @@ def _skim(raw: bytes) -> bytes:
     """The same JSON object with only the fields its model declares, cut from the line."""
     try:
         spans = _SPANS.decode(raw)
-    except msgspec.DecodeError:
-        return raw  # not an object, or not JSON: pydantic says which
+    except (msgspec.DecodeError, RecursionError):
+        # Not an object, not JSON, or nested deeper than Python's stack (msgspec recurses on
+        # it): pydantic reads the whole line, and says which (its own depth limit is 200).
+        return raw
     kind = spans.get("type")
     keys = _DECLARED.get(bytes(kind)) if kind is not None else None
     if keys is None:
@@ -467,7 +487,8 @@ def parse_event(raw: bytes) -> WireEvent:
 def _fallback(raw: bytes, exc: ValidationError) -> SystemOther | UnknownEvent:
     first = exc.errors(include_url=False)[0]
     if first["type"] == "json_invalid":
-        raise EventParseError(f"not JSON: {first['msg']}", raw) from None
+        what = "JSON nested too deep" if "recursion limit" in first["msg"] else "not JSON"
+        raise EventParseError(f"{what}: {first['msg']}", raw) from None
     try:
         obj = pydantic_core.from_json(raw)
     except ValueError as err:  # pragma: no cover - validate_json already accepted the JSON

@@ -1,4 +1,5 @@
-"""Human-readable text for the terminal."""
+"""Human-readable text for the terminal. Every line goes out through ``terminal.visible``:
+much of it (model text, tool calls, file names, check output) comes from the agent."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from runner.compare import Comparison
 from runner.engine import RunRecord
 from runner.figures import money, secs, signed, signed_money, signed_secs
 from runner.results import RunResult, SuiteHeader, SuiteResult
-from runner.transcript import TranscriptSummary
+from runner.terminal import visible
+from runner.transcript import SessionSummary, TranscriptSummary
+
+
+def _text(lines: list[str]) -> str:
+    """The lines, joined, with what they hold from outside runner made visible."""
+    return "\n".join(visible(line) for line in lines)
 
 
 def _clip(text: str, width: int = 300) -> str:
@@ -19,11 +26,9 @@ def _clip(text: str, width: int = 300) -> str:
 
 def render_summary(s: TranscriptSummary, *, source: str) -> str:
     u = s.usage
-    cost = money(s.cost_usd)
-    if s.cost_usd is None and s.estimated_cost_usd is not None:
-        cost = f"~{money(s.estimated_cost_usd)} (estimated: no result event)"
-    lines = [
-        f"transcript  {source}",
+    cost = _cost(s.cost_usd, s.estimated_cost_usd, " (estimated: no result event)")
+    lines = [f"transcript  {source}", *(f"warning     {w}" for w in s.warnings)]
+    lines += [
         f"status      {s.status}{' (error)' if s.is_error else ''}"
         + (f", API error {s.api_error_status}" if s.api_error_status else ""),
         f"turns       {s.num_turns if s.num_turns is not None else '-'}"
@@ -43,15 +48,32 @@ def render_summary(s: TranscriptSummary, *, source: str) -> str:
     if s.parse_error_lines:
         lines.append(f"bad lines   {', '.join(map(str, s.parse_error_lines))}")
     if s.unknown_events or s.unknown_blocks:
+        kinds = ", ".join(f"{kind} ({n})" for kind, n in s.unknown_kinds.items())
         lines.append(
             f"unknown     {s.unknown_events} events, {s.unknown_blocks} content blocks "
-            "of types runner does not model (kept)"
+            "of types runner does not model (kept)" + (f": {kinds}" if kinds else "")
         )
     for problem in s.shape_problems:
         lines.append(f"drift       {problem}")
     if s.final_text:
         lines.append(f"final text  {_clip(s.final_text)}")
-    return "\n".join(lines)
+    if len(s.sessions) > 1:
+        lines += [_session_line(n, x) for n, x in enumerate(s.sessions, 1)]
+    return _text(lines)
+
+
+def _cost(cli: float | None, estimated: float | None, why: str = "") -> str:
+    """The CLI's cost, else runner's estimate marked with a ~."""
+    return f"~{money(estimated)}{why}" if cli is None and estimated is not None else money(cli)
+
+
+def _session_line(n: int, s: SessionSummary) -> str:
+    turns = "-" if s.num_turns is None else str(s.num_turns)
+    cost = _cost(s.cost_usd, s.estimated_cost_usd)
+    return (
+        f"session {n:<3} {s.session_id or '-'}: {s.status}, {turns} turns, {cost}, "
+        f"{s.tool_calls} tool calls"
+    )
 
 
 def render_record(r: RunRecord, *, run_dir: Path) -> str:
@@ -83,12 +105,12 @@ def render_record(r: RunRecord, *, run_dir: Path) -> str:
         lines.append(f"warning     {d.process_tree_lost}")
     for leftover in d.leftover_processes:
         lines.append(f"ended proc  {_clip(leftover, 100)}")
-    lines.append(render_summary(r.transcript, source=str(run_dir / "stream.ndjson")))
+    lines += render_summary(r.transcript, source=str(run_dir / "stream.ndjson")).split("\n")
     if r.exit_reason != "success" and d.agent_log.strip():
         tail = d.agent_log.strip().splitlines()[-5:]
         lines += [f"agent log   {_clip(line, 200)}" for line in tail]
     lines.append(f"record      {run_dir / 'record.json'}")
-    return "\n".join(lines)
+    return _text(lines)
 
 
 def run_line(r: RunResult) -> str:
@@ -96,7 +118,8 @@ def run_line(r: RunResult) -> str:
     status = "PASS" if r.passed else f"FAIL ({failure_reason(r)})"
     cached = " (cached)" if r.cache_hit else ""
     turns = "-" if r.num_turns is None else str(r.num_turns)
-    return f"{r.run_id} {status}{cached} {cost_text(r)} {turns} turns {secs(r.duration_ms)}"
+    line = f"{r.run_id} {status}{cached} {cost_text(r)} {turns} turns {secs(r.duration_ms)}"
+    return visible(line)
 
 
 def cost_text(r: RunResult) -> str:
@@ -128,15 +151,18 @@ def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
     """The summary table: one row per run, failed checks under their run, then totals."""
     header = ("scenario", "lane", "trial", "status", "cost", "turns", "time", "skill")
     rows = [
-        (
-            r.scenario,
-            r.lane,
-            str(r.trial),
-            status_text(r) + (" (cached)" if r.cache_hit else ""),
-            cost_text(r),
-            "-" if r.num_turns is None else str(r.num_turns),
-            secs(r.duration_ms),
-            _badge(r, skill_lanes),
+        tuple(
+            visible(cell)  # before the widths: an escape spelled out is wider
+            for cell in (
+                r.scenario,
+                r.lane,
+                str(r.trial),
+                status_text(r) + (" (cached)" if r.cache_hit else ""),
+                cost_text(r),
+                "-" if r.num_turns is None else str(r.num_turns),
+                secs(r.duration_ms),
+                _badge(r, skill_lanes),
+            )
         )
         for r in result.runs
     ]
@@ -168,7 +194,7 @@ def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
             f"replay: {t.replayed} runs replayed for {money(0.0)}; recording them cost "
             f"{money(t.recorded_cost_usd)} · billed in all {money(t.billed_usd)}"
         )
-    return "\n".join(lines)
+    return _text(lines)
 
 
 def render_comparison(c: Comparison, *, before_name: str, after_name: str) -> str:
@@ -182,14 +208,15 @@ def render_comparison(c: Comparison, *, before_name: str, after_name: str) -> st
         *(f"  {line}" for line in c.commentary),
         "",
     ]
-    width = max([len("run"), *(len(r.run_id) for r in c.runs)])
+    ids = [visible(r.run_id) for r in c.runs]
+    width = max([len("run"), *map(len, ids)])
     lines.append(f"{'run':<{width}}  {'status':<9}  {'cost':>9}  {'turns':>5}  {'duration':>8}")
-    for r in c.runs:
+    for run_id, r in zip(ids, c.runs, strict=True):
         lines.append(
-            f"{r.run_id:<{width}}  {r.status:<9}  {signed_money(r.cost_usd.delta):>9}  "
+            f"{run_id:<{width}}  {r.status:<9}  {signed_money(r.cost_usd.delta):>9}  "
             f"{signed(r.num_turns.delta):>5}  {signed_secs(r.duration_ms.delta):>8}"
         )
-    return "\n".join(lines)
+    return _text(lines)
 
 
 def _pct(rate: float | None) -> str:
@@ -232,7 +259,7 @@ def render_ab(report: AbReport) -> str:
     rows = []
     for lane in lanes:
         at_k = next((p for p in lane.pass_k if p.k == k), None)
-        row = [lane.lane, str(lane.runs), _rate(lane.pass_rate)]
+        row = [visible(lane.lane), str(lane.runs), _rate(lane.pass_rate)]
         if k is not None:
             row += [f"{at_k.pass_at_k:.2f}", f"{at_k.pass_hat_k:.2f}"] if at_k else ["-", "-"]
         row += [
@@ -291,4 +318,4 @@ def render_ab(report: AbReport) -> str:
                     f"  {e.b} over {e.a}: {_pct(e.discordant_rate)} of pairs differ, "
                     f"against {_pct(n.flip_rate.rate)} from noise"
                 )
-    return "\n".join(lines)
+    return _text(lines)

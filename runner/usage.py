@@ -27,6 +27,9 @@ from runner.events import (
 )
 
 _CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text and code
+# The model the CLI names on messages it makes up itself ("Credit balance is too low", an API
+# error told as a message): no request was made, and no price is known for it.
+SYNTHETIC_MODEL = "<synthetic>"
 
 
 class Usage(BaseModel):
@@ -122,7 +125,7 @@ class UsageTotals(BaseModel):
     usage: Usage
     by_model: dict[str, ModelTotals] = Field(default_factory=dict)
     cost_usd: float | None  # the CLI's own figure; None without a result event
-    estimated_cost_usd: float | None  # priced from the table; None if any model is unpriced
+    estimated_cost_usd: float | None  # from the table; None if any model (or all) is unpriced
     estimated: bool  # usage counted from assistant events, not the result's totals
 
 
@@ -143,7 +146,7 @@ class UsageEstimator:
         msg = event.message
         current = self._open.get(msg.id)
         if current is None:
-            if msg.usage is None:
+            if msg.usage is None or msg.model == SYNTHETIC_MODEL:
                 return
             current = _OpenMessage(msg.model, usage_of(msg.usage))
             self._open[msg.id] = current
@@ -182,15 +185,19 @@ class _OpenMessage:
     chars: int = 0  # characters of content the message produced so far
 
 
-def totals(result: ResultEvent | None, estimator: UsageEstimator, segments: Usage) -> UsageTotals:
+def totals(
+    result: ResultEvent | None, estimator: UsageEstimator, segments: Usage, *, silent: bool = False
+) -> UsageTotals:
     """The last result's totals when there is a result; else the estimate.
 
     ``segments`` is the sum of every result's own ``usage``, the fallback when a result has no
-    ``modelUsage`` (which holds the session's totals, subagents included).
+    ``modelUsage`` (which holds the session's totals, subagents included). ``silent``: the CLI
+    printed nothing at all (it prints its init before any request), so it used nothing.
     """
     if result is None:
         per_model = estimator.by_model()
-        return _totals(sum(per_model.values(), Usage()), per_model, None, estimated=True, known={})
+        usage = sum(per_model.values(), Usage())
+        return _totals(usage, per_model, None, estimated=True, known={}, said_unused=silent)
     per_model = {
         model: Usage(
             input_tokens=m.input_tokens,
@@ -202,7 +209,16 @@ def totals(result: ResultEvent | None, estimator: UsageEstimator, segments: Usag
     }
     usage = sum(per_model.values(), Usage()) if per_model else segments
     cli_costs = {model: m.cost_usd for model, m in result.model_usage.items()}
-    return _totals(usage, per_model, result.total_cost_usd, estimated=False, known=cli_costs)
+    # A result that reports zero tokens says nothing was used; one without usage says nothing.
+    said_unused = result.usage is not None and usage == Usage()
+    return _totals(
+        usage,
+        per_model,
+        result.total_cost_usd,
+        estimated=False,
+        known=cli_costs,
+        said_unused=said_unused,
+    )
 
 
 def usage_of(wire: WireUsage | None) -> Usage:
@@ -223,9 +239,12 @@ def _totals(
     *,
     estimated: bool,
     known: dict[str, float | None],
+    said_unused: bool,
 ) -> UsageTotals:
     by_model: dict[str, ModelTotals] = {}
-    estimate: float | None = 0.0  # None as soon as one model has no price
+    # None as soon as one model has no price, and when there is no model to price at all
+    # ($0 only when the CLI's own totals say nothing was used).
+    estimate: float | None = 0.0 if per_model or said_unused else None
     for model, u in per_model.items():
         price = price_for(model)
         table = price.cost(u) if price is not None else None

@@ -46,10 +46,10 @@ def test_peak_memory_does_not_grow_with_file_size(tmp_path: Path) -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         # Nothing is lost either: every tool call of every repetition is in the sequence.
-        assert len(summary.tool_sequence) == len(builder.tool_ids) > 1000
+        assert len(summary.tool_sequence) == len(builder.session.tool_ids) > 1000
         peaks.append(peak)
     small, large = peaks
     # The tool sequence grows with tool calls (it is the output); the rest must not grow.
-    tool_bytes = 200 * len(builder.tool_ids)
+    tool_bytes = 200 * len(builder.session.tool_ids)
     assert large < small + tool_bytes + 2_000_000, (small, large)
     assert large < 6_000_000 + tool_bytes  # one read chunk (1 MiB) and a few lines, not 40 MB

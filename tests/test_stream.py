@@ -210,3 +210,17 @@ async def test_async_file_reader(anyio_backend: str, tmp_path: Path) -> None:
     path.write_bytes(capture())
     got = [i async for i in aiter_file_events(path)]
     assert keyed(got) == keyed(read_all(capture()))
+
+
+@pytest.mark.anyio
+async def test_nesting_deeper_than_the_stack_is_a_parse_error(anyio_backend: str) -> None:
+    """msgspec (long lines) recurses on Python's stack, pydantic stops at 200 levels: either
+    way a line nested 1,000 deep is one counted error, and the stream after it is read."""
+    deep = "[" * 1000 + "]" * 1000
+    long = f'{{"type":"user","pad":"{"x" * 70_000}","tool_use_result":{deep}}}'.encode()
+    short = f'{{"type":"result","x":{deep}}}'.encode()
+    data = long + b"\n" + short + b"\n" + capture()
+    items = await aread(data, list(range(4096, len(data), 4096)))
+    errors = [i for i in items if isinstance(i, ParseError)]
+    assert [(e.line, e.raw) for e in errors] == [(1, long), (2, short)]
+    assert isinstance(items[-1], ResultEvent)

@@ -1,0 +1,35 @@
+"""Text from outside runner, made safe to write to a terminal.
+
+Model text, tool names and inputs, file names and command lines come from the agent. Written
+raw, an escape sequence in them could recolour, retitle or clear the user's terminal, move the
+cursor to forge a line (a fake PASS), or reorder what is shown (bidi overrides). ``visible``
+spells each such character out, as Python would (``\\x1b``, ``\\n``, ``\\u202e``).
+"""
+
+from __future__ import annotations
+
+import re
+
+# DEL and the C1 controls (CSI among them), the line and paragraph separators, and the marks
+# and overrides that change the direction text is drawn in. With C0 (ESC, CR, LF...): all.
+_BEYOND_C0 = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x1f{_BEYOND_C0}]")
+_UNSAFE_IN_JSON = re.compile(f"[{_BEYOND_C0}]")  # JSON escapes C0 itself
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _spell(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character spelled out: one line, drawn as it reads."""
+    return _UNSAFE.sub(_spell, text)
+
+
+def json_visible(document: str) -> str:
+    """A JSON document for a terminal: the same JSON, with the characters JSON may leave raw
+    in its strings written as ``\\uXXXX``."""
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
