@@ -191,3 +191,39 @@ def test_the_real_cli_runs_twice_against_one_server(tmp_path: Path) -> None:
     assert_quiet_exit(code, err)
     turns = re.findall(r"POST /v1/messages session (\S+) turn 1/1 -> 200", err)
     assert len(set(turns)) == 2, err
+
+
+@pytest.mark.cli
+def test_the_real_clis_side_requests_and_a_hostile_client_leave_it_serving(
+    tmp_path: Path,
+) -> None:
+    """Started by hand, the CLI's nonessential traffic is on: its first request is
+    `HEAD /api/hello`. Garbage and a truncated request from another client change nothing."""
+    script = write_script(tmp_path, {"turns": [say("Scripted answer.")]})
+    binary = str(find_claude().path)
+    workspace, home = tmp_path / "ws", tmp_path / "home"
+    workspace.mkdir()
+    (home / "tmp").mkdir(parents=True)
+    env = cli_env("", home=home, tmp=home / "tmp")
+    del env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"]
+    with mock_model(script) as server:
+        for hostile in (b"\x00\xffgarbage\r\n\r\n", b"POST /v1/messages HTTP/1.1\r\n"
+                        b"content-length: 100\r\n\r\nabc"):  # fmt: skip
+            with socket.create_connection(("127.0.0.1", server.port), timeout=15) as client:
+                client.sendall(hostile)
+                client.shutdown(socket.SHUT_WR)
+                assert client.recv(100).startswith(b"HTTP/1.1 400 ")
+        proc = subprocess.run(
+            [binary, "--print", "--output-format", "stream-json", "--verbose"],
+            input=b"hi",
+            capture_output=True,
+            env={**env, "ANTHROPIC_BASE_URL": server.url},
+            cwd=workspace,
+            timeout=60,
+        )
+        summary = summarize(iter_events(io.BytesIO(proc.stdout)))
+        assert (summary.status, summary.final_text) == ("success", "Scripted answer."), proc.stderr
+        code, err = server.interrupt()
+    assert_quiet_exit(code, err)
+    assert "HEAD /api/hello session - -> 200" in err.splitlines(), err
+    assert re.search(r"^POST /v1/messages session \S+ turn 1/1 -> 200$", err, re.M), err
