@@ -223,6 +223,8 @@ class FileMatches(_FileCheck):
     async def verdict(self, run: RunView) -> tuple[bool, str]:
         change = run.change(self.path)
         if change is not None and not change.captured:
+            if change.error is not None:
+                return False, f"{self.path}: {change.error}"
             return False, f"{self.path} ({change.size} bytes) was over the capture cap: not kept"
         where = run.final_file(self.path)
         if where is None or not where.is_file():
@@ -482,6 +484,7 @@ async def score(checks: list[Check], run: RunView) -> list[CheckResult]:
     for check in checks:
         try:
             results.append(await check.score(run))
-        except OSError as exc:
-            results.append(CheckResult(name=check.label, passed=False, detail=f"error: {exc}"))
+        except Exception as exc:  # a bug included: this check fails with it, not the eval
+            why = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+            results.append(CheckResult(name=check.label, passed=False, detail=f"error: {why}"))
     return results
