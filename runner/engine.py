@@ -288,10 +288,12 @@ def _failure(when: str, exc: Exception) -> str:
 
 
 def described(exc: BaseException) -> str:
-    """An exception in one line, told by what was raised, not by the task groups around it."""
+    """An exception in one line, told by what was raised, not by the task groups around it;
+    a file name in it that is not UTF-8 is escaped, so the record can still be written."""
     if isinstance(exc, BaseExceptionGroup):
         return "; ".join(described(inner) for inner in exc.exceptions)
-    return f"{type(exc).__name__}: {exc}"
+    text = f"{type(exc).__name__}: {exc}"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ sandbox and unconfined (where the issue's reproductions were made), on asyncio a
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -136,12 +137,14 @@ class TestAHostileAgent:
 @pytest.mark.cli
 async def test_runner_failing_inside_a_run_ends_that_run_with_a_record(tmp_path: Path) -> None:
     def broken(paths: object) -> None:
-        raise RuntimeError("a bug in a proxy")
+        raise RuntimeError("a bug in a proxy, reading " + os.fsdecode(b"caf\xe9"))
 
     run = await scripted_run(bash("echo hi"), tmp_path, options={"on_paths": broken})
     record = stored(run)
     assert record.exit_reason == "runner_error"
-    assert record.error == "runner failed during the run: RuntimeError: a bug in a proxy"
+    assert record.error == (
+        "runner failed during the run: RuntimeError: a bug in a proxy, reading caf\\udce9"
+    )
     assert run.record == record
 
 
