@@ -184,3 +184,15 @@ async def test_an_upstream_that_drops_mid_reply_is_a_problem_not_a_dead_proxy(
     assert (fine.status_code, fine.content) == (200, b"fine")
     (problem,) = recorder.problems
     assert problem.startswith(f"request 0: upstream {upstream} failed: ")
+
+
+@pytest.mark.parametrize("kind", ["scripted model", "proxy"])
+async def test_a_body_nested_past_pythons_reach_is_a_400(anyio_backend: str, kind: str) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    head = b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n" % len(deep)
+    async with endpoint(kind) as url:
+        with anyio.fail_after(30):
+            reply = await exchange(url, head + deep)
+            assert status(reply) == 400, reply[:200]
+            assert b"body is not a JSON object" in reply
+            await assert_serves(url)

@@ -151,7 +151,7 @@ class ScriptedModel:
     async def handle(self, req: HttpRequest) -> HttpResponse:
         try:
             body = json.loads(req.body) if req.body else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what Python reads
             body = None
         self.requests.append(RecordedRequest(req.method, req.path, req.headers, body))
         exchange = Exchange(req.method, req.path, req.headers.get(SESSION_HEADER), None)

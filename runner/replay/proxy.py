@@ -74,7 +74,7 @@ def _json_body(raw: bytes) -> Any:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python reads
         return raw.decode("utf-8", "replace")
 
 
