@@ -261,12 +261,7 @@ class SuiteRunner:
         results: list[RunResult | None] = [None] * len(units)
 
         async def one(i: int, unit: Unit) -> None:
-            try:
-                result = await self.run_unit(unit)
-            except OSError:
-                raise  # runner's own disk or files: the eval stops
-            except Exception as exc:  # a failure met in one run: it fails, the others go on
-                result = _broken(unit, exc)
+            result = await self.run_unit(unit)
             results[i] = result
             progress.results.append(result)
             if on_result is not None:
@@ -278,6 +273,16 @@ class SuiteRunner:
         return [r for r in results if r is not None]
 
     async def run_unit(self, unit: Unit) -> RunResult:
+        """One unit run (or found in the cache) and scored. A failure met on the way fails
+        this run only, as ``runner_error``; runner's own disk failing (OSError) stops all."""
+        try:
+            return await self._run_and_score(unit)
+        except OSError:
+            raise
+        except Exception as exc:
+            return _broken(unit, exc)
+
+    async def _run_and_score(self, unit: Unit) -> RunResult:
         cached = await self._fetch(unit)
         try:
             view = RunView(
