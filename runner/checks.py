@@ -273,6 +273,8 @@ class FileMatches(_FileCheck):
             return _outside(self.path, exc)
         change = run.change(path)
         if change is not None and not change.captured:
+            if change.error is not None:
+                return False, f"{self.path}: {change.error}"
             return False, f"{self.path} ({change.size} bytes) was over the capture cap: not kept"
         if where is None or not where.is_file():
             return False, f"{self.path} is missing"
@@ -541,6 +543,8 @@ async def score(checks: list[Check], run: RunView) -> list[CheckResult]:
     for check in checks:
         try:
             results.append(await check.score(run))
-        except (OSError, LinkOutside) as exc:
-            results.append(CheckResult(name=check.label, passed=False, detail=f"error: {exc}"))
+        except Exception as exc:  # a bug included: this check fails with it, not the eval
+            known = isinstance(exc, (OSError, LinkOutside))
+            why = str(exc) if known else f"{type(exc).__name__}: {exc}"
+            results.append(CheckResult(name=check.label, passed=False, detail=f"error: {why}"))
     return results

@@ -209,6 +209,7 @@ _EXIT_REASONS = (
     "spawn_error",
     "cancelled",
     "replay_diverged",  # set by the replay proxy's caller: a request the cassette did not hold
+    "runner_error",  # set by run_one: runner itself failed inside this run (``error`` says how)
 )
 EXIT_REASON_PATTERN = re.compile(rf"^({'|'.join(_EXIT_REASONS)}|exit_code_\d+|signal_\d+)$")
 _TIMEOUTS = ("timeout", "idle_timeout")

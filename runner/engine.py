@@ -221,6 +221,7 @@ async def run_one(
     ws = await anyio.to_thread.run_sync(_prepare, spec, lane, options.workspace_parent)
     claude: ClaudeRun | None = None
     not_started = CliOutcome.not_run("cancelled before the CLI started", reason="cancelled")
+    failed: str | None = None  # runner's own failure inside this run: the run's, not the eval's
     try:
         async with (
             _endpoint(options) as endpoint,
@@ -258,19 +259,44 @@ async def run_one(
             await claude.run()
     except SandboxUnavailable as exc:
         not_started = CliOutcome.not_run(str(exc))
+    except OSError:
+        raise  # runner's own files or disk: the eval's problem (the agent's are contained)
+    except Exception as exc:
+        failed = _failure("during the run", exc)
     finally:
         # Also on cancellation: the record says why the run ended. Shielded, and bounded by
         # the size of the workspace.
         with anyio.CancelScope(shield=True):
-            files = await anyio.to_thread.run_sync(_collect, ws, run_dir, redact)
             kept = str(ws.root) if options.keep_workspace else None
-            if kept is None:
-                await anyio.to_thread.run_sync(ws.remove)
-            if claude is None:
-                rec = record(not_started, cli.argv(binary.path)[1:], files, kept)
-            else:
-                rec = record(claude.outcome(), claude.argv[1:], files, kept)
+            try:
+                files = await anyio.to_thread.run_sync(_collect, ws, run_dir, redact)
+            except OSError:
+                raise
+            except Exception as exc:
+                files, failed = [], failed or _failure("capturing the run's files", exc)
+            finally:
+                if kept is None:
+                    await anyio.to_thread.run_sync(ws.remove)
+            outcome = not_started if claude is None else claude.outcome()
+            if failed is not None:
+                update = {"exit_reason": "runner_error", "error": failed}
+                outcome = outcome.model_copy(update=update)
+            argv = cli.argv(binary.path)[1:] if claude is None else claude.argv[1:]
+            rec = record(outcome, argv, files, kept)
     return rec
+
+
+def _failure(when: str, exc: Exception) -> str:
+    return f"runner failed {when}: {described(exc)}"
+
+
+def described(exc: BaseException) -> str:
+    """An exception in one line, told by what was raised, not by the task groups around it;
+    a file name in it that is not UTF-8 is escaped, so the record can still be written."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(described(inner) for inner in exc.exceptions)
+    text = f"{type(exc).__name__}: {exc}"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @asynccontextmanager

@@ -18,7 +18,15 @@ import anyio
 from runner.cache import CachedRun, RunCache, RunKey, run_key, tree_digest
 from runner.checks import Judge, JudgeVerdict, RunView, parse_verdict, score
 from runner.claude_bin import ClaudeBinary, find_claude, known_version
-from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
+from runner.engine import (
+    RunOptions,
+    RunRecord,
+    RunSpec,
+    RunSpecError,
+    check,
+    described,
+    run_one,
+)
 from runner.lanes import LANES, Lane
 from runner.replay.mock_api import scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
@@ -102,6 +110,11 @@ class Unit:
     @property
     def run_id(self) -> str:
         return f"{self.scenario.id}/{self.lane.name}#{self.trial}"
+
+    @property
+    def live(self) -> bool:
+        """It reaches the live API: no scripted model answers it, no cassette is replayed."""
+        return self.script is None and not (self.tape is not None and self.tape.replaying)
 
 
 def plan(
@@ -260,6 +273,16 @@ class SuiteRunner:
         return [r for r in results if r is not None]
 
     async def run_unit(self, unit: Unit) -> RunResult:
+        """One unit run (or found in the cache) and scored. A failure met on the way fails
+        this run only, as ``runner_error``; runner's own disk failing (OSError) stops all."""
+        try:
+            return await self._run_and_score(unit)
+        except OSError:
+            raise
+        except Exception as exc:
+            return _broken(unit, exc)
+
+    async def _run_and_score(self, unit: Unit) -> RunResult:
         cached = await self._fetch(unit)
         try:
             view = RunView(
@@ -285,7 +308,7 @@ class SuiteRunner:
             exit_reason=record.exit_reason,
             cache_hit=cached.hit,
             cache_key=cached.key,
-            live=unit.script is None and not replaying,
+            live=unit.live,
             model=_model(record, unit.spec),
             cost_usd=record.cost_usd,
             billed_usd=_billed(unit, record),
@@ -373,6 +396,24 @@ class SuiteRunner:
             return parse_verdict(cached.record.transcript.final_text)
         finally:
             self.cache.release(cached)
+
+
+def _broken(unit: Unit, exc: Exception) -> RunResult:
+    """The result of a run that runner itself failed on, saying how."""
+    return RunResult(
+        scenario=unit.scenario.id,
+        lane=unit.lane.name,
+        trial=unit.trial,
+        passed=False,
+        exit_reason="runner_error",
+        cache_hit=False,
+        cache_key=unit.key.digest,
+        live=unit.live,
+        cost_usd=None,
+        num_turns=None,
+        duration_ms=None,
+        error=f"runner failed: {described(exc)}",
+    )
 
 
 def _billed(unit: Unit, record: RunRecord) -> float | None:

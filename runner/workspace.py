@@ -9,11 +9,16 @@ Layout of one workspace root (a temporary folder)::
 
 What a run changed is captured for scoring up to ``CAPTURE_CAP_BYTES``: a file past the cap is
 recorded by size and digest, flagged ``captured: false``, and not copied, so ``truncate -s 1G``
-cannot fill the cache.
+cannot fill the cache. Whatever the agent did to its workspace is recorded, never raised: a
+file that cannot be read or kept (a path too long, a name that is not UTF-8, no permission)
+is listed with ``captured: false`` and the reason in ``error``; a deleted workspace is every
+file deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import stat
@@ -29,6 +34,8 @@ from runner.redact import Redactor
 
 _READ_CHUNK = 1 << 20
 CAPTURE_CAP_BYTES = 64 * 2**20  # per run, over every captured file
+# Errors that say runner's own disk failed, not the agent's files: they stop the eval instead.
+ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +59,9 @@ class FileChange(BaseModel):
     digest: str | None = None
     mode: int | None = None
     symlink: bool = False
-    captured: bool = True  # False: over the run's capture cap, so its bytes were not kept
+    captured: bool = True  # False: its bytes were not kept (over the capture cap, or ``error``)
     redacted: bool = False  # a secret's value in it was replaced when it was captured
+    error: str | None = None  # why it could not be read or kept, e.g. "path too long"
 
 
 def tree_state(root: Path) -> dict[str, FileState]:
@@ -61,25 +69,41 @@ def tree_state(root: Path) -> dict[str, FileState]:
     return walk_tree(root)[0]
 
 
-def walk_tree(root: Path) -> tuple[dict[str, FileState], dict[str, int]]:
+def walk_tree(
+    root: Path, unread: dict[str, str] | None = None
+) -> tuple[dict[str, FileState], dict[str, int]]:
     """Every file and symlink under ``root`` with its state, and every folder with its mode;
-    paths relative, with forward slashes. Symlinks are not followed."""
+    paths relative, with forward slashes. Symlinks are not followed. An entry that cannot be
+    read raises OSError; given ``unread``, it goes there instead (path: why) and the walk
+    goes on."""
     files: dict[str, FileState] = {}
     folders: dict[str, int] = {}
     buffer = bytearray(_READ_CHUNK)  # one buffer for every read: no allocation per file
     pending = [(str(root), "")]
     while pending:
         folder, prefix = pending.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                rel = prefix + entry.name
-                info = entry.stat(follow_symlinks=False)
-                if stat.S_ISDIR(info.st_mode):
-                    folders[rel] = stat.S_IMODE(info.st_mode)
-                    pending.append((entry.path, rel + "/"))
-                else:
-                    files[rel] = _state(entry.path, info, buffer)
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    rel = prefix + entry.name
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                        if stat.S_ISDIR(info.st_mode):
+                            folders[rel] = stat.S_IMODE(info.st_mode)
+                            pending.append((entry.path, rel + "/"))
+                        else:
+                            files[rel] = _state(entry.path, info, buffer)
+                    except OSError as exc:
+                        _unread(unread, rel, exc)
+        except OSError as exc:
+            _unread(unread, prefix.rstrip("/") or ".", exc)
     return files, folders
+
+
+def _unread(unread: dict[str, str] | None, rel: str, exc: OSError) -> None:
+    if unread is None or exc.errno in ENVIRONMENT_ERRNOS:
+        raise exc
+    unread[rel] = f"not read: {exc.strerror or exc}"
 
 
 def _state(path: str, info: os.stat_result, buffer: bytearray) -> FileState:
@@ -110,8 +134,21 @@ def _state(path: str, info: os.stat_result, buffer: bytearray) -> FileState:
     return FileState(digest=digest, size=info.st_size, mode=mode, symlink=False)
 
 
-def diff_states(before: dict[str, FileState], after: dict[str, FileState]) -> list[FileChange]:
-    changes = [FileChange(path=p, change="deleted") for p in before.keys() - after.keys()]
+def diff_states(
+    before: dict[str, FileState],
+    after: dict[str, FileState],
+    unread: dict[str, str] | None = None,
+) -> list[FileChange]:
+    """What changed from ``before`` to ``after``; ``unread``: paths the second walk could not
+    read (path: why), listed as not captured, and whatever was under them is not "deleted"."""
+    unread = unread or {}
+    inside = {p: "" if p == "." else f"{p}/" for p in unread}  # "": the root itself
+    hidden = tuple(inside.values())
+    changes = [
+        FileChange(path=p, change="deleted")
+        for p in before.keys() - after.keys()
+        if p not in unread and not p.startswith(hidden)
+    ]
     for path, now in after.items():
         was = before.get(path)
         if was == now:
@@ -126,7 +163,26 @@ def diff_states(before: dict[str, FileState], after: dict[str, FileState]) -> li
                 symlink=now.symlink,
             )
         )
-    return sorted(changes, key=lambda c: c.path)
+    for path, why in unread.items():
+        existed = path in before or any(p.startswith(inside[path]) for p in before)
+        change = "changed" if existed else "added"
+        changes.append(FileChange(path=path, change=change, captured=False, error=why))
+    return sorted((_shown(c) for c in changes), key=lambda c: c.path)
+
+
+def _shown(change: FileChange) -> FileChange:
+    """``change`` with a path any JSON can hold: a name that is not UTF-8 is written with
+    ``\\xNN`` escapes, and such a file is not kept (no check could name it)."""
+    try:
+        change.path.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = change.path.encode("utf-8", "surrogateescape")
+        path = raw.decode("utf-8", "backslashreplace")
+        if change.change == "deleted":
+            return change.model_copy(update={"path": path})
+        why = "the name is not UTF-8 (shown with \\x escapes): not kept"
+        return change.model_copy(update={"path": path, "captured": False, "error": why})
+    return change
 
 
 class Workspace:
@@ -162,7 +218,13 @@ class Workspace:
         self._before = tree_state(self.path)
 
     def changes(self) -> list[FileChange]:
-        return diff_states(self._before, tree_state(self.path))
+        """What the run changed. Whatever it did (deleted its workspace, or put a symlink in
+        its place, made paths too long to read) is a change, never an error."""
+        if not os.path.isdir(self.path) or os.path.islink(self.path):
+            return diff_states(self._before, {})
+        unread: dict[str, str] = {}
+        after = walk_tree(self.path, unread)[0]
+        return diff_states(self._before, after, unread)
 
     def capture(
         self,
@@ -179,28 +241,54 @@ class Workspace:
         kept, captured = 0, []
         for change in changes:
             src, out = self.path / change.path, dest / change.path
-            if change.change == "deleted" or not (change.symlink or src.is_file()):
-                captured.append(change)  # deleted, or a FIFO or socket: no bytes to keep
+            if change.change == "deleted" or not change.captured:
+                captured.append(change)  # no bytes to keep, or none that could be read
                 continue
             size = change.size or 0
             if not change.symlink and kept + size > cap_bytes:
                 captured.append(change.model_copy(update={"captured": False}))
                 continue
+            try:
+                if not (change.symlink or src.is_file()):
+                    captured.append(change)  # a FIFO or socket: no bytes to keep
+                    continue
+                captured.append(_keep(change, src, out, redact))
+            except OSError as exc:
+                if _runners_side(exc, dest):
+                    raise
+                # The file went away, or its path is too long to keep: this file only.
+                with contextlib.suppress(OSError):
+                    out.unlink()  # half a copy is no copy
+                why = f"not kept: {exc.strerror or exc}"
+                captured.append(change.model_copy(update={"captured": False, "error": why}))
+                continue
             kept += size
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if change.symlink:
-                out.symlink_to(os.readlink(src))
-                captured.append(change)
-            elif redact:
-                found = _copy_redacted(src, out, redact)
-                captured.append(change.model_copy(update={"redacted": found}) if found else change)
-            else:
-                shutil.copy2(src, out)
-                captured.append(change)
         return captured
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _runners_side(exc: OSError, dest: Path) -> bool:
+    """Whether ``exc`` is runner's own disk failing (full, read-only), not the agent's file
+    (gone, unreadable, or a path too long to keep anywhere)."""
+    if exc.errno in ENVIRONMENT_ERRNOS:
+        return True
+    ours = isinstance(exc.filename, str) and exc.filename.startswith(f"{dest}/")
+    return ours and exc.errno != errno.ENAMETOOLONG
+
+
+def _keep(change: FileChange, src: Path, out: Path, redact: Redactor) -> FileChange:
+    """Copy one changed file (or symlink) to ``out``; ``change`` as kept."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if change.symlink:
+        out.symlink_to(os.readlink(src))
+        return change
+    if redact:
+        found = _copy_redacted(src, out, redact)
+        return change.model_copy(update={"redacted": found}) if found else change
+    shutil.copy2(src, out)
+    return change
 
 
 def _copy_redacted(src: Path, out: Path, redact: Redactor) -> bool:

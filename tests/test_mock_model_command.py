@@ -5,11 +5,14 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import os
 import re
+import resource
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -61,13 +64,20 @@ class Server:
 
 
 @contextmanager
-def mock_model(script: Path, *args: str) -> Iterator[Server]:
+def mock_model(script: Path, *args: str, descriptors: int | None = None) -> Iterator[Server]:
+    """``mock-model`` serving ``script``; ``descriptors``: its limit of open files."""
+
+    def prepare() -> None:
+        _sigint_as_from_a_terminal()
+        if descriptors is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (descriptors, descriptors))
+
     with subprocess.Popen(
         command("--script", str(script), "--port", "0", *args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_sigint_as_from_a_terminal,
+        preexec_fn=prepare,
     ) as proc:
         try:
             assert proc.stdout is not None
@@ -191,3 +201,63 @@ def test_the_real_cli_runs_twice_against_one_server(tmp_path: Path) -> None:
     assert_quiet_exit(code, err)
     turns = re.findall(r"POST /v1/messages session (\S+) turn 1/1 -> 200", err)
     assert len(set(turns)) == 2, err
+
+
+@pytest.mark.cli
+def test_the_real_clis_side_requests_and_a_hostile_client_leave_it_serving(
+    tmp_path: Path,
+) -> None:
+    """Started by hand, the CLI's nonessential traffic is on: its first request is
+    `HEAD /api/hello`. Garbage and a truncated request from another client change nothing."""
+    script = write_script(tmp_path, {"turns": [say("Scripted answer.")]})
+    binary = str(find_claude().path)
+    workspace, home = tmp_path / "ws", tmp_path / "home"
+    workspace.mkdir()
+    (home / "tmp").mkdir(parents=True)
+    env = cli_env("", home=home, tmp=home / "tmp")
+    del env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"]
+    with mock_model(script) as server:
+        for hostile in (b"\x00\xffgarbage\r\n\r\n", b"POST /v1/messages HTTP/1.1\r\n"
+                        b"content-length: 100\r\n\r\nabc"):  # fmt: skip
+            with socket.create_connection(("127.0.0.1", server.port), timeout=15) as client:
+                client.sendall(hostile)
+                client.shutdown(socket.SHUT_WR)
+                assert client.recv(100).startswith(b"HTTP/1.1 400 ")
+        proc = subprocess.run(
+            [binary, "--print", "--output-format", "stream-json", "--verbose"],
+            input=b"hi",
+            capture_output=True,
+            env={**env, "ANTHROPIC_BASE_URL": server.url},
+            cwd=workspace,
+            timeout=60,
+        )
+        summary = summarize(iter_events(io.BytesIO(proc.stdout)))
+        assert (summary.status, summary.final_text) == ("success", "Scripted answer."), proc.stderr
+        code, err = server.interrupt()
+    assert_quiet_exit(code, err)
+    assert "HEAD /api/hello session - -> 200" in err.splitlines(), err
+    assert re.search(r"^POST /v1/messages session \S+ turn 1/1 -> 200$", err, re.M), err
+
+
+def test_out_of_descriptors_it_waits_and_serves_again(tmp_path: Path) -> None:
+    """Clients holding every descriptor it may open: accepting fails (EMFILE) until some leave,
+    and the server waits instead of dying."""
+    script = write_script(tmp_path, {"turns": [say("still here")]})
+    limit = 48
+    with mock_model(script, descriptors=limit) as server:
+        clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2 * limit)]
+        try:
+            # Bounded as a hang guard only: the table fills as fast as it accepts.
+            deadline = time.monotonic() + 30
+            while len(os.listdir(f"/proc/{server.proc.pid}/fd")) < limit:
+                assert server.proc.poll() is None, "it died"
+                assert time.monotonic() < deadline, "its descriptor table never filled"
+                time.sleep(0.01)
+        finally:
+            for client in clients:
+                client.close()
+        status, body = post(server, {"model": "claude-x", "stream": True}, "0123456789abcdef")
+        assert status == 200, body
+        assert server.proc.poll() is None
+        code, err = server.interrupt()
+    assert_quiet_exit(code, err)

@@ -215,3 +215,30 @@ async def test_each_conversation_keeps_its_own_order(tmp_path: Path) -> None:
     said = [message_of(r)["content"][0].get("text") for r in replies[1:]]
     assert said == ["Sub-agent answer", "Done: wrote /tmp/runner-rec/work/a.txt"]
     assert player.finish() is None
+
+
+async def test_the_clis_probe_is_answered_never_recorded_nor_a_divergence(tmp_path: Path) -> None:
+    # `HEAD /api/hello` comes first when nonessential traffic is on; nobody asks the model.
+    writer = CassetteWriter(tmp_path / "c.ndjson")
+    async with scripted_model(SCRIPT) as model:
+        recorder = Recorder(model.url, writer)
+        recorder.bind(RECORDED)
+        async with serving(recorder.handle) as url, httpx.AsyncClient() as client:
+            assert (await client.head(f"{url}/api/hello")).status_code == 200
+            assert (await post(client, url, body(RECORDED))).status_code == 200
+        await recorder.aclose()
+        assert [r.path for r in model.model.requests] == ["/v1/messages"]
+    header = CassetteHeader(
+        scenario="s", lane="agent-skill", trial=0, recorded_at="now", runner_version="t",
+        upstream="scripted",
+    )  # fmt: skip
+    cassette = read_cassette(writer.finish(header))
+    assert [e.request.method for e in cassette.exchanges] == ["POST"]
+    player = Player(cassette, "s/agent-skill#0")
+    player.bind(RECORDED)
+    async with serving(player.handle) as url, httpx.AsyncClient() as client:
+        assert (await client.head(f"{url}/api/hello")).status_code == 200
+        assert (await client.get(f"{url}/api/hello")).status_code == 200
+        assert (await post(client, url, body(RECORDED))).status_code == 200
+    assert player.finish() is None
+    assert player.requests == 1

@@ -16,7 +16,14 @@ from typing import Any
 
 import anyio
 
-from runner.replay.http import HttpRequest, HttpResponse, api_error, json_response, serving
+from runner.replay.http import (
+    HttpRequest,
+    HttpResponse,
+    api_error,
+    json_response,
+    probe_reply,
+    serving,
+)
 from runner.replay.script import Script, ScriptText, ScriptThinking, ScriptToolUse, Turn
 from runner.replay.sse import SseEvent, aggregate, encode
 
@@ -144,7 +151,7 @@ class ScriptedModel:
     async def handle(self, req: HttpRequest) -> HttpResponse:
         try:
             body = json.loads(req.body) if req.body else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what Python reads
             body = None
         self.requests.append(RecordedRequest(req.method, req.path, req.headers, body))
         exchange = Exchange(req.method, req.path, req.headers.get(SESSION_HEADER), None)
@@ -190,7 +197,9 @@ class ScriptedModel:
 
 def _messages_body(req: HttpRequest, body: Any) -> dict[str, Any] | HttpResponse:
     """A Messages request's body, or the answer to a request that takes no turn: a token
-    count, an unknown route, a body that is not an object."""
+    count, the CLI's probe, an unknown route, a body that is not an object."""
+    if (probe := probe_reply(req)) is not None:
+        return probe
     if req.method == "POST" and req.path == "/v1/messages/count_tokens":
         return json_response(200, {"input_tokens": len(req.body) // 4})
     if req.method != "POST" or req.path != "/v1/messages":

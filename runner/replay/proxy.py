@@ -34,7 +34,7 @@ from runner.replay.cassette import (
     CassetteWriter,
     Exchange,
 )
-from runner.replay.http import HttpRequest, HttpResponse, api_error, serving
+from runner.replay.http import HttpRequest, HttpResponse, api_error, probe_reply, serving
 from runner.replay.normalize import (
     SAFE_HEADERS,
     RunPaths,
@@ -74,7 +74,7 @@ def _json_body(raw: bytes) -> Any:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python reads
         return raw.decode("utf-8", "replace")
 
 
@@ -119,6 +119,8 @@ class Recorder:
             await self._client.aclose()
 
     async def handle(self, req: HttpRequest) -> HttpResponse:
+        if (probe := probe_reply(req)) is not None:
+            return probe  # answered here, so a replay (which does the same) finds none unused
         index, started = self.requests, time.monotonic()
         self.requests += 1
         writer = self.writer
@@ -129,8 +131,10 @@ class Recorder:
         if self.auth:
             headers = {k: v for k, v in headers.items() if k not in _AUTH} | dict(self.auth)
         headers["accept-encoding"] = "identity"  # the copy must be readable SSE, not gzip
+        # As bytes: a value may hold any octet (read as latin-1), which httpx would refuse.
+        octets = {k.encode("ascii"): v.encode("latin-1") for k, v in headers.items()}
         upstream = self._client.build_request(
-            req.method, self.upstream.rstrip("/") + req.target, headers=headers, content=req.body
+            req.method, self.upstream.rstrip("/") + req.target, headers=octets, content=req.body
         )
         try:
             reply = await self._client.send(upstream, stream=True)
@@ -141,7 +145,7 @@ class Recorder:
         out_headers = [(k, reply.headers[k]) for k in _REPLY_HEADERS if k in reply.headers]
 
         if writer is None:
-            return HttpResponse(reply.status_code, out_headers, _passed_on(reply))
+            return HttpResponse(reply.status_code, out_headers, self._relay(reply, index))
 
         def keep(events: list[SseEvent] | None, body: Any) -> None:
             assert writer is not None
@@ -158,7 +162,7 @@ class Recorder:
             writer.add(exchange)
 
         if reply.headers.get("content-type", "").startswith("text/event-stream"):
-            return HttpResponse(reply.status_code, out_headers, self._tee(reply, keep))
+            return HttpResponse(reply.status_code, out_headers, self._relay(reply, index, keep))
         try:
             raw = await reply.aread()
         finally:
@@ -166,26 +170,28 @@ class Recorder:
         keep(None, _json_body(raw))
         return HttpResponse(reply.status_code, out_headers, raw)
 
-    async def _tee(
-        self, reply: httpx.Response, keep: Callable[[list[SseEvent], None], None]
+    async def _relay(
+        self,
+        reply: httpx.Response,
+        index: int,
+        keep: Callable[[list[SseEvent], None], None] | None = None,
     ) -> AsyncIterator[bytes]:
-        """The reply's bytes, passed on as they arrive; the events are kept when it ends."""
+        """The reply's bytes, passed on as they arrive; given ``keep``, its events are kept
+        when it ends. An upstream that drops mid-reply cuts the CLI's reply short too (the
+        server closes), and is a problem on record."""
         decoder, events = SseDecoder(), []
         try:
             async for chunk in reply.aiter_raw():
-                events += decoder.feed(chunk)
+                if keep is not None:
+                    events += decoder.feed(chunk)
                 yield chunk
+        except httpx.HTTPError as exc:
+            self.problems.append(f"request {index}: upstream {self.upstream} failed: {exc!r}")
+            raise
         finally:
             await reply.aclose()
-            keep([*events, *decoder.close()], None)
-
-
-async def _passed_on(reply: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in reply.aiter_raw():
-            yield chunk
-    finally:
-        await reply.aclose()
+            if keep is not None:
+                keep([*events, *decoder.close()], None)
 
 
 # ---- live: runner's credential, never the CLI's -----------------------------------------------
@@ -290,6 +296,8 @@ class Player:
         self._scrubber = Scrubber(paths, self.secrets)
 
     async def handle(self, req: HttpRequest) -> HttpResponse:
+        if (probe := probe_reply(req)) is not None:
+            return probe  # the CLI's own probe: not part of the conversation recorded
         index = self.requests
         self.requests += 1
         live = _stored_request(req, self._scrubber)
