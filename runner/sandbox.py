@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 import anyio
 from anyio.abc import SocketStream, TaskStatus
 
+from runner.replay.http import accept_forever
 from runner.workspace import Workspace
 
 SandboxMode = Literal["bwrap", "none"]
@@ -359,7 +360,7 @@ async def _serve_bridge(
                     tg.start_soon(_pump, client, upstream)
                     await _pump(upstream, client)
 
-        await listener.serve(forward)
+        await accept_forever(listener, forward)
 
 
 async def _pump(source: SocketStream, sink: SocketStream) -> None:

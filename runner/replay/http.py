@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import anyio
 import h11
-from anyio.abc import SocketListener, SocketStream, TaskGroup, TaskStatus
+from anyio.abc import SocketListener, SocketStream, TaskStatus
 
 _MAX_RECV = 65536
 MAX_HEAD_BYTES = 64 * 1024  # a request line and headers; the CLI's are a few KiB
@@ -82,20 +82,27 @@ async def serve(
         bound = listener.extra(anyio.abc.SocketAttribute.local_port)
         task_status.started(bound)
         for one in listener.listeners:  # a TCP listener's parts are socket listeners
-            tg.start_soon(_accept_loop, cast(SocketListener, one), handler, tg)
+            tg.start_soon(
+                accept_forever, cast(SocketListener, one), partial(_connection, handler=handler)
+            )
 
 
-async def _accept_loop(listener: SocketListener, handler: Handler, tg: TaskGroup) -> None:
-    while True:
-        try:
-            stream = await listener.accept()
-        except OSError:  # out of descriptors, or a connection reset before it was accepted
-            await anyio.sleep(_ACCEPT_BACKOFF_S)
-            continue
-        tg.start_soon(_connection, stream, handler)
+async def accept_forever(
+    listener: SocketListener, on_stream: Callable[[SocketStream], Coroutine[Any, Any, None]]
+) -> None:
+    """Each accepted connection handled in a task of its own, until cancelled. Unlike
+    ``Listener.serve``, a failing accept() does not end the server."""
+    async with anyio.create_task_group() as tg:
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError:  # out of descriptors, or a connection reset before it was accepted
+                await anyio.sleep(_ACCEPT_BACKOFF_S)
+                continue
+            tg.start_soon(on_stream, stream)
 
 
-async def _connection(stream: SocketStream, handler: Handler) -> None:
+async def _connection(stream: SocketStream, *, handler: Handler) -> None:
     # Whatever one client did ends its own connection, never the server.
     with contextlib.suppress(Exception):
         async with stream:
