@@ -259,10 +259,12 @@ async def run_one(
         # Also on cancellation: the record says why the run ended. Shielded, and bounded by
         # the size of the workspace.
         with anyio.CancelScope(shield=True):
-            files = await anyio.to_thread.run_sync(_collect, ws, run_dir, redact)
             kept = str(ws.root) if options.keep_workspace else None
-            if kept is None:
-                await anyio.to_thread.run_sync(ws.remove)
+            try:
+                files = await anyio.to_thread.run_sync(_collect, ws, run_dir, redact)
+            finally:  # a full disk fails the capture: the workspace goes all the same
+                if kept is None:
+                    await anyio.to_thread.run_sync(ws.remove)
             if claude is None:
                 rec = record(not_started, cli.argv(binary.path)[1:], files, kept)
             else:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import array
+import fcntl
 import json
 import signal
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
+from typing import IO
 
 from tests.command_support import runner
 from tests.conftest import FIXTURES
@@ -126,11 +130,26 @@ def test_ctrl_c_while_reading_stdin_ends_quietly() -> None:
     assert proc.stderr is not None
     proc.stdin.write((FIXTURES / "tools.ndjson").read_bytes()[:3000])
     proc.stdin.flush()
-    time.sleep(1.0)  # it has read what there is, and waits for more
+    wait_until_blocked_reading(proc.pid, proc.stdin)  # it has read what there is
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 130
     assert b"Traceback" not in proc.stderr.read()
     proc.stdin.close()
+
+
+def wait_until_blocked_reading(pid: int, pipe: IO[bytes]) -> None:
+    """Until the process has taken every byte written to ``pipe`` and waits in a read of it
+    for more: the pipe holds nothing (FIONREAD), and the kernel has it asleep in a pipe read
+    (wchan: ``pipe_read`` or ``anon_pipe_read``). A guard, not a timing: 60 s to a hang."""
+    unread = array.array("i", [0])
+    deadline = time.monotonic() + 60
+    while True:
+        fcntl.ioctl(pipe.fileno(), termios.FIONREAD, unread)
+        waiting_in = Path(f"/proc/{pid}/wchan").read_text()
+        if unread[0] == 0 and waiting_in.endswith("pipe_read"):
+            return
+        assert time.monotonic() < deadline, f"{unread[0]} bytes unread, in {waiting_in}"
+        time.sleep(0.01)
 
 
 def test_help_teaches() -> None:

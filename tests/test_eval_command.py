@@ -7,12 +7,15 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from runner.engine import RunRecord
+from runner.replay.script import tool
+from tests.engine_support import background_command, marker, processes_with
 from tests.suite_commands import (
     Workbench,
     live_upstream,
@@ -221,37 +224,95 @@ def test_with_a_key_runs_are_live(bench: Workbench, tmp_path: Path) -> None:
     assert doc["runs"][0]["passed"], doc["runs"][0]["checks"]
 
 
-def test_ctrl_c_leaves_a_partial_result_that_is_never_a_baseline(bench: Workbench) -> None:
-    # new-changelog's model hangs, so the eval is interrupted with one run done.
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
+def test_a_signal_stops_the_eval_as_ctrl_c_does_and_leaves_nothing_running(
+    bench: Workbench, signum: int, code: int
+) -> None:
+    """Ctrl-C, SIGTERM (a supervisor, `timeout`) and SIGHUP (the terminal closed) alike: the
+    run in flight ends and leaves its record, the finished run is in the partial file (never a
+    baseline), and no process or workspace is left."""
+    word = marker()
+    agent = {"turns": [{"content": [tool("Bash", command=background_command(word))]}]}
     hang = bench.suite / "new-changelog" / "mock" / "skill.json"
-    hang.write_text(json.dumps({"turns": [{"hang": True}]}))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", "eval", "--suite", str(bench.suite),
-         "--cache-dir", str(bench.root / "cache"), "--runs-dir", str(bench.root / "runs"),
-         "--claude-bin", str(bench.claude), "--concurrency", "1"],
-        cwd=bench.root, env=offline_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        partial = list((bench.root / "runs").glob("*.partial.json"))
-        if partial and len(json.loads(partial[0].read_text())["runs"]) == 2:
-            break
-        time.sleep(0.2)
-    time.sleep(1.0)  # the third run is under way, against the hanging model
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "partial" in err
+    hang.write_text(json.dumps({"turns": [*agent["turns"], {"hang": True}]}))
+    proc = bench.start("--scenarios", "fix-entry,new-changelog", "--concurrency", "1")
+    # Under way: fix-entry saved, and new-changelog's agent has started its processes.
+    runs = bench.root / "runs"
+    until(lambda: saved_runs(runs) == ["fix-entry"] and processes_with(word) != [], proc)
+    proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # an eval the signal did not stop
+    assert proc.returncode == code, err
+    assert "interrupted: the runs done so far are in" in err
     assert "Traceback" not in err
+    assert processes_with(word) == []
+    assert not list(bench.tmp.iterdir())  # its workspace is gone
     (partial_file,) = bench.stored()
-    saved = json.loads(partial_file.read_text())
     assert partial_file.name.endswith(".partial.json")
-    assert saved["header"]["partial"] is True
-    assert [r["scenario"] for r in saved["runs"]] == ["feature-entry", "fix-entry"]
+    assert json.loads(partial_file.read_text())["header"]["partial"] is True
+    assert saved_runs(runs) == ["fix-entry"]
+    (failed,) = (bench.root / "cache" / "failed").iterdir()
+    record = RunRecord.model_validate_json((failed / "record.json").read_bytes())
+    assert record.scenario == "new-changelog"
+    assert record.exit_reason == "cancelled"
+    assert record.transcript.tool_sequence == ["Bash"]
     # The next eval finds no baseline: the partial one never counts.
     rerun = bench.eval("--scenarios", "fix-entry", "--json")
     assert report(rerun)["baseline"] is None
+
+
+def saved_runs(runs_dir: Path) -> list[str] | None:
+    """The scenarios in the partial result under ``runs_dir``; None before there is one."""
+    partial = list(runs_dir.glob("*.partial.json"))
+    if not partial:
+        return None
+    return [r["scenario"] for r in json.loads(partial[0].read_text())["runs"]]
+
+
+def until(condition: Callable[[], bool], proc: subprocess.Popen[str]) -> None:
+    """Wait for ``condition`` while ``proc`` runs; the deadline only guards against a hang."""
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the condition never came true"
+        time.sleep(0.05)
+
+
+def test_every_path_may_be_relative_to_the_working_directory(bench: Workbench) -> None:
+    """Each path option as typed, relative to where the user is, made absolute once: runs work
+    in their workspace, where a relative path names something else (unconfined, a relative
+    --claude-bin failed every run with spawn_error)."""
+    (bench.root / "cli").mkdir()
+    (bench.root / "cli" / "claude").symlink_to(bench.claude)
+    env = {**offline_env(), "TMPDIR": str(bench.tmp)}
+    bench.tmp.mkdir()
+    proc = run_runner(
+        "eval", "--suite", "suite", "--cache-dir", "c", "--runs-dir", "r",
+        "--claude-bin", "cli/claude", "--out", "out/doc.json", "--record", "tapes",
+        "--scenarios", "fix-entry", "--sandbox", "none", "--json",
+        cwd=bench.root, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = report(proc)
+    assert doc["runs"][0]["exit_reason"] == "success"
+    assert doc["header"]["suite"] == "suite"  # one spelling per folder, as before
+    (saved,) = (bench.root / "r").glob("*.json")
+    assert doc["saved_to"] == str(saved)
+    (entry,) = (bench.root / "c" / "runs").glob("*/*")
+    assert doc["runs"][0]["run_dir"] == str(entry)
+    assert (entry / "process.json").is_file()
+    assert json.loads((bench.root / "out" / "doc.json").read_text())["saved_to"] == str(saved)
+    assert (bench.root / "tapes" / "fix-entry" / "agent-skill-0.ndjson").is_file()
+    page = run_runner("report", "--runs-dir", "r", "-o", "page.html", cwd=bench.root, env=env)
+    assert page.returncode == 0, page.stderr
+    assert (bench.root / "page.html").is_file()
+    stats = run_runner("cache", "stats", "--cache-dir", "c", "--json", cwd=bench.root, env=env)
+    assert json.loads(stats.stdout)["entries"] == 1
+    assert not list(bench.tmp.iterdir())
 
 
 def test_compare_command(bench: Workbench) -> None:
