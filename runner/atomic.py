@@ -28,9 +28,14 @@ class PathError(OSError):
         self.operation = operation
 
     def __str__(self) -> str:
-        name = errno.errorcode.get(self.errno or 0)
-        why = f"{self.strerror} ({name})" if name else str(self.strerror)
-        return f"cannot {self.operation} {self.filename}: {why}"
+        return f"cannot {self.operation} {self.filename}: {reason(self)}"
+
+
+def reason(exc: OSError) -> str:
+    """The system's words and the errno's name: ``No space left on device (ENOSPC)``."""
+    name = errno.errorcode.get(exc.errno or 0)
+    words = exc.strerror or str(exc)
+    return f"{words} ({name})" if name else words
 
 
 def _via_temp(path: Path, text: str, publish: Callable[[str, Path], None]) -> None:

@@ -311,7 +311,7 @@ examples:
       --mock-script script.json          # offline, $0: the real CLI, a scripted model
   python -m runner run - --lane agent-baseline --workspace fixtures/app < task.txt
 
-Exit code 0 when the run succeeded, 1 when it ended any other way (the record says why),
+Exit codes: 0 the run succeeded, 1 it ended any other way (the record says why),
 {exit_codes}"""
 
 
@@ -322,8 +322,8 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run the real CLI once on an instruction, in one lane, and show the record",
         description="Run Claude Code once on INSTRUCTION in a fresh copy of --workspace, in one "
         "lane, and print how it ended, what it changed and what it cost. The CLI's stream, "
-        "stderr, changed files and the record (record.json) are kept in the run folder. Ctrl-C "
-        "ends the CLI and everything it started, and still writes the record.",
+        "stderr, changed files and the record (record.json) are kept in the run folder. Ctrl-C, "
+        "SIGTERM and SIGHUP end the CLI and everything it started, and still write the record.",
         epilog=RUN_EPILOG.format(lanes=lanes, exit_codes=EXIT_CODES_REST),
         formatter_class=HelpFormatter,
     )

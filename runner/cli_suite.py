@@ -22,6 +22,7 @@ from runner.claude_bin import ClaudeNotFoundError
 from runner.cmdline import (
     EXIT_CODES,
     EXIT_CODES_REST,
+    STOPPING,
     UNCONFINED,
     HelpFormatter,
     absolute,
@@ -330,7 +331,8 @@ examples:
   python -m runner ab --lanes agent-skill-nonudge,agent-skill   # what the nudge does
   python -m runner ab --lanes agent-baseline,agent-skill --json --out ab.json
 
-Exit codes: 0 the comparison ran (failed runs are its data), {exit_codes}
+Exit codes: 0 the comparison ran (failed runs are its data),
+{exit_codes}
 Results are saved under .runner/runs/ like eval's: `python -m runner report` shows them, every
 run's transcript, and this A/B view in one HTML file."""
 
@@ -421,7 +423,7 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "test, a verdict (better, worse, no detectable difference, underpowered: with the "
         "trials needed for 80% power), cost, turns and time with paired bootstrap intervals, "
         "and how often each skill lane loaded its skill.",
-        epilog=AB_EPILOG.format(lanes=lanes, exit_codes=EXIT_CODES_REST),
+        epilog=AB_EPILOG.format(lanes=lanes, exit_codes=f"{EXIT_CODES_REST}\n{STOPPING}"),
         formatter_class=HelpFormatter,
     )
     ab.add_argument(

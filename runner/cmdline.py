@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import os
 import signal
 import sys
 import textwrap
@@ -18,20 +19,22 @@ from typing import Any, TypeVar
 
 import anyio
 
-from runner.atomic import PathError
+from runner.atomic import PathError, reason
 
 # Exit codes, the same for every command.
 PASSED = 0
 FAILED = 1  # a run failed (eval); the run failed (run)
 USAGE = 2  # a usage or configuration error
 ENVIRONMENT = 3  # an environment or I/O error: a full disk, a read-only folder
-# The codes after "0 ..., 1 ...", in every command's help.
+# The exit codes after "0 ..., 1 ...", on a line of their own in every command's help.
 EXIT_CODES_REST = """\
-2 usage or configuration, 3 environment or I/O (a full disk, a read-only folder: one line
-names the path, the operation and the errno), and when stopped by a signal, 128 + its number:
-130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP. A signal stops runs as Ctrl-C does: each run in
-flight ends and writes its record, the results so far stay in the partial file."""
-EXIT_CODES = f"Exit codes: 0 all passed, 1 a run failed, {EXIT_CODES_REST}"
+2 usage or configuration, 3 environment or I/O (a full disk, a read-only folder: one line names
+the path, the operation and the errno), 128 + the signal when one stopped it: 130 Ctrl-C
+(SIGINT), 143 SIGTERM, 129 SIGHUP."""
+STOPPING = """\
+Ctrl-C, SIGTERM and SIGHUP stop the same way: each run in flight ends and writes its record,
+nothing it started is left running, and the results so far stay in the partial file."""
+EXIT_CODES = f"Exit codes: 0 all passed, 1 a run failed,\n{EXIT_CODES_REST}\n{STOPPING}"
 
 
 _N = TypeVar("_N", int, float)
@@ -159,16 +162,14 @@ def io_failure(exc: OSError, *, kept: Path | None = None) -> int:
 def describe_os_error(exc: OSError) -> str:
     if isinstance(exc, PathError):
         return str(exc)
-    name = errno.errorcode.get(exc.errno or 0, "") if exc.errno else ""
-    why = f"{exc.strerror or exc} ({name})" if name else str(exc.strerror or exc)
     if exc.filename is None:
-        return f"I/O error: {why}"
+        return f"I/O error: {reason(exc)}"
+    if exc.errno in _WRITING:  # a full or read-only disk: the file written, a copy's destination
+        return str(PathError("write", Path(os.fsdecode(exc.filename2 or exc.filename)), exc))
     if exc.filename2 is not None:
-        # A copy or a move: a full or read-only disk is the destination's.
-        if exc.errno in _WRITING:
-            return f"cannot write {exc.filename2}: {why}"
-        return f"cannot copy or move {exc.filename} to {exc.filename2}: {why}"
-    return f"cannot use {exc.filename}: {why}"
+        moving = f"copy or move {os.fsdecode(exc.filename)} to"
+        return str(PathError(moving, Path(os.fsdecode(exc.filename2)), exc))
+    return str(PathError("use", Path(os.fsdecode(exc.filename)), exc))
 
 
 _WRITING = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG}

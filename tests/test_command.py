@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import errno
 import fcntl
 import json
 import signal
@@ -13,6 +14,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+from runner.atomic import PathError
+from runner.cmdline import describe_os_error, io_error
 from tests.command_support import runner
 from tests.conftest import FIXTURES
 
@@ -156,3 +159,30 @@ def test_help_teaches() -> None:
     proc = runner("transcript", "--help")
     assert "stream-json" in proc.stdout
     assert "examples:" in proc.stdout
+
+
+def test_the_commands_that_run_document_their_exit_codes() -> None:
+    for command in ("eval", "ab", "run"):
+        shown = " ".join(runner(command, "--help").stdout.split())  # as read, not as wrapped
+        assert "2 usage or configuration, 3 environment or I/O" in shown, command
+        assert "130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP" in shown, command
+
+
+def test_an_os_error_is_one_line_naming_the_path_the_operation_and_the_errno() -> None:
+    full = errno.ENOSPC, "No space left on device"
+    unnamed = OSError(*full)  # what a write() on a full disk raises: no file named
+    copy = OSError(*full, "/w/CHANGELOG.md", None, "/c/files/CHANGELOG.md")
+    missing = FileNotFoundError(errno.ENOENT, "No such file or directory", "/c/x")
+    # A task's error comes out of nested task groups; the one that names a file is told.
+    group = ExceptionGroup("runs", [ExceptionGroup("run", [unnamed, ValueError()]), copy])
+    told = io_error(group)
+    assert told is copy
+    assert describe_os_error(copy) == (
+        "cannot write /c/files/CHANGELOG.md: No space left on device (ENOSPC)"
+    )
+    assert describe_os_error(unnamed) == "I/O error: No space left on device (ENOSPC)"
+    assert describe_os_error(missing) == "cannot use /c/x: No such file or directory (ENOENT)"
+    written = PathError("write", Path("/r/x.json"), unnamed)
+    assert str(written) == "cannot write /r/x.json: No space left on device (ENOSPC)"
+    assert written.errno == errno.ENOSPC
+    assert io_error(ExceptionGroup("runs", [ValueError()])) is None  # a bug stays a traceback

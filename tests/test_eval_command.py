@@ -315,6 +315,104 @@ def test_every_path_may_be_relative_to_the_working_directory(bench: Workbench) -
     assert not list(bench.tmp.iterdir())
 
 
+@pytest.fixture(scope="module")
+def mounting(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Skips where a test cannot mount in a mount namespace of its own (not root, a
+    container that forbids it)."""
+    where = tmp_path_factory.mktemp("probe")
+    probe = subprocess.run(
+        [*MOUNT_NS, f"mount -t tmpfs -o size=4k tmpfs {where}", "sh"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs in a private mount namespace: {probe.stderr.strip()}")
+
+
+MOUNT_NS = ["unshare", "--mount", "--propagation", "private", "sh", "-c"]
+
+
+def with_mounts(setup: str, keep: Path) -> list[str]:
+    """A wrapper: the command runs in a mount namespace of its own, after ``setup`` (mount
+    commands). The mounts go with it, so ``keep`` is copied to ``after(keep)`` at the end."""
+    script = f'{setup} || exit 99; "$@"; code=$?; cp -a {keep}/. {after(keep)}/; exit $code'
+    after(keep).mkdir()
+    return [*MOUNT_NS, script, "sh"]
+
+
+def after(folder: Path) -> Path:
+    return folder.with_name(f"{folder.name}-after")
+
+
+def test_a_read_only_runs_folder_stops_before_any_run(bench: Workbench, mounting: None) -> None:
+    runs = bench.root / "runs"
+    runs.mkdir()
+    read_only = f"mount --bind {runs} {runs} && mount -o remount,bind,ro {runs}"
+    proc = bench.command("eval", wrap=with_mounts(read_only, runs))
+    assert proc.returncode == 3, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    name = r"[^/ ]+\.partial\.json"
+    assert re.fullmatch(
+        f"runner: cannot write {re.escape(str(runs))}/{name}: Read-only file system \\(EROFS\\)",
+        line,
+    ), line
+    assert bench.cli_runs() == 0
+
+
+def test_a_full_runs_folder_stops_the_eval_and_the_run_in_flight_keeps_its_record(
+    bench: Workbench, mounting: None
+) -> None:
+    """The runs folder fills as the first run finishes (a tmpfs of one page holds the empty
+    partial file, not the next): the eval stops, the run in flight (its agent waits forever)
+    ends and leaves its record in the cache, on another disk, and the partial file keeps what
+    it held."""
+    word = marker()
+    hang = bench.suite / "new-changelog" / "mock" / "skill.json"
+    agent = [{"content": [tool("Bash", command=background_command(word))]}, {"hang": True}]
+    hang.write_text(json.dumps({"turns": agent}))
+    runs = bench.root / "runs"
+    runs.mkdir()
+    one_page = f"mount -t tmpfs -o size=4k tmpfs {runs}"
+    proc = bench.command(
+        "eval", "--scenarios", "fix-entry,new-changelog", wrap=with_mounts(one_page, runs)
+    )
+    assert proc.returncode == 3, proc.stderr
+    (partial,) = after(runs).iterdir()
+    assert partial.name.endswith(".partial.json")
+    assert proc.stderr.splitlines()[-1] == (
+        f"runner: cannot write {runs / partial.name}: No space left on device (ENOSPC)"
+    )
+    assert "Traceback" not in proc.stderr
+    assert json.loads(partial.read_text())["runs"] == []  # as it was before the failed save
+    (failed,) = (bench.root / "cache" / "failed").iterdir()
+    record = RunRecord.model_validate_json((failed / "record.json").read_bytes())
+    assert (record.scenario, record.exit_reason) == ("new-changelog", "cancelled")
+    assert len(list((bench.root / "cache" / "runs").glob("*/*"))) == 1  # fix-entry's, kept
+    assert processes_with(word) == []
+    assert not list(bench.tmp.iterdir())
+
+
+def test_a_full_disk_is_one_line_and_exit_3(bench: Workbench, mounting: None) -> None:
+    """Cache and results on one small disk that fills during the runs: whichever write fails
+    first is named, once; no traceback, no workspace left."""
+    disk = bench.root / "disk"
+    disk.mkdir()
+    proc = bench.command(
+        "eval", "--cache-dir", str(disk / "cache"), "--runs-dir", str(disk / "runs"),
+        wrap=with_mounts(f"mount -t tmpfs -o size=64k tmpfs {disk}", disk),
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    failure = proc.stderr.splitlines()[-1]
+    assert re.fullmatch(
+        f"runner: cannot write {re.escape(str(disk))}/\\S+: No space left on device \\(ENOSPC\\)"
+        f"(; the runs done so far are in {re.escape(str(disk / 'runs'))}/\\S+)?",
+        failure,
+    ), failure
+    assert [line for line in proc.stderr.splitlines() if "ENOSPC" in line] == [failure]
+    assert not list(bench.tmp.iterdir())
+
+
 def test_compare_command(bench: Workbench) -> None:
     assert bench.eval().returncode == 0
     toml = bench.scenario_file("fix-entry")
