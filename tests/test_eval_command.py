@@ -315,6 +315,26 @@ def test_every_path_may_be_relative_to_the_working_directory(bench: Workbench) -
     assert not list(bench.tmp.iterdir())
 
 
+def test_the_default_folders_are_where_the_user_is(bench: Workbench) -> None:
+    """No folder option: .runner/cache and .runner/runs here, made absolute before the runs,
+    so the reaper (in the workspace) writes its report where the run is, and a CLI killed by
+    SIGKILL is told as signal_9, not exit_code_1."""
+    killer = bench.suite / "fix-entry" / "mock" / "skill.json"
+    killer.write_text(json.dumps({"turns": [{"content": [tool("Bash", command="kill -9 $PPID")]}]}))
+    env = offline_env()
+    proc = run_runner(
+        "eval", "--suite", "suite", "--claude-bin", str(bench.claude), "--scenarios",
+        "fix-entry", "--json", cwd=bench.root, env={**env, "PATH": bench.path(env)},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    doc = report(proc)
+    (run,) = doc["runs"]
+    assert run["exit_reason"] == "signal_9"
+    assert run["run_dir"] == str(next((bench.root / ".runner" / "cache" / "failed").iterdir()))
+    assert (Path(run["run_dir"]) / "process.json").is_file()
+    assert doc["saved_to"].startswith(str(bench.root / ".runner" / "runs") + "/")
+
+
 @pytest.fixture(scope="module")
 def mounting(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Skips where a test cannot mount in a mount namespace of its own (not root, a
