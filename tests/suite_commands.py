@@ -75,11 +75,11 @@ class Workbench:
         argv, given = self._invocation(name, args, env)
         return run_runner(*argv, cwd=self.root, env=given, wrap=wrap)
 
-    def start(self, *args: str, wrap: Sequence[str] = ()) -> subprocess.Popen[str]:
-        """``eval ARGS`` started, not waited for: its output in pipes, as text."""
-        argv, env = self._invocation("eval", args, None)
+    def start(self, *args: str, command: str = "eval") -> subprocess.Popen[str]:
+        """``COMMAND ARGS`` started, not waited for: its output in pipes, as text."""
+        argv, env = self._invocation(command, args, None)
         return subprocess.Popen(
-            [*wrap, sys.executable, "-m", "runner", *argv],
+            [sys.executable, "-m", "runner", *argv],
             cwd=self.root,
             env=env,
             stdout=subprocess.PIPE,

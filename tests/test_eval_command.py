@@ -265,6 +265,29 @@ def test_a_signal_stops_the_eval_as_ctrl_c_does_and_leaves_nothing_running(
     assert report(rerun)["baseline"] is None
 
 
+def test_sigterm_stops_ab_as_ctrl_c_does(bench: Workbench) -> None:
+    word = marker()
+    hang = bench.suite / "fix-entry" / "mock" / "skill.json"  # no judge to wait for a slot
+    agent = [{"content": [tool("Bash", command=background_command(word))]}, {"hang": True}]
+    hang.write_text(json.dumps({"turns": agent}))
+    proc = bench.start(
+        "--lanes", "agent-baseline,agent-skill", "--trials", "1", "--scenarios", "fix-entry",
+        "--concurrency", "1", command="ab",
+    )  # fmt: skip
+    runs = bench.root / "runs"
+    until(lambda: saved_runs(runs) == ["fix-entry"] and processes_with(word) != [], proc)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert processes_with(word) == []
+    assert not list(bench.tmp.iterdir())
+    assert saved_runs(runs) == ["fix-entry"]  # the baseline's run, kept
+
+
 def saved_runs(runs_dir: Path) -> list[str] | None:
     """The scenarios in the partial result under ``runs_dir``; None before there is one."""
     partial = list(runs_dir.glob("*.partial.json"))
@@ -278,7 +301,9 @@ def until(condition: Callable[[], bool], proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 120
     while not condition():
         assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the condition never came true"
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the condition never came true: {proc.communicate()}")
         time.sleep(0.05)
 
 
