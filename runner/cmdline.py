@@ -21,9 +21,7 @@ import anyio
 
 from runner.atomic import PathError, reason
 
-# Exit codes, the same for every command.
-PASSED = 0
-FAILED = 1  # a run failed (eval); the run failed (run)
+# Exit codes, the same for every command (0 and 1 are each command's own: passed, failed).
 USAGE = 2  # a usage or configuration error
 ENVIRONMENT = 3  # an environment or I/O error: a full disk, a read-only folder
 # The exit codes after "0 ..., 1 ...", on a line of their own in every command's help.

@@ -117,6 +117,25 @@ def test_env_override(tmp_path: Path) -> None:
     assert "pinned to Claude Code 2.1.329; found 9.9.9" in proc.stdout
 
 
+def test_claude_bin_as_a_shell_finds_a_command(tmp_path: Path) -> None:
+    """A name with a slash is a path from here (./claude too), a bare name is looked up on
+    PATH; either way the binary is told, and used, by its absolute path."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "claude-next"
+    fake.write_text("#!/bin/sh\necho '9.9.9 (Claude Code)'\n")
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    for given, where in [("./bin/claude-next", tmp_path), ("claude-next", tmp_path / "bin")]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "runner", "doctor", "--claude-bin", given],
+            capture_output=True, text=True, cwd=where, env={**env, "RUNNER_CLAUDE_BIN": ""},
+        )  # fmt: skip
+        assert f"claude 9.9.9 (--claude-bin: {fake})" in proc.stdout, proc.stderr
+    lost = runner("doctor", "--claude-bin", "claude-next", cwd=tmp_path / "bin")
+    assert lost.stderr.strip() == "runner: --claude-bin: claude-next is not an executable file"
+
+
 def test_bad_cap_is_a_usage_error() -> None:
     proc = runner("transcript", "-", "--max-line-bytes", "-5")
     assert proc.returncode == 2
