@@ -61,7 +61,8 @@ def test_stdin() -> None:
 
 
 def test_stdin_as_it_streams() -> None:
-    """A slow writer, lines cut mid-way: the command reads what arrives and waits for more."""
+    """A slow writer, lines cut mid-way: the command reads what arrives and waits for more
+    (each piece taken, and the command back in a read, before the next is written)."""
     data = (FIXTURES / "tools.ndjson").read_bytes()
     proc = subprocess.Popen(
         [sys.executable, "-m", "runner", "transcript", "-", "--json"],
@@ -72,7 +73,7 @@ def test_stdin_as_it_streams() -> None:
     for start in range(0, len(data), 997):  # a prime step: cuts land inside lines and characters
         proc.stdin.write(data[start : start + 997])
         proc.stdin.flush()
-        time.sleep(0.002)
+        wait_until_blocked_reading(proc.pid, proc.stdin)
     proc.stdin.close()
     assert proc.stdout is not None
     out = proc.stdout.read()
