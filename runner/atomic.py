@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -18,7 +19,35 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
+class PathError(OSError):
+    """An OSError that names what was being done, and to which file: a write() on a full disk
+    names neither, and a temp file's name is not the one the user knows."""
+
+    def __init__(self, operation: str, path: Path, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), str(path))
+        self.operation = operation
+
+    def __str__(self) -> str:
+        return f"cannot {self.operation} {self.filename}: {reason(self)}"
+
+
+def reason(exc: OSError) -> str:
+    """The system's words and the errno's name: ``No space left on device (ENOSPC)``."""
+    name = errno.errorcode.get(exc.errno or 0)
+    words = exc.strerror or str(exc)
+    return f"{words} ({name})" if name else words
+
+
 def _via_temp(path: Path, text: str, publish: Callable[[str, Path], None]) -> None:
+    try:
+        _write_via_temp(path, text, publish)
+    except FileExistsError:
+        raise  # create_exclusively's answer, not a failure
+    except OSError as exc:
+        raise PathError("write", path, exc) from exc
+
+
+def _write_via_temp(path: Path, text: str, publish: Callable[[str, Path], None]) -> None:
     # A temp name unique per writer (two writers never share one), dot-prefixed so listings
     # skip it, and gone afterwards whatever happens.
     path.parent.mkdir(parents=True, exist_ok=True)

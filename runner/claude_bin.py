@@ -67,9 +67,9 @@ def _platform_binary(tools_dir: Path) -> Path | None:
 
 def find_claude(explicit: str | os.PathLike[str] | None = None) -> ClaudeBinary:
     if explicit:
-        return _must_exist(Path(explicit), "--claude-bin")
+        return _must_exist(os.fspath(explicit), "--claude-bin")
     if env := os.environ.get(ENV_VAR):
-        return _must_exist(Path(env), f"${ENV_VAR}")
+        return _must_exist(env, f"${ENV_VAR}")
     where = pinned_dir()
     if where is not None and (found := _platform_binary(where)) is not None:
         return ClaudeBinary(found, "pinned")
@@ -81,11 +81,13 @@ def find_claude(explicit: str | os.PathLike[str] | None = None) -> ClaudeBinary:
     )
 
 
-def _must_exist(path: Path, source: str) -> ClaudeBinary:
-    resolved = path if path.is_absolute() or path.parent != Path() else shutil.which(str(path))
+def _must_exist(given: str, source: str) -> ClaudeBinary:
+    # As a shell does: a bare name is looked up on PATH, anything with a slash is a path. Made
+    # absolute, because the CLI starts in the run's workspace, not here.
+    resolved = shutil.which(given) if os.sep not in given else given
     if resolved is None or not Path(resolved).is_file() or not os.access(resolved, os.X_OK):
-        raise ClaudeNotFoundError(f"{source}: {path} is not an executable file")
-    return ClaudeBinary(Path(resolved), source)
+        raise ClaudeNotFoundError(f"{source}: {given} is not an executable file")
+    return ClaudeBinary(Path(resolved).absolute(), source)
 
 
 def claude_version(binary: ClaudeBinary, *, timeout_s: float = 30.0) -> str:

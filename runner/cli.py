@@ -20,14 +20,21 @@ from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude, 
 from runner.cli_results import add_result_commands
 from runner.cli_suite import add_suite_commands
 from runner.cmdline import (
+    EXIT_CODES_REST,
     UNCONFINED,
     HelpFormatter,
+    absolute,
     fail,
+    interrupted,
+    io_error,
+    io_failure,
     positive,
     positive_number,
+    run_async,
     sandbox_option,
     say,
     seconds,
+    stop_like_ctrl_c,
     turn_count,
 )
 from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
@@ -110,13 +117,13 @@ def _run(args: argparse.Namespace) -> int:
             sandbox.require()
         lane = get_lane(args.lane)
         binary = find_claude(args.claude_bin)
-        script = load_script(Path(args.mock_script)) if args.mock_script else None
+        script = load_script(args.mock_script) if args.mock_script else None
         instruction = sys.stdin.read() if args.instruction == "-" else args.instruction
         spec = RunSpec(
             scenario=args.name,
             instruction=instruction,
-            fixture=Path(args.workspace) if args.workspace else None,
-            skill=Path(args.skill) if args.skill else None,
+            fixture=args.workspace,
+            skill=args.skill,
             model=args.model,
             timeout_s=args.timeout,
             idle_timeout_s=args.idle_timeout,
@@ -147,14 +154,14 @@ def _run(args: argparse.Namespace) -> int:
     if mode == "none":
         say(UNCONFINED)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = Path(args.run_dir or Path(".runner") / "single" / f"{stamp}-{args.name}-{lane.name}")
+    run_dir = args.run_dir or absolute(f".runner/single/{stamp}-{args.name}-{lane.name}")
     where = f"the scripted model in {args.mock_script} ($0)" if script else "the live API"
     say(
         f"{args.name} in lane {lane.name} against {where}; "
         f"the CLI's output streams to {run_dir / 'stream.ndjson'}"
     )
     options = RunOptions(binary=binary, keep_workspace=args.keep_workspace)
-    record = anyio.run(_run_once, spec, lane, run_dir, options, script, args.seed)
+    record = run_async(_run_once, spec, lane, run_dir, options, script, args.seed)
     print(record.model_dump_json(indent=2) if args.json else render_record(record, run_dir=run_dir))
     return 0 if record.succeeded else 1
 
@@ -176,7 +183,7 @@ async def _run_once(
 
 def _mock_model(args: argparse.Namespace) -> int:
     try:
-        script = load_script(Path(args.script))
+        script = load_script(args.script)
     except ScriptFileError as exc:
         return fail(str(exc))
     model = ScriptedModel(script, seed=args.seed, on_exchange=_log_exchange)
@@ -281,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
         "claude -p --output-format stream-json --verbose < prompt.txt",
         formatter_class=HelpFormatter,
     )
-    mm.add_argument("--script", required=True, metavar="FILE", help="the script, a JSON file")
+    mm.add_argument(
+        "--script", type=absolute, required=True, metavar="FILE", help="the script, a JSON file"
+    )
     mm.add_argument(
         "--port",
         type=_port,
@@ -313,8 +322,8 @@ examples:
       --mock-script script.json          # offline, $0: the real CLI, a scripted model
   python -m runner run - --lane agent-baseline --workspace fixtures/app < task.txt
 
-Exit code 0 when the run succeeded, 1 when it ended any other way (the record says why),
-2 for a usage or configuration error."""
+Exit codes: 0 the run succeeded, 1 it ended any other way (the record says why),
+{exit_codes}"""
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -324,15 +333,19 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run the real CLI once on an instruction, in one lane, and show the record",
         description="Run Claude Code once on INSTRUCTION in a fresh copy of --workspace, in one "
         "lane, and print how it ended, what it changed and what it cost. The CLI's stream, "
-        "stderr, changed files and the record (record.json) are kept in the run folder. Ctrl-C "
-        "ends the CLI and everything it started, and still writes the record.",
-        epilog=RUN_EPILOG.format(lanes=lanes),
+        "stderr, changed files and the record (record.json) are kept in the run folder. Ctrl-C, "
+        "SIGTERM and SIGHUP end the CLI and everything it started, and still write the record.",
+        epilog=RUN_EPILOG.format(lanes=lanes, exit_codes=EXIT_CODES_REST),
         formatter_class=HelpFormatter,
     )
     run.add_argument("instruction", metavar="INSTRUCTION", help="the task, or - to read stdin")
     run.add_argument("--lane", default="agent-skill", help="default: agent-skill")
-    run.add_argument("--skill", metavar="DIR", help="the skill's folder (holds SKILL.md)")
-    run.add_argument("--workspace", metavar="DIR", help="copied fresh for the run; default: empty")
+    run.add_argument(
+        "--skill", type=absolute, metavar="DIR", help="the skill's folder (holds SKILL.md)"
+    )
+    run.add_argument(
+        "--workspace", type=absolute, metavar="DIR", help="copied fresh for the run; default: empty"
+    )
     run.add_argument("--name", default="adhoc", help="the scenario's name in the record")
     run.add_argument("--model", help="the model, e.g. claude-sonnet-4-5; default: the CLI's")
     run.add_argument("--timeout", type=seconds, default=600.0, metavar="S", help="default 600")
@@ -364,12 +377,16 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sandbox_option(run)
     run.add_argument(
         "--mock-script",
+        type=absolute,
         metavar="FILE",
         help="run against a scripted model (see mock-model) instead of the live API",
     )
     run.add_argument("--seed", type=int, help="the seed for the script's choices")
     run.add_argument(
-        "--run-dir", metavar="DIR", help="default: .runner/single/<time>-<name>-<lane>"
+        "--run-dir",
+        type=absolute,
+        metavar="DIR",
+        help="default: .runner/single/<time>-<name>-<lane>",
     )
     run.add_argument("--keep-workspace", action="store_true", help="keep the workspace afterwards")
     run.add_argument("--json", action="store_true", help="print the record as JSON")
@@ -379,12 +396,22 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    stop_like_ctrl_c()
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        return 130  # Ctrl-C: the user knows; no traceback
+        return interrupted()  # Ctrl-C, SIGTERM, SIGHUP: the user knows; no traceback
     except BrokenPipeError:
         # The reader of our output went away (| head): stop quietly, as Unix tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except (OSError, BaseExceptionGroup) as exc:
+        # A full disk, a read-only folder: the environment's problem, one line, never a
+        # traceback. Anything else in a group is a bug, and its traceback is wanted.
+        problem = io_error(exc)
+        if problem is not None:
+            return io_failure(problem)
+        if isinstance(exc, BaseExceptionGroup) and exc.subgroup(KeyboardInterrupt):
+            return interrupted()  # on trio, Ctrl-C comes out of the task groups in one
+        raise

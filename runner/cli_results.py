@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 from itertools import pairwise
-from pathlib import Path
 
 from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
-from runner.cmdline import HelpFormatter, dir_option, fail, positive_number, say
+from runner.cmdline import HelpFormatter, absolute, dir_option, fail, positive_number, say
 from runner.compare import compare
 from runner.render import render_comparison
 from runner.report import StoredResult, build_report
@@ -21,7 +20,7 @@ DEFAULT_REPORT = RUNS_ROOT.parent / "report.html"
 
 
 def _compare(args: argparse.Namespace) -> int:
-    store = RunStore(Path(args.runs_dir))
+    store = RunStore(args.runs_dir)
     refs = args.runs or ["previous", "latest"]
     if len(refs) != 2:
         return fail("compare: give two runs (BEFORE AFTER), or none for the last two")
@@ -41,7 +40,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _cache(args: argparse.Namespace) -> int:
-    cache = RunCache(Path(args.cache_dir))
+    cache = RunCache(args.cache_dir)
     if args.action == "stats":
         stats = cache.stats()
         if args.json:
@@ -69,7 +68,7 @@ def _cache(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    store = RunStore(Path(args.runs_dir))
+    store = RunStore(args.runs_dir)
     refs = args.results or ["latest"]
     try:
         paths = [store.resolve(ref) for ref in refs]
@@ -89,7 +88,7 @@ def _report(args: argparse.Namespace) -> int:
             except StoreError as exc:
                 say(f"warning: no comparison with the previous run: {exc}")
     page = build_report(results, comparisons)
-    out = Path(args.output)
+    out = args.output
     write_atomically(out, page)
     runs = sum(len(r.result.runs) for r in results)
     size = len(page.encode()) / 1e6
@@ -143,6 +142,7 @@ def add_result_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     rep.add_argument(
         "-o",
         "--output",
+        type=absolute,
         default=str(DEFAULT_REPORT),
         metavar="FILE",
         help=f"where to write the page; default {DEFAULT_REPORT}",

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import anyio
-
 from runner import __version__
 from runner.ab import AbReport, analyze
 from runner.atomic import write_atomically
@@ -22,11 +20,19 @@ from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
 from runner.claude_bin import ClaudeNotFoundError
 from runner.cmdline import (
+    EXIT_CODES,
+    EXIT_CODES_REST,
+    STOPPING,
     UNCONFINED,
     HelpFormatter,
+    absolute,
     concurrency,
     dir_option,
     fail,
+    interrupted,
+    io_error,
+    io_failure,
+    run_async,
     sandbox_option,
     say,
     trial_count,
@@ -102,12 +108,12 @@ def _run_suite(
     try:
         lanes, aa = pick(args)
         ids = [i.strip() for i in args.scenarios.split(",")] if args.scenarios else None
-        scenarios = load_suite(Path(args.suite), ids)
+        scenarios = load_suite(args.suite, ids)
         cassettes = None
         if args.record or args.replay:
             mode: ReplayMode = "all" if args.record else args.replay_mode or "none"
-            cassettes = Cassettes(Path(args.record or args.replay), mode)
-        cache_root = Path(args.cache_dir)
+            cassettes = Cassettes(args.record or args.replay, mode)
+        cache_root = args.cache_dir
         settings = local_settings(
             args.claude_bin,
             version_memo=None if args.no_cache else cache_root / "cli-versions.json",
@@ -148,7 +154,7 @@ def _run_suite(
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         partial=True,
         # One spelling per folder (./s, s/, /abs/s), so the previous run of a suite is found.
-        suite=os.path.relpath(Path(args.suite).resolve()),
+        suite=os.path.relpath(args.suite.resolve()),
         lanes=[lane.name for lane in lanes],
         scenarios=[s.id for s in scenarios],
         trials=args.trials,
@@ -158,7 +164,7 @@ def _run_suite(
         replay_mode=cassettes.mode if cassettes else None,
         planned=len(units),
     )
-    store = RunStore(Path(args.runs_dir))
+    store = RunStore(args.runs_dir)
     recording = store.begin(header)
     why = "--offline" if args.offline else "no ANTHROPIC_API_KEY"
     where = (
@@ -194,10 +200,17 @@ def _run_suite(
         recording.save_partial(so_far)
 
     try:
-        runs = anyio.run(runner.run_plan, units, on_result)
-    except KeyboardInterrupt:
+        runs = run_async(runner.run_plan, units, on_result)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP: the runs in flight have ended
         say(f"interrupted: the runs done so far are in {recording.partial_path}")
-        return 130
+        return interrupted()
+    except (OSError, BaseExceptionGroup) as exc:
+        # A full disk, a read-only folder: the first task's error cancelled the others, which
+        # wrote their records where the disk allowed.
+        problem = io_error(exc)
+        if problem is None:
+            raise
+        return io_failure(problem, kept=recording.partial_path)
     result = _result(header, runs, partial=False)
     return _finish(args, store, recording, result, lanes, cache, runner.problems)
 
@@ -247,7 +260,7 @@ def _finish(
         cache_problems=[*cache.problems, *problems],
     )
     if args.out:
-        write_atomically(Path(args.out), report.model_dump_json(indent=2))
+        write_atomically(args.out, report.model_dump_json(indent=2))
     if args.json:
         print(report.model_dump_json(indent=2))
     elif ab_command:
@@ -305,8 +318,8 @@ examples:
   python -m runner eval --record fixtures/cassettes       # record once ...
   python -m runner eval --replay fixtures/cassettes --no-cache   # ... replay, offline, $0
 
-Exit code 0 when every run passed, 1 when any failed, 2 for a usage or configuration
-error. Results are saved under .runner/runs/ and compared with the previous run."""
+{exit_codes}
+Results are saved under .runner/runs/ and compared with the previous run."""
 
 
 AB_TRIALS = 5
@@ -329,9 +342,10 @@ examples:
   python -m runner ab --lanes agent-skill-nonudge,agent-skill   # what the nudge does
   python -m runner ab --lanes agent-baseline,agent-skill --json --out ab.json
 
-Exit code 0 when the comparison ran (failed runs are its data), 2 for a usage or
-configuration error. Results are saved under .runner/runs/ like eval's: `python -m runner
-report` shows them, every run's transcript, and this A/B view in one HTML file."""
+Exit codes: 0 the comparison ran (failed runs are its data),
+{exit_codes}
+Results are saved under .runner/runs/ like eval's: `python -m runner report` shows them, every
+run's transcript, and this A/B view in one HTML file."""
 
 
 def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
@@ -346,12 +360,15 @@ def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
     parser.add_argument("--model", help="the model for every scenario, over the scenario's own")
     parser.add_argument(
         "--suite",
+        type=absolute,
         default=str(DEFAULT_SUITE),
         metavar="DIR",
         help=f"a folder of <id>/scenario.toml; default {DEFAULT_SUITE}",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document, not the text")
-    parser.add_argument("--out", metavar="FILE", help="also write the JSON document to FILE")
+    parser.add_argument(
+        "--out", type=absolute, metavar="FILE", help="also write the JSON document to FILE"
+    )
     parser.add_argument(
         "--offline",
         action="store_true",
@@ -363,12 +380,14 @@ def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
     tapes = parser.add_mutually_exclusive_group()
     tapes.add_argument(
         "--record",
+        type=absolute,
         metavar="DIR",
         help="record every run's API traffic to DIR/<scenario>/<lane>-<trial>.ndjson "
         "(through a proxy on 127.0.0.1; keys and paths never written)",
     )
     tapes.add_argument(
         "--replay",
+        type=absolute,
         metavar="DIR",
         help="answer every model request from the cassettes in DIR: the real CLI and tools, "
         "no model, $0",
@@ -393,7 +412,7 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         description="Run every scenario of --suite in each lane of --variant, --trials times, "
         "through the cache; score each run's checks; print a summary table; save the results "
         "under --runs-dir and compare them with the previous run.",
-        epilog=EVAL_EPILOG.format(lanes=lanes),
+        epilog=EVAL_EPILOG.format(lanes=lanes, exit_codes=EXIT_CODES),
         formatter_class=HelpFormatter,
     )
     ev.add_argument(
@@ -415,7 +434,7 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "test, a verdict (better, worse, no detectable difference, underpowered: with the "
         "trials needed for 80% power), cost, turns and time with paired bootstrap intervals, "
         "and how often each skill lane loaded its skill.",
-        epilog=AB_EPILOG.format(lanes=lanes),
+        epilog=AB_EPILOG.format(lanes=lanes, exit_codes=f"{EXIT_CODES_REST}\n{STOPPING}"),
         formatter_class=HelpFormatter,
     )
     ab.add_argument(

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 import ijson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from runner.atomic import create_exclusively, write_atomically
+from runner.atomic import PathError, create_exclusively, write_atomically
 from runner.inputs import RESULT_FILE_BYTES, open_input, read_input
 from runner.results import RESULTS_SCHEMA, SuiteHeader, SuiteResult
 
@@ -152,7 +152,10 @@ class Recording:
     def finish(self, result: SuiteResult) -> Path:
         # The final file exists before the partial goes, so the name is never free to take.
         write_atomically(self.final_path, result.model_dump_json(indent=2))
-        self.partial_path.unlink(missing_ok=True)
+        try:
+            self.partial_path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise PathError("remove", self.partial_path, exc) from exc
         self._finished = True
         return self.final_path
 
@@ -164,7 +167,10 @@ class RunStore:
 
     def begin(self, header: SuiteHeader) -> Recording:
         """Claim a unique name and write an empty partial result under it."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PathError("create the folder", self.root, exc) from exc
         base = file_stem(header)
         first = SuiteResult(header=header, runs=[])
         n = 1

@@ -93,11 +93,13 @@ def processes_with(word: str) -> list[str]:
 def background_command(word: str) -> str:
     """A Bash tool command that leaves two long processes behind, both outside the CLI's
     process group: one double-forked, one in a session of its own."""
+
     # Each says it has started (a file), and the command waits for both: a run that ends
     # right after it must find two processes, however loaded the machine.
     def long(n: int) -> str:
         ready = f"/tmp/{word}.{n}"
-        return f"python3 -c 'import sys,time; open(sys.argv[1],\"w\"); time.sleep(300)' {ready} {word}"
+        code = 'import sys,time; open(sys.argv[1],"w"); time.sleep(300)'
+        return f"python3 -c '{code}' {ready} {word}"
 
     ready = f"/tmp/{word}.1 /tmp/{word}.2"
     wait = f"until ls {ready} >/dev/null 2>&1; do sleep 0.05; done; rm -f {ready}"

@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,12 +62,37 @@ class Workbench:
     ) -> subprocess.CompletedProcess[str]:
         return self.command("eval", *args, env=env)
 
+    @property
+    def tmp(self) -> Path:
+        """The commands' TMPDIR: where a run's workspace is made, and must be gone from."""
+        return self.root / "tmp"
+
     def command(
-        self, name: str, *args: str, env: dict[str, str] | None = None
+        self, name: str, *args: str, env: dict[str, str] | None = None, wrap: Sequence[str] = ()
     ) -> subprocess.CompletedProcess[str]:
-        """``python -m runner NAME`` (eval or ab) on this bench's suite, cache and store."""
+        """``python -m runner NAME`` (eval or ab) on this bench's suite, cache and store;
+        ``wrap``: a command to run it under (e.g. ``unshare -m ...``)."""
+        argv, given = self._invocation(name, args, env)
+        return run_runner(*argv, cwd=self.root, env=given, wrap=wrap)
+
+    def start(self, *args: str, command: str = "eval") -> subprocess.Popen[str]:
+        """``COMMAND ARGS`` started, not waited for: its output in pipes, as text."""
+        argv, env = self._invocation(command, args, None)
+        return subprocess.Popen(
+            [sys.executable, "-m", "runner", *argv],
+            cwd=self.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def _invocation(
+        self, name: str, args: Sequence[str], env: dict[str, str] | None
+    ) -> tuple[list[str], dict[str, str]]:
         given = env if env is not None else offline_env()
-        return run_runner(
+        self.tmp.mkdir(exist_ok=True)
+        argv = [
             name,
             "--suite",
             str(self.suite),
@@ -78,9 +103,8 @@ class Workbench:
             "--claude-bin",
             str(self.claude),
             *args,
-            cwd=self.root,
-            env={**given, "PATH": self.path(given)},
-        )
+        ]
+        return argv, {**given, "PATH": self.path(given), "TMPDIR": str(self.tmp)}
 
     def stored(self) -> list[Path]:
         return sorted((self.root / "runs").glob("*.json"))
@@ -109,10 +133,14 @@ def offline_env(**extra: str) -> dict[str, str]:
 
 
 def run_runner(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    wrap: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "runner", *args],
+        [*wrap, sys.executable, "-m", "runner", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

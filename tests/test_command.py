@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import array
+import errno
+import fcntl
 import json
 import signal
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
+from typing import IO
 
+from runner.atomic import PathError
+from runner.cmdline import describe_os_error, io_error
 from tests.command_support import runner
 from tests.conftest import FIXTURES
 
@@ -54,7 +61,8 @@ def test_stdin() -> None:
 
 
 def test_stdin_as_it_streams() -> None:
-    """A slow writer, lines cut mid-way: the command reads what arrives and waits for more."""
+    """A slow writer, lines cut mid-way: the command reads what arrives and waits for more
+    (each piece taken, and the command back in a read, before the next is written)."""
     data = (FIXTURES / "tools.ndjson").read_bytes()
     proc = subprocess.Popen(
         [sys.executable, "-m", "runner", "transcript", "-", "--json"],
@@ -65,7 +73,7 @@ def test_stdin_as_it_streams() -> None:
     for start in range(0, len(data), 997):  # a prime step: cuts land inside lines and characters
         proc.stdin.write(data[start : start + 997])
         proc.stdin.flush()
-        time.sleep(0.002)
+        wait_until_blocked_reading(proc.pid, proc.stdin)
     proc.stdin.close()
     assert proc.stdout is not None
     out = proc.stdout.read()
@@ -110,6 +118,25 @@ def test_env_override(tmp_path: Path) -> None:
     assert "pinned to Claude Code 2.1.329; found 9.9.9" in proc.stdout
 
 
+def test_claude_bin_as_a_shell_finds_a_command(tmp_path: Path) -> None:
+    """A name with a slash is a path from here (./claude too), a bare name is looked up on
+    PATH; either way the binary is told, and used, by its absolute path."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "claude-next"
+    fake.write_text("#!/bin/sh\necho '9.9.9 (Claude Code)'\n")
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    for given, where in [("./bin/claude-next", tmp_path), ("claude-next", tmp_path / "bin")]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "runner", "doctor", "--claude-bin", given],
+            capture_output=True, text=True, cwd=where, env={**env, "RUNNER_CLAUDE_BIN": ""},
+        )  # fmt: skip
+        assert f"claude 9.9.9 (--claude-bin: {fake})" in proc.stdout, proc.stderr
+    lost = runner("doctor", "--claude-bin", "claude-next", cwd=tmp_path / "bin")
+    assert lost.stderr.strip() == "runner: --claude-bin: claude-next is not an executable file"
+
+
 def test_bad_cap_is_a_usage_error() -> None:
     proc = runner("transcript", "-", "--max-line-bytes", "-5")
     assert proc.returncode == 2
@@ -126,14 +153,56 @@ def test_ctrl_c_while_reading_stdin_ends_quietly() -> None:
     assert proc.stderr is not None
     proc.stdin.write((FIXTURES / "tools.ndjson").read_bytes()[:3000])
     proc.stdin.flush()
-    time.sleep(1.0)  # it has read what there is, and waits for more
+    wait_until_blocked_reading(proc.pid, proc.stdin)  # it has read what there is
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 130
     assert b"Traceback" not in proc.stderr.read()
     proc.stdin.close()
 
 
+def wait_until_blocked_reading(pid: int, pipe: IO[bytes]) -> None:
+    """Until the process has taken every byte written to ``pipe`` and waits in a read of it
+    for more: the pipe holds nothing (FIONREAD), and the kernel has it asleep in a pipe read
+    (wchan: ``pipe_read`` or ``anon_pipe_read``). A guard, not a timing: 60 s to a hang."""
+    unread = array.array("i", [0])
+    deadline = time.monotonic() + 60
+    while True:
+        fcntl.ioctl(pipe.fileno(), termios.FIONREAD, unread)
+        waiting_in = Path(f"/proc/{pid}/wchan").read_text()
+        if unread[0] == 0 and waiting_in.endswith("pipe_read"):
+            return
+        assert time.monotonic() < deadline, f"{unread[0]} bytes unread, in {waiting_in}"
+        time.sleep(0.01)
+
+
 def test_help_teaches() -> None:
     proc = runner("transcript", "--help")
     assert "stream-json" in proc.stdout
     assert "examples:" in proc.stdout
+
+
+def test_the_commands_that_run_document_their_exit_codes() -> None:
+    for command in ("eval", "ab", "run"):
+        shown = " ".join(runner(command, "--help").stdout.split())  # as read, not as wrapped
+        assert "2 usage or configuration, 3 environment or I/O" in shown, command
+        assert "130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP" in shown, command
+
+
+def test_an_os_error_is_one_line_naming_the_path_the_operation_and_the_errno() -> None:
+    full = errno.ENOSPC, "No space left on device"
+    unnamed = OSError(*full)  # what a write() on a full disk raises: no file named
+    copy = OSError(*full, "/w/CHANGELOG.md", None, "/c/files/CHANGELOG.md")
+    missing = FileNotFoundError(errno.ENOENT, "No such file or directory", "/c/x")
+    # A task's error comes out of nested task groups; the one that names a file is told.
+    group = ExceptionGroup("runs", [ExceptionGroup("run", [unnamed, ValueError()]), copy])
+    told = io_error(group)
+    assert told is copy
+    assert describe_os_error(copy) == (
+        "cannot write /c/files/CHANGELOG.md: No space left on device (ENOSPC)"
+    )
+    assert describe_os_error(unnamed) == "I/O error: No space left on device (ENOSPC)"
+    assert describe_os_error(missing) == "cannot use /c/x: No such file or directory (ENOENT)"
+    written = PathError("write", Path("/r/x.json"), unnamed)
+    assert str(written) == "cannot write /r/x.json: No space left on device (ENOSPC)"
+    assert written.errno == errno.ENOSPC
+    assert io_error(ExceptionGroup("runs", [ValueError()])) is None  # a bug stays a traceback

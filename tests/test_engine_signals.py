@@ -1,4 +1,5 @@
-"""Ctrl-C and a crash of the harness itself: the run's process tree ends, its stream stays."""
+"""Ctrl-C, SIGTERM, SIGHUP and a crash of the harness itself: the run's process tree ends, its
+stream stays."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ DRIVER = """
 import sys
 from pathlib import Path
 import anyio
+from runner.cmdline import interrupted, stop_like_ctrl_c
 from runner.replay.script import tool
 from tests.engine_support import background_command, scripted_run
 
@@ -30,12 +32,13 @@ script = {"turns": [
     {"content": [tool("Bash", command=background_command(word), description="start")]},
     {"hang": True},
 ]}
-interrupted = False
+stop_like_ctrl_c()  # as runner's commands do
+code = 0
 try:
     anyio.run(scripted_run, script, tmp, backend=backend)
 except* KeyboardInterrupt:  # on trio it comes out of the task groups in an ExceptionGroup
-    interrupted = True
-sys.exit(130 if interrupted else 0)
+    code = interrupted()
+sys.exit(code)
 """
 
 
@@ -65,12 +68,21 @@ def wait_until_gone(word: str, within_s: float) -> None:
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_ctrl_c_ends_the_run_and_writes_the_record(tmp_path: Path, backend: str) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
+def test_a_stop_signal_ends_the_run_and_writes_the_record(
+    tmp_path: Path, backend: str, signum: int, code: int
+) -> None:
+    """Ctrl-C, and SIGTERM and SIGHUP the same way, on either event loop."""
     word = marker()
     proc = start_driver(tmp_path, word, backend)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=5 + 3 + 5)  # the grace, the reaper's margin, slack
-    assert proc.returncode == 130, err.decode()
+    proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=5 + 3 + 5)  # the grace, the reaper's margin, slack
+    finally:
+        proc.kill()  # a driver the signal did not stop: its reaper then ends the run's tree
+    assert proc.returncode == code, err.decode()
     assert processes_with(word) == []
     record = RunRecord.model_validate_json((tmp_path / "run" / "record.json").read_bytes())
     assert record.exit_reason == "cancelled"

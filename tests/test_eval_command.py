@@ -7,12 +7,15 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from runner.engine import RunRecord
+from runner.replay.script import tool
+from tests.engine_support import background_command, marker, processes_with
 from tests.suite_commands import (
     Workbench,
     live_upstream,
@@ -221,37 +224,238 @@ def test_with_a_key_runs_are_live(bench: Workbench, tmp_path: Path) -> None:
     assert doc["runs"][0]["passed"], doc["runs"][0]["checks"]
 
 
-def test_ctrl_c_leaves_a_partial_result_that_is_never_a_baseline(bench: Workbench) -> None:
-    # new-changelog's model hangs, so the eval is interrupted with one run done.
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
+def test_a_signal_stops_the_eval_as_ctrl_c_does_and_leaves_nothing_running(
+    bench: Workbench, signum: int, code: int
+) -> None:
+    """Ctrl-C, SIGTERM (a supervisor, `timeout`) and SIGHUP (the terminal closed) alike: the
+    run in flight ends and leaves its record, the finished run is in the partial file (never a
+    baseline), and no process or workspace is left."""
+    word = marker()
+    agent = {"turns": [{"content": [tool("Bash", command=background_command(word))]}]}
     hang = bench.suite / "new-changelog" / "mock" / "skill.json"
-    hang.write_text(json.dumps({"turns": [{"hang": True}]}))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", "eval", "--suite", str(bench.suite),
-         "--cache-dir", str(bench.root / "cache"), "--runs-dir", str(bench.root / "runs"),
-         "--claude-bin", str(bench.claude), "--concurrency", "1"],
-        cwd=bench.root, env=offline_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        partial = list((bench.root / "runs").glob("*.partial.json"))
-        if partial and len(json.loads(partial[0].read_text())["runs"]) == 2:
-            break
-        time.sleep(0.2)
-    time.sleep(1.0)  # the third run is under way, against the hanging model
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "partial" in err
+    hang.write_text(json.dumps({"turns": [*agent["turns"], {"hang": True}]}))
+    proc = bench.start("--scenarios", "fix-entry,new-changelog", "--concurrency", "1")
+    # Under way: fix-entry saved, and new-changelog's agent has started its processes.
+    runs = bench.root / "runs"
+    until(lambda: saved_runs(runs) == ["fix-entry"] and processes_with(word) != [], proc)
+    proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # an eval the signal did not stop
+    assert proc.returncode == code, err
+    assert "interrupted: the runs done so far are in" in err
     assert "Traceback" not in err
+    assert processes_with(word) == []
+    assert not list(bench.tmp.iterdir())  # its workspace is gone
     (partial_file,) = bench.stored()
-    saved = json.loads(partial_file.read_text())
     assert partial_file.name.endswith(".partial.json")
-    assert saved["header"]["partial"] is True
-    assert [r["scenario"] for r in saved["runs"]] == ["feature-entry", "fix-entry"]
+    assert json.loads(partial_file.read_text())["header"]["partial"] is True
+    assert saved_runs(runs) == ["fix-entry"]
+    (failed,) = (bench.root / "cache" / "failed").iterdir()
+    record = RunRecord.model_validate_json((failed / "record.json").read_bytes())
+    assert record.scenario == "new-changelog"
+    assert record.exit_reason == "cancelled"
+    assert record.transcript.tool_sequence == ["Bash"]
     # The next eval finds no baseline: the partial one never counts.
     rerun = bench.eval("--scenarios", "fix-entry", "--json")
     assert report(rerun)["baseline"] is None
+
+
+def test_sigterm_stops_ab_as_ctrl_c_does(bench: Workbench) -> None:
+    word = marker()
+    hang = bench.suite / "fix-entry" / "mock" / "skill.json"  # no judge to wait for a slot
+    agent = [{"content": [tool("Bash", command=background_command(word))]}, {"hang": True}]
+    hang.write_text(json.dumps({"turns": agent}))
+    proc = bench.start(
+        "--lanes", "agent-baseline,agent-skill", "--trials", "1", "--scenarios", "fix-entry",
+        "--concurrency", "1", command="ab",
+    )  # fmt: skip
+    runs = bench.root / "runs"
+    until(lambda: saved_runs(runs) == ["fix-entry"] and processes_with(word) != [], proc)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert processes_with(word) == []
+    assert not list(bench.tmp.iterdir())
+    assert saved_runs(runs) == ["fix-entry"]  # the baseline's run, kept
+
+
+def saved_runs(runs_dir: Path) -> list[str] | None:
+    """The scenarios in the partial result under ``runs_dir``; None before there is one."""
+    partial = list(runs_dir.glob("*.partial.json"))
+    if not partial:
+        return None
+    return [r["scenario"] for r in json.loads(partial[0].read_text())["runs"]]
+
+
+def until(condition: Callable[[], bool], proc: subprocess.Popen[str]) -> None:
+    """Wait for ``condition`` while ``proc`` runs; the deadline only guards against a hang."""
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert proc.poll() is None, proc.communicate()
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the condition never came true: {proc.communicate()}")
+        time.sleep(0.05)
+
+
+def test_every_path_may_be_relative_to_the_working_directory(bench: Workbench) -> None:
+    """Each path option as typed, relative to where the user is, made absolute once: runs work
+    in their workspace, where a relative path names something else (unconfined, a relative
+    --claude-bin failed every run with spawn_error)."""
+    (bench.root / "cli").mkdir()
+    (bench.root / "cli" / "claude").symlink_to(bench.claude)
+    env = {**offline_env(), "TMPDIR": str(bench.tmp)}
+    bench.tmp.mkdir()
+    proc = run_runner(
+        "eval", "--suite", "suite", "--cache-dir", "c", "--runs-dir", "r",
+        "--claude-bin", "cli/claude", "--out", "out/doc.json", "--record", "tapes",
+        "--scenarios", "fix-entry", "--sandbox", "none", "--json",
+        cwd=bench.root, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = report(proc)
+    assert doc["runs"][0]["exit_reason"] == "success"
+    assert doc["header"]["suite"] == "suite"  # one spelling per folder, as before
+    (saved,) = (bench.root / "r").glob("*.json")
+    assert doc["saved_to"] == str(saved)
+    (entry,) = (bench.root / "c" / "runs").glob("*/*")
+    assert doc["runs"][0]["run_dir"] == str(entry)
+    assert (entry / "process.json").is_file()
+    assert json.loads((bench.root / "out" / "doc.json").read_text())["saved_to"] == str(saved)
+    assert (bench.root / "tapes" / "fix-entry" / "agent-skill-0.ndjson").is_file()
+    page = run_runner("report", "--runs-dir", "r", "-o", "page.html", cwd=bench.root, env=env)
+    assert page.returncode == 0, page.stderr
+    assert (bench.root / "page.html").is_file()
+    stats = run_runner("cache", "stats", "--cache-dir", "c", "--json", cwd=bench.root, env=env)
+    assert json.loads(stats.stdout)["entries"] == 1
+    assert not list(bench.tmp.iterdir())
+
+
+def test_the_default_folders_are_where_the_user_is(bench: Workbench) -> None:
+    """No folder option: .runner/cache and .runner/runs here, made absolute before the runs,
+    so the reaper (in the workspace) writes its report where the run is, and a CLI killed by
+    SIGKILL is told as signal_9, not exit_code_1."""
+    killer = bench.suite / "fix-entry" / "mock" / "skill.json"
+    killer.write_text(json.dumps({"turns": [{"content": [tool("Bash", command="kill -9 $PPID")]}]}))
+    env = offline_env()
+    proc = run_runner(
+        "eval", "--suite", "suite", "--claude-bin", str(bench.claude), "--scenarios",
+        "fix-entry", "--json", cwd=bench.root, env={**env, "PATH": bench.path(env)},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    doc = report(proc)
+    (run,) = doc["runs"]
+    assert run["exit_reason"] == "signal_9"
+    assert run["run_dir"] == str(next((bench.root / ".runner" / "cache" / "failed").iterdir()))
+    assert (Path(run["run_dir"]) / "process.json").is_file()
+    assert doc["saved_to"].startswith(str(bench.root / ".runner" / "runs") + "/")
+
+
+@pytest.fixture(scope="module")
+def mounting(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Skips where a test cannot mount in a mount namespace of its own (not root, a
+    container that forbids it)."""
+    where = tmp_path_factory.mktemp("probe")
+    probe = subprocess.run(
+        [*MOUNT_NS, f"mount -t tmpfs -o size=4k tmpfs {where}", "sh"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs in a private mount namespace: {probe.stderr.strip()}")
+
+
+MOUNT_NS = ["unshare", "--mount", "--propagation", "private", "sh", "-c"]
+
+
+def with_mounts(setup: str, keep: Path) -> list[str]:
+    """A wrapper: the command runs in a mount namespace of its own, after ``setup`` (mount
+    commands). The mounts go with it, so ``keep`` is copied to ``after(keep)`` at the end."""
+    script = f'{setup} || exit 99; "$@"; code=$?; cp -a {keep}/. {after(keep)}/; exit $code'
+    after(keep).mkdir()
+    return [*MOUNT_NS, script, "sh"]
+
+
+def after(folder: Path) -> Path:
+    return folder.with_name(f"{folder.name}-after")
+
+
+def test_a_read_only_runs_folder_stops_before_any_run(bench: Workbench, mounting: None) -> None:
+    runs = bench.root / "runs"
+    runs.mkdir()
+    read_only = f"mount --bind {runs} {runs} && mount -o remount,bind,ro {runs}"
+    proc = bench.command("eval", wrap=with_mounts(read_only, runs))
+    assert proc.returncode == 3, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    name = r"[^/ ]+\.partial\.json"
+    assert re.fullmatch(
+        f"runner: cannot write {re.escape(str(runs))}/{name}: Read-only file system \\(EROFS\\)",
+        line,
+    ), line
+    assert bench.cli_runs() == 0
+
+
+def test_a_full_runs_folder_stops_the_eval_and_the_run_in_flight_keeps_its_record(
+    bench: Workbench, mounting: None
+) -> None:
+    """The runs folder fills as the first run finishes (a tmpfs of one page holds the empty
+    partial file, not the next): the eval stops, the run in flight (its agent waits forever)
+    ends and leaves its record in the cache, on another disk, and the partial file keeps what
+    it held."""
+    word = marker()
+    hang = bench.suite / "new-changelog" / "mock" / "skill.json"
+    agent = [{"content": [tool("Bash", command=background_command(word))]}, {"hang": True}]
+    hang.write_text(json.dumps({"turns": agent}))
+    runs = bench.root / "runs"
+    runs.mkdir()
+    one_page = f"mount -t tmpfs -o size=4k tmpfs {runs}"
+    proc = bench.command(
+        "eval", "--scenarios", "fix-entry,new-changelog", wrap=with_mounts(one_page, runs)
+    )
+    assert proc.returncode == 3, proc.stderr
+    (partial,) = after(runs).iterdir()
+    assert partial.name.endswith(".partial.json")
+    assert proc.stderr.splitlines()[-1] == (
+        f"runner: cannot write {runs / partial.name}: No space left on device (ENOSPC)"
+    )
+    assert "Traceback" not in proc.stderr
+    assert json.loads(partial.read_text())["runs"] == []  # as it was before the failed save
+    (failed,) = (bench.root / "cache" / "failed").iterdir()
+    record = RunRecord.model_validate_json((failed / "record.json").read_bytes())
+    assert (record.scenario, record.exit_reason) == ("new-changelog", "cancelled")
+    assert len(list((bench.root / "cache" / "runs").glob("*/*"))) == 1  # fix-entry's, kept
+    assert processes_with(word) == []
+    assert not list(bench.tmp.iterdir())
+
+
+def test_a_full_disk_is_one_line_and_exit_3(bench: Workbench, mounting: None) -> None:
+    """Cache and results on one small disk that fills during the runs: whichever write fails
+    first is named, once; no traceback, no workspace left."""
+    disk = bench.root / "disk"
+    disk.mkdir()
+    proc = bench.command(
+        "eval", "--cache-dir", str(disk / "cache"), "--runs-dir", str(disk / "runs"),
+        wrap=with_mounts(f"mount -t tmpfs -o size=64k tmpfs {disk}", disk),
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    failure = proc.stderr.splitlines()[-1]
+    assert re.fullmatch(
+        f"runner: cannot write {re.escape(str(disk))}/\\S+: No space left on device \\(ENOSPC\\)"
+        f"(; the runs done so far are in {re.escape(str(disk / 'runs'))}/\\S+)?",
+        failure,
+    ), failure
+    assert [line for line in proc.stderr.splitlines() if "ENOSPC" in line] == [failure]
+    assert not list(bench.tmp.iterdir())
 
 
 def test_compare_command(bench: Workbench) -> None:

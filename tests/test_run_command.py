@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from runner.claude_bin import find_claude
 from runner.engine import RunRecord
 from runner.replay.script import text, tool
 from tests.clirun import GREETER
-from tests.command_support import runner, write_script
+from tests.command_support import runner, say, write_script
+from tests.engine_support import background_command, marker, processes_with
 
 
 @pytest.mark.cli
@@ -62,9 +70,12 @@ def test_a_failed_run_exits_1_and_says_why(tmp_path: Path) -> None:
         (["--lane", "skill"], "runner: adhoc: lane skill needs a skill (a folder with SKILL.md)"),
         (
             ["--lane", "baseline", "--workspace", "nowhere"],
-            "runner: adhoc: the workspace nowhere is not a folder",
+            "runner: adhoc: the workspace {tmp}/nowhere is not a folder",
         ),
-        (["--lane", "baseline", "--mock-script", "no.json"], "runner: no.json: cannot read script"),
+        (
+            ["--lane", "baseline", "--mock-script", "no.json"],
+            "runner: {tmp}/no.json: cannot read script",
+        ),
         (["--timeout", "-1"], "argument --timeout: '-1' is not a positive number"),
     ],
 )
@@ -72,7 +83,65 @@ def test_user_mistakes_are_one_line(tmp_path: Path, args: list[str], message: st
     proc = runner("run", "Hi.", *args, cwd=tmp_path)
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
-    assert message in lines[-1]
+    assert message.format(tmp=tmp_path) in lines[-1]  # a relative path, made absolute
     if not message.startswith("argument"):  # argparse's own errors come after its usage
         assert len(lines) == 1
     assert not (tmp_path / ".runner").exists()
+
+
+@pytest.mark.cli
+def test_relative_paths_and_the_default_run_folder(tmp_path: Path) -> None:
+    """Every path as the user typed it, relative to where they are; unconfined, the CLI starts
+    in the workspace, where a relative --claude-bin named nothing (spawn_error)."""
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / "claude").symlink_to(find_claude().path)
+    shutil.copytree(GREETER, tmp_path / "skills" / "greeter")
+    (tmp_path / "fixture").mkdir()
+    (tmp_path / "fixture" / "notes.txt").write_text("hello\n")
+    write_script(tmp_path, {"turns": [{"content": [tool("Skill", skill="greeter")]}, say("Done.")]})
+    proc = runner(
+        "run", "Greet.", "--claude-bin", "cli/claude", "--skill", "skills/greeter",
+        "--workspace", "fixture", "--mock-script", "script.json", "--sandbox", "none",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (tmp_path / ".runner" / "single").glob("*-adhoc-agent-skill")
+    record = RunRecord.model_validate_json((run_dir / "record.json").read_bytes())
+    assert record.exit_reason == "success"
+    assert record.transcript.skills_invoked == ["greeter"]
+    assert (run_dir / "process.json").is_file()  # the reaper's report, written from elsewhere
+    assert str(run_dir / "stream.ndjson") in proc.stderr  # said as the absolute path it is
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_ends_the_run_with_its_record(tmp_path: Path, signum: int, code: int) -> None:
+    word = marker()
+    script = write_script(
+        tmp_path, {"turns": [{"content": [tool("Bash", command=background_command(word))]},
+                             {"hang": True}]}
+    )  # fmt: skip
+    (tmp_path / "tmp").mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner", "run", "Start.", "--lane", "agent-baseline",
+         "--mock-script", str(script), "--run-dir", "out"],
+        cwd=tmp_path, env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not processes_with(word):  # the agent's processes are up: the run is in flight
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the agent never started its processes"
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    assert processes_with(word) == []
+    assert not list((tmp_path / "tmp").iterdir())  # the workspace is gone
+    record = RunRecord.model_validate_json((tmp_path / "out" / "record.json").read_bytes())
+    assert record.exit_reason == "cancelled"
+    assert record.transcript.tool_sequence == ["Bash"]
