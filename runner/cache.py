@@ -315,6 +315,7 @@ class RunCache:
     read: bool = True
     write: bool = True
     problems: list[str] = field(default_factory=list)  # corrupt entries met, one line each
+    _unstorable_errnos: set[int | None] = field(default_factory=set, init=False, repr=False)
     _locks: dict[str, anyio.Lock] = field(default_factory=dict)
 
     def entry(self, key: str) -> Path:
@@ -386,7 +387,7 @@ class RunCache:
         except OSError as exc:
             # A full disk, a cache made read-only meanwhile: the run stands, unkept.
             unkept = f"{_io_problem(exc, 'store the run')}; this run's result is used, not kept"
-            self.problems.append(unkept)
+            self._unstorable(exc, unkept)
             problem = problem or unkept
             return CachedRun(
                 digest, scratch, record, hit=False, stored=False, temporary=True, problem=problem
@@ -406,12 +407,19 @@ class RunCache:
                 unstorable = (
                     f"{_io_problem(exc, 'store runs')}; this run's result is used, not kept"
                 )
-                self.problems.append(unstorable)
+                self._unstorable(exc, unstorable)
             else:
                 return scratch, None
         scratch = Path(tempfile.mkdtemp(prefix=f"runner-nocache-{digest[:8]}-"))
         _start(scratch, key)
         return scratch, unstorable
+
+    def _unstorable(self, exc: OSError, problem: str) -> None:
+        # A full or read-only cache fails every run the same way: said once per errno, each
+        # run still carrying its own line (``CachedRun.problem``).
+        if exc.errno not in self._unstorable_errnos:
+            self._unstorable_errnos.add(exc.errno)
+            self.problems.append(problem)
 
     def release(self, run: CachedRun) -> None:
         """Done with ``run``: a scratch folder goes; stored and set-aside runs stay."""

@@ -438,8 +438,9 @@ def test_a_full_runs_folder_stops_the_eval_and_the_run_in_flight_keeps_its_recor
 
 
 def test_a_full_disk_is_one_line_and_exit_3(bench: Workbench, mounting: None) -> None:
-    """Cache and results on one small disk that fills during the runs: whichever write fails
-    first is named, once; no traceback, no workspace left."""
+    """Cache and results on one small disk that fills during the runs: the results file that
+    cannot be written is the one error; the cache that cannot keep runs is one warning (its
+    runs are still used); no traceback, no workspace left."""
     disk = bench.root / "disk"
     disk.mkdir()
     proc = bench.command(
@@ -454,7 +455,10 @@ def test_a_full_disk_is_one_line_and_exit_3(bench: Workbench, mounting: None) ->
         f"(; the runs done so far are in {re.escape(str(disk / 'runs'))}/\\S+)?",
         failure,
     ), failure
-    assert [line for line in proc.stderr.splitlines() if "ENOSPC" in line] == [failure]
+    full = [line for line in proc.stderr.splitlines() if "ENOSPC" in line]
+    assert full[-1] == failure
+    assert all(line.startswith("runner: warning: ") for line in full[:-1]), full
+    assert len(full) <= 2, full  # the cache's problem said once, however many runs it hit
     assert not list(bench.tmp.iterdir())
 
 
