@@ -162,7 +162,11 @@ def _run(args: argparse.Namespace) -> int:
     )
     options = RunOptions(binary=binary, keep_workspace=args.keep_workspace)
     record = run_async(_run_once, spec, lane, run_dir, options, script, args.seed)
-    print(record.model_dump_json(indent=2) if args.json else render_record(record, run_dir=run_dir))
+    print(
+        json_visible(record.model_dump_json(indent=2))
+        if args.json
+        else render_record(record, run_dir=run_dir)
+    )
     return 0 if record.succeeded else 1
 
 

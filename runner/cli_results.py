@@ -15,6 +15,7 @@ from runner.render import render_comparison
 from runner.report import StoredResult, build_report
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
 from runner.store import RunStore, StoreError
+from runner.terminal import json_visible
 
 DEFAULT_REPORT = RUNS_ROOT.parent / "report.html"
 
@@ -31,7 +32,7 @@ def _compare(args: argparse.Namespace) -> int:
         return fail(str(exc))
     comparison = compare(before, after)
     if args.json:
-        print(comparison.model_dump_json(indent=2))
+        print(json_visible(comparison.model_dump_json(indent=2)))
     else:
         print(
             render_comparison(comparison, before_name=before_path.name, after_name=after_path.name)

@@ -50,7 +50,7 @@ from runner.store import DEFAULT_ROOT as RUNS_ROOT
 from runner.store import Recording, RunStore, StoreError, git_identity
 from runner.suite import PlanError, Progress, SuiteRunner, Unit, local_settings, plan
 from runner.tapes import Cassettes, ReplayMode
-from runner.terminal import visible
+from runner.terminal import json_visible, visible
 
 DEFAULT_SUITE = Path("fixtures") / "scenarios"
 
@@ -262,7 +262,7 @@ def _finish(
     if args.out:
         write_atomically(args.out, report.model_dump_json(indent=2))
     if args.json:
-        print(report.model_dump_json(indent=2))
+        print(json_visible(report.model_dump_json(indent=2)))
     elif ab_command:
         # ab answers one question; every run and its transcript are in `runner report`.
         assert ab is not None

@@ -144,6 +144,11 @@ def test_a_run_of_the_real_cli_prints_nothing_raw(tmp_path: Path) -> None:
         assert_tool_sequence(record, ["Write"])
     assert_safe(str(failed.value))
     assert f"Odd{SPELLED}" in str(failed.value)
+    # --json too: JSON escapes C0 itself, but would leave C1 and bidi controls raw.
+    as_json = runner("run", *args, "--run-dir", "out2", "--json", cwd=tmp_path)
+    assert as_json.returncode == 0, as_json.stderr
+    assert_safe(as_json.stdout)
+    assert f"Odd{HOSTILE}" in json.loads(as_json.stdout)["transcript"]["tool_sequence"]
 
 
 @pytest.mark.cli
@@ -180,3 +185,7 @@ def test_an_eval_prints_check_output_and_tools_spelled_out(tmp_path: Path) -> No
     assert_safe(proc.stdout)
     assert_safe(proc.stderr)
     assert f"✗ shows the file: exit 1: {SPELLED}PASS" in proc.stdout
+    as_json = run_runner(*proc.args[3:], "--json", cwd=tmp_path)  # served from the cache
+    assert as_json.returncode == 1, as_json.stderr
+    assert_safe(as_json.stdout)
+    assert f"{HOSTILE}PASS" in json.loads(as_json.stdout)["runs"][0]["checks"][0]["detail"]
