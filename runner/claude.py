@@ -93,13 +93,12 @@ def cli_env(
     tmp: str | os.PathLike[str],
     search_path: str | None = None,
     passthrough: Iterable[str] = (),
-    extra: Mapping[str, str] | None = None,
     inherit: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The CLI's whole environment: ``inherited_env`` (never a real key or endpoint), then
     runner's fixed settings and the run's own HOME, config and temp folders, as the CLI sees
-    them, so the user's skills, settings and CLAUDE.md never reach a run. Then ``extra``
-    (RunOptions.env: a caller's own, in no cache key)."""
+    them, so the user's skills, settings and CLAUDE.md never reach a run. Nothing else: what
+    reaches the CLI is in the run's key or runner's own."""
     env = inherited_env(passthrough, search_path=search_path, inherit=inherit)
     env |= {
         "HOME": str(home),
@@ -113,7 +112,7 @@ def cli_env(
         "ANTHROPIC_BASE_URL": base_url,
         "ANTHROPIC_API_KEY": LOCAL_KEY,
     }
-    return env | dict(extra or {})
+    return env
 
 
 # ---- watching the stream --------------------------------------------------------------------

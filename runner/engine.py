@@ -91,7 +91,6 @@ class RunOptions:
     # A local endpoint's URL (a scripted model, a replay proxy) for the CLI to talk to. None:
     # the live API, through runner's own proxy, which holds the credential.
     endpoint: str | None = None
-    env: dict[str, str] | None = None  # set in the CLI's environment last
     keep_workspace: bool = False
     workspace_parent: Path | None = None
     grace_s: float = 5.0
@@ -242,7 +241,6 @@ async def run_one(
                 tmp=launch.tmp,
                 search_path=launch.search_path,
                 passthrough=spec.env_passthrough,
-                extra=options.env,
             )
             claude = ClaudeRun(
                 cli,

@@ -584,7 +584,7 @@ async def capture(case: Case, claude: Path, version: str) -> dict[str, Any]:
     async with scripted_model(script) as model:
         run = ProcessRun(
             [str(claude), *flags],
-            cli_env(model.url, home=dirs["home"], tmp=dirs["home"] / "tmp", extra=case.env),
+            cli_env(model.url, home=dirs["home"], tmp=dirs["home"] / "tmp") | dict(case.env),
             dirs["workspace"],
             case.prompt.encode(),
             RunFiles.in_dir(dirs["run"]),

@@ -80,7 +80,6 @@ def test_cli_env_is_an_allowlist_with_runners_endpoint_and_key(tmp_path: Path) -
         tmp="/tmp",
         inherit=caller,
         passthrough=("NAMED",),
-        extra={"X": "1"},
     )
     assert env["PATH"] == "/bin"
     assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9"
@@ -88,7 +87,6 @@ def test_cli_env_is_an_allowlist_with_runners_endpoint_and_key(tmp_path: Path) -
     assert "sk-ant-the-real-one" not in env.values()
     assert "ANTHROPIC_MODEL" not in env  # not in the cache key, so it may not steer a run
     assert env["NAMED"] == "n"
-    assert env["X"] == "1"
     assert "AWS_SECRET" not in env
     assert env["HOME"] == "/home/agent"
     assert env["CLAUDE_CONFIG_DIR"] == "/home/agent/.claude"
