@@ -23,6 +23,7 @@ from runner.cmdline import (
     EXIT_CODES_REST,
     UNCONFINED,
     HelpFormatter,
+    Parser,
     absolute,
     fail,
     interrupted,
@@ -246,7 +247,7 @@ It runs the real Claude Code CLI and reads its stream-json output into typed eve
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m runner", description=DESCRIPTION)
+    parser: argparse.ArgumentParser = Parser(prog="python -m runner", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"runner {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     doctor = sub.add_parser("doctor", help="show which Claude Code CLI runner will use")

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import anyio
 
@@ -74,6 +74,14 @@ def absolute(text: str) -> Path:
     (the CLI's and the reaper's working directory is the workspace), where a relative path
     names something else."""
     return Path(text).absolute()
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a usage error on one line, like every other user mistake (argparse's
+    own prints the whole usage first); the usage is one ``--help`` away."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def say(message: str) -> None:

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 from runner.atomic import PathError
 from runner.cmdline import describe_os_error, io_error
 from tests.command_support import runner
@@ -206,3 +208,19 @@ def test_an_os_error_is_one_line_naming_the_path_the_operation_and_the_errno() -
     assert str(written) == "cannot write /r/x.json: No space left on device (ENOSPC)"
     assert written.errno == errno.ENOSPC
     assert io_error(ExceptionGroup("runs", [ValueError()])) is None  # a bug stays a traceback
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["eval", "--trials", "0"], "python -m runner eval: argument --trials: '0' is not"),
+        (["evl"], "python -m runner: argument COMMAND: invalid choice: 'evl'"),
+        (["ab", "--lanes"], "python -m runner ab: argument --lanes: expected one argument"),
+    ],
+)
+def test_a_usage_error_is_one_line(argv: list[str], says: str) -> None:
+    proc = runner(*argv)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(says), line
+    assert line.endswith("--help)")
