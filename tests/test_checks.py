@@ -227,7 +227,7 @@ async def test_a_command_past_its_timeout_fails_quickly_and_leaves_nothing(
     command = check(type="command", run=f"{sleeper(word)} & {sleeper(word)}", timeout_s=0.5)
     started = time.monotonic()
     result = await one(command, empty_run)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # not the sleepers' 60 s, on any load
     assert (result.passed, result.detail) == (False, "timed out after 0.5s")
     assert await gone_within(word, 2) == []
 

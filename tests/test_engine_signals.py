@@ -79,11 +79,12 @@ def test_a_stop_signal_ends_the_run_and_writes_the_record(
     proc = start_driver(tmp_path, word, backend)
     proc.send_signal(signum)
     try:
-        _, err = proc.communicate(timeout=5 + 3 + 5)  # the grace, the reaper's margin, slack
+        # A hang guard only: a loaded machine may take far longer than the grace.
+        _, err = proc.communicate(timeout=120)
     finally:
         proc.kill()  # a driver the signal did not stop: its reaper then ends the run's tree
     assert proc.returncode == code, err.decode()
-    assert processes_with(word) == []
+    wait_until_gone(word, within_s=60)  # the tree's last processes may still be exiting
     record = RunRecord.model_validate_json((tmp_path / "run" / "record.json").read_bytes())
     assert record.exit_reason == "cancelled"
     assert record.transcript.tool_sequence == ["Bash"]
@@ -96,7 +97,7 @@ def test_a_killed_harness_leaves_its_stream_and_no_process(tmp_path: Path, backe
     proc.kill()  # no cleanup code of the harness runs
     proc.wait()
     # The reaper notices its parent died (PR_SET_PDEATHSIG) and ends the tree itself.
-    wait_until_gone(word, within_s=5 + 3)
+    wait_until_gone(word, within_s=60)  # the grace and the reaper's margin, on any load
     stream = (tmp_path / "run" / "stream.ndjson").read_bytes()
     assert b'"type":"system"' in stream
     assert b'"tool_result"' in stream  # everything the CLI printed before the crash
