@@ -242,3 +242,333 @@ def _binom_pmf(k: int, n: int, p: float) -> float:
 
 def _binom_cdf(k: int, n: int, p: float) -> float:
     return min(1.0, sum(_binom_pmf(i, n, p) for i in range(k + 1)))
+
+
+# --- The scenario as the unit: tests on per-scenario paired differences ---------------------
+#
+# A scenario's difference is its pass rate in lane B minus lane A over its trials. Treating
+# scenarios, not runs, as the draws answers "does the skill help on tasks like these", which
+# is what a verdict is read as; pooling runs answers it only for these exact scenarios.
+
+# Differences are multiples of 1/trials; rounding subset means keeps an exact tie (a subset
+# mean of 0) from landing a hair either side of 0 and splitting verdict from interval.
+_DIGITS = 12
+# All 2^m sign flips up to this many scenarios (65,536); a seeded sample of flips above.
+SIGN_FLIP_EXACT_LIMIT = 16
+SIGN_FLIP_SAMPLES = 20000
+
+
+@dataclass(frozen=True)
+class ScenarioTest:
+    """A test of "the mean scenario difference is 0" and the interval its inversion gives,
+    so the two never contradict: p < alpha exactly when 0 lies outside the interval."""
+
+    method: str
+    scenarios: int
+    mean: float
+    p_value: float
+    interval: Bounds
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """The continued fraction of the incomplete beta function by the modified Lentz method
+    (Press et al., "Numerical Recipes", 3rd ed. 2007, section 6.4, betacf)."""
+    tiny, eps = 1e-300, 1e-16
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 10000):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < eps:
+            break
+    return h
+
+
+def betainc(a: float, b: float, x: float) -> float:
+    """The regularized incomplete beta function I_x(a, b) (Numerical Recipes, 3rd ed.,
+    section 6.4): the continued fraction where it converges fast, else its symmetry."""
+    if not 0.0 <= x <= 1.0:
+        raise ValueError(f"x {x} outside 0..1")
+    if x in (0.0, 1.0):
+        return x
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: float) -> float:
+    """Student's t distribution function through the incomplete beta (Abramowitz and Stegun
+    1964, 26.7.1 with 26.5.27): P(T <= t) = 1 - I_x(df/2, 1/2) / 2, x = df / (df + t^2)."""
+    if math.isinf(t):
+        return 1.0 if t > 0 else 0.0
+    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t > 0 else tail
+
+
+def t_ppf(p: float, df: float) -> float:
+    """The quantile of Student's t: t_cdf inverted by bisection, then Newton on the density
+    (the density from Abramowitz and Stegun 26.7.1), to about 1e-12."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p {p} outside (0, 1)")
+    if p == 0.5:
+        return 0.0
+    if p < 0.5:
+        return -t_ppf(1.0 - p, df)
+    low, high = 0.0, 1.0
+    while t_cdf(high, df) < p:
+        low, high = high, high * 2.0
+    for _ in range(200):
+        mid = (low + high) / 2.0
+        if t_cdf(mid, df) < p:
+            low = mid
+        else:
+            high = mid
+        if high - low < 1e-6 * max(1.0, high):
+            break
+    x = (low + high) / 2.0
+    log_norm = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    for _ in range(20):
+        density = math.exp(log_norm - (df + 1) / 2 * math.log1p(x * x / df))
+        step = (t_cdf(x, df) - p) / density
+        x -= step
+        if abs(step) < 1e-14 * max(1.0, abs(x)):
+            break
+    return x
+
+
+def _mean_sd(diffs: Sequence[float]) -> tuple[float, float]:
+    m = len(diffs)
+    if m < 2:
+        raise ValueError(f"need at least 2 scenarios, got {m}")
+    mean = sum(diffs) / m
+    var = sum((d - mean) ** 2 for d in diffs) / (m - 1)
+    return mean, math.sqrt(var)
+
+
+def paired_t(diffs: Sequence[float], confidence: float = 0.95) -> ScenarioTest:
+    """The paired t-test on per-scenario differences and its t interval (Student 1908; any
+    text, e.g. Rice, "Mathematical Statistics and Data Analysis", 3rd ed., section 11.3)."""
+    mean, sd = _mean_sd(diffs)
+    m = len(diffs)
+    se = sd / math.sqrt(m)
+    if se == 0.0:
+        # Every scenario moved by the same amount: no spread to test against.
+        return ScenarioTest("paired t", m, mean, 1.0 if mean == 0 else 0.0, (mean, mean))
+    p = min(1.0, 2.0 * t_cdf(-abs(mean / se), m - 1))
+    q = t_ppf(0.5 + confidence / 2.0, m - 1)
+    return ScenarioTest("paired t", m, mean, p, (mean - q * se, mean + q * se))
+
+
+def _subset_means(diffs: Sequence[float], seed: int) -> tuple[list[float], int]:
+    """The means of the scenario subsets a sign flip negates, sorted, and the number of sign
+    vectors they stand for (the empty subset, the observed data, is the 1 added to counts).
+
+    Flipping subset S changes the sum by -2 sum_S(d - delta), so the flipped sum is at least
+    the observed one exactly when mean_S(d) <= delta (Hartigan 1969, JASA 64:1303)."""
+    m = len(diffs)
+    if m <= SIGN_FLIP_EXACT_LIMIT:
+        subsets = [(0.0, 0)]
+        for d in diffs:
+            subsets += [(s + d, k + 1) for s, k in subsets]
+        means = [round(s / k, _DIGITS) for s, k in subsets[1:]]
+        total = 2**m
+    else:
+        rng = random.Random(seed)
+        means = []
+        for _ in range(SIGN_FLIP_SAMPLES):
+            picked = [d for d in diffs if rng.random() < 0.5]
+            if picked:
+                means.append(round(sum(picked) / len(picked), _DIGITS))
+        total = SIGN_FLIP_SAMPLES + 1
+    means.sort()
+    return means, total
+
+
+def _one_sided(means: list[float], total: int, delta: float) -> tuple[float, float]:
+    """The sign-flip p-values against "mean <= delta" and against "mean >= delta"."""
+    from bisect import bisect_left, bisect_right
+
+    delta = round(delta, _DIGITS)
+    at_most = bisect_right(means, delta)  # subsets with mean <= delta
+    at_least = len(means) - bisect_left(means, delta)
+    return (1 + at_most) / total, (1 + at_least) / total
+
+
+def sign_flip(diffs: Sequence[float], confidence: float = 0.95, seed: int = 0) -> ScenarioTest:
+    """The sign-flip permutation test on per-scenario differences (Fisher 1935, "The Design
+    of Experiments", section 21): under "no difference" each scenario's difference is as
+    likely negative as positive. Exact over all 2^m flips up to SIGN_FLIP_EXACT_LIMIT
+    scenarios, a seeded sample above. Two-sided p = twice the smaller one-sided p; the
+    interval is the set of shifts neither one-sided test rejects at (1 - confidence) / 2,
+    which is Hartigan's (1969) subset-mean interval."""
+    m = len(diffs)
+    if m < 1:
+        raise ValueError("need at least 1 scenario")
+    means, total = _subset_means(diffs, seed)
+    mean = sum(diffs) / m
+    p_greater, p_less = _one_sided(means, total, 0.0)
+    p = min(1.0, 2.0 * min(p_greater, p_less))
+    # p_greater(delta) = (1 + #{mean_S <= delta}) / total stays >= tail from the k-th mean up.
+    tail = (1.0 - confidence) / 2.0
+    k = math.ceil(tail * total - 1 - 1e-9)
+    low = means[k - 1] if k >= 1 else -1.0
+    high = means[len(means) - k] if k >= 1 else 1.0
+    return ScenarioTest("sign flip", m, mean, p, (low, high))
+
+
+def min_scenarios(alpha: float = 0.05, two_sided: bool = True) -> int:
+    """The fewest scenarios at which the sign-flip test can reject at all: its smallest p is
+    2^(1-m) two-sided (2^-m one-sided), so 6 at 0.05 two-sided and 5 one-sided (and so for
+    TOST, two one-sided tests)."""
+    m = 1
+    while (2.0 ** (1 - m) if two_sided else 2.0**-m) >= alpha:
+        m += 1
+    return m
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Two one-sided tests (Schuirmann 1987, J Pharmacokinet Biopharm 15:657): the mean
+    difference is above -margin and below +margin. p is the larger of the two one-sided
+    p-values; equivalent when p < alpha, the same as the 1 - 2 alpha interval lying inside
+    (-margin, margin)."""
+
+    method: str
+    margin: float
+    p_value: float
+
+    def equivalent(self, alpha: float = 0.05) -> bool:
+        return self.p_value < alpha
+
+
+def tost(
+    diffs: Sequence[float], margin: float, method: str = "sign flip", seed: int = 0
+) -> Equivalence:
+    """TOST at +-margin on per-scenario differences, by the sign-flip or the paired t test."""
+    if margin <= 0:
+        raise ValueError(f"margin {margin} must be positive")
+    if method == "sign flip":
+        means, total = _subset_means(diffs, seed)
+        above = _one_sided(means, total, -margin)[0]  # against "mean <= -margin"
+        below = _one_sided(means, total, margin)[1]  # against "mean >= +margin"
+    elif method == "paired t":
+        mean, sd = _mean_sd(diffs)
+        se = sd / math.sqrt(len(diffs))
+        if se == 0.0:
+            inside = -margin < mean < margin
+            return Equivalence(method, margin, 0.0 if inside else 1.0)
+        df = len(diffs) - 1
+        above = 1.0 - t_cdf((mean + margin) / se, df)
+        below = t_cdf((mean - margin) / se, df)
+    else:
+        raise ValueError(f"unknown method {method!r}: 'sign flip' or 'paired t'")
+    return Equivalence(method, margin, max(above, below))
+
+
+@dataclass(frozen=True)
+class VarianceSplit:
+    """What the mean scenario difference's variance is made of, over m scenarios of n
+    trials: (between + within / n) / m. ``between`` is the variance of the true per-scenario
+    effect; ``within`` is one trial pair's binomial variance, p_a(1 - p_a) + p_b(1 - p_b),
+    averaged over scenarios. More trials shrink only within / n; only scenarios shrink both."""
+
+    scenarios: int
+    trials: float
+    between: float
+    within: float
+
+    @property
+    def between_dominates(self) -> bool:
+        return self.between >= self.within / self.trials
+
+
+def variance_split(lanes: Sequence[tuple[int, int, int]]) -> VarianceSplit:
+    """Split the observed variance of per-scenario differences, one (passes in A, passes in
+    B, trials) per scenario, by the method of moments (one-way random effects; Searle,
+    Casella and McCulloch, "Variance Components", 1992, section 3.5): each scenario's
+    binomial noise is estimated without bias by p(1 - p) / (n - 1) per lane, and what the
+    observed variance holds beyond its mean is the between-scenario variance (floored at 0)."""
+    if len(lanes) < 2:
+        raise ValueError(f"need at least 2 scenarios, got {len(lanes)}")
+    diffs, noise, per_trial = [], [], []
+    for a, b, n in lanes:
+        if n < 2 or not (0 <= a <= n and 0 <= b <= n):
+            raise ValueError(f"need 0 <= passes <= trials and trials >= 2 (got {a}, {b}, {n})")
+        pa, pb = a / n, b / n
+        diffs.append(pb - pa)
+        spread = pa * (1 - pa) + pb * (1 - pb)
+        noise.append(spread / (n - 1))  # unbiased for the lane variances' sum / n
+        per_trial.append(spread * n / (n - 1))
+    _, sd = _mean_sd(diffs)
+    m = len(lanes)
+    between = max(0.0, sd * sd - sum(noise) / m)
+    trials = sum(n for _, _, n in lanes) / m
+    return VarianceSplit(m, trials, between, sum(per_trial) / m)
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What to add for 80% power at the stated effect: ``add`` is "scenarios" or "trials";
+    scenarios_needed at the current trials, trials_needed at the current scenarios (None
+    when no number of trials reaches the power, because the between term alone is too big)."""
+
+    add: str
+    scenarios_needed: int
+    trials_needed: int | None
+
+
+def scenarios_needed(
+    between: float,
+    within: float,
+    trials: float,
+    effect: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+) -> int:
+    """Scenarios for a paired t-test on scenario differences to detect ``effect`` with the
+    given power: the least m with
+        m >= (t(1 - alpha/2, m - 1) + t(power, m - 1))^2 (between + within / trials) / effect^2
+    (the normal-theory sample size with t quantiles, solved by iteration; Guenther 1981,
+    Am Stat 35:243), and never below min_scenarios(alpha)."""
+    if effect == 0:
+        raise ValueError("effect must not be 0")
+    variance = between + within / trials
+    m = max(2, min_scenarios(alpha))
+    while True:
+        k = t_ppf(1 - alpha / 2, m - 1) + t_ppf(power, m - 1)
+        if m >= k * k * variance / (effect * effect):
+            return m
+        m += 1
+
+
+def advise(split: VarianceSplit, effect: float, alpha: float = 0.05, power: float = 0.8) -> Advice:
+    """Scenarios or trials? Trials only when the within term dominates and enough of them
+    at the current scenarios reach the power (solving the formula in scenarios_needed for
+    trials at fixed m); else scenarios, with how many at the current trials."""
+    m = split.scenarios
+    need_m = scenarios_needed(split.between, split.within, split.trials, effect, alpha, power)
+    trials: int | None = None
+    if m >= min_scenarios(alpha):
+        k = t_ppf(1 - alpha / 2, m - 1) + t_ppf(power, m - 1)
+        room = m * effect * effect / (k * k) - split.between  # what within / n may use
+        if room > 0:
+            trials = max(1, math.ceil(split.within / room))
+    add = "scenarios" if split.between_dominates or trials is None else "trials"
+    return Advice(add, need_m, trials)
