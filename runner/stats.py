@@ -6,6 +6,7 @@ a reader can check it against the textbook; ``tests/test_stats.py`` does.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Sequence
@@ -322,6 +323,7 @@ def t_cdf(t: float, df: float) -> float:
     return 1.0 - tail if t > 0 else tail
 
 
+@functools.lru_cache(maxsize=1024)  # the same few quantiles are asked for again and again
 def t_ppf(p: float, df: float) -> float:
     """The quantile of Student's t: t_cdf inverted by bisection, then Newton on the density
     (the density from Abramowitz and Stegun 26.7.1), to about 1e-12."""
