@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import math
+import random
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -174,3 +175,23 @@ def test_reduced_simulation_scenario_tests_hold_their_false_positive_rate() -> N
     # And the sign-flip test is not vacuous at 8 scenarios: a +1 logit effect shows.
     strong = sim.run_cell(8, 10, 0.5, 1.0, rounds, seed=1)
     assert strong.tallies["sign flip"].better / rounds > 0.3
+
+
+def test_variance_split_recovers_known_components() -> None:
+    # Lane A passes half the time; the skill moves a scenario by +20 or -20 points, so the
+    # true between variance is 0.04 and one trial pair's variance 0.25 + 0.21 = 0.46.
+    rng = random.Random(3)
+    betweens, withins = [], []
+    for _ in range(400):
+        lanes = []
+        for j in range(8):
+            p_b = 0.7 if j % 2 else 0.3
+            a = sum(rng.random() < 0.5 for _ in range(10))
+            b = sum(rng.random() < p_b for _ in range(10))
+            lanes.append((a, b, 10))
+        split = stats.variance_split(lanes)
+        betweens.append(split.between)
+        withins.append(split.within)
+    assert sum(withins) / len(withins) == pytest.approx(0.46, abs=0.01)
+    # Floored at 0 per study, so the mean sits a little above the truth, not below it.
+    assert 0.035 <= sum(betweens) / len(betweens) <= 0.05
