@@ -15,7 +15,7 @@ from runner.stream import iter_events
 from runner.transcript import Transcript, TranscriptSummary
 from tests.clirun import GREETER
 from tests.engine_support import scripted_run
-from tests.suite_commands import report, workbench
+from tests.suite_commands import report, scripted_scenario, workbench
 
 
 def read(*events: dict[str, Any]) -> TranscriptSummary:
@@ -83,22 +83,16 @@ async def test_the_real_cli_answering_unknown_skill_is_not_an_invocation(tmp_pat
 @pytest.mark.cli
 def test_ab_does_not_count_an_unknown_skill_as_loaded(tmp_path: Path) -> None:
     # The skill lane's agent asks for a misspelt skill, then does the task without it.
-    suite = tmp_path / "make" / "greet"
-    (suite / "mock").mkdir(parents=True)
     turns = [
         {"content": [tool("Skill", skill="greter")]},
         {"content": [tool("Write", file_path="greeting.txt", content="Hello, Ada!\n")]},
         {"content": [text("Wrote greeting.txt.")]},
     ]
-    (suite / "mock" / "agent.json").write_text(json.dumps({"turns": turns}))
-    (suite / "scenario.toml").write_text(
-        'instruction = "Greet Ada in greeting.txt."\n'
-        'skill = "greeter"\n'
-        "timeout_s = 120\n"
-        '[mock]\n"*" = "mock/agent.json"\n'
-        '[[check]]\ntype = "file_matches"\npath = "greeting.txt"\npattern = "Hello, Ada!"\n'
+    toml = (
+        'instruction = "Greet Ada in greeting.txt."\nskill = "greeter"\n'
+        '[[check]]\ntype = "file_matches"\npath = "greeting.txt"\npattern = "Hello, Ada!"'
     )
-    bench = workbench(tmp_path, suite.parent)
+    bench = workbench(tmp_path, scripted_scenario(tmp_path / "make" / "greet", turns, toml))
     proc = bench.command("ab", "--lanes", "agent-baseline,agent-skill", "--trials", "1", "--json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = report(proc)
