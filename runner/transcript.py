@@ -248,6 +248,8 @@ class TranscriptSummary(BaseModel):
     duration_api_ms: int | None
     tool_sequence: list[str]
     skills_invoked: list[str]
+    # Skills whose Skill call came back an error ("Unknown skill: x"): asked for, not loaded.
+    skill_errors: list[str] = []
     final_text: str | None
     api_retries: int
     api_error_status: int | None
@@ -292,7 +294,9 @@ class _Session:
         self.segment_usage = Usage()
         self.tool_ids: set[str] = set()
         self.tool_sequence: list[str] = []
-        self.skills: list[str] = []
+        self.skills: list[str] = []  # loaded: the Skill call's result was not an error
+        self.skill_errors: list[str] = []
+        self.skill_calls: dict[str, str] = {}  # Skill calls awaiting a result: id -> skill
         self.last_text: str | None = None
         self.retries = 0
         self.last_retry_status: int | None = None
@@ -314,10 +318,20 @@ class _Session:
                 self.tool_ids.add(block.id)
                 self.tool_sequence.append(block.name)
                 skill = block.input.get("skill") if block.name == "Skill" else None
-                if isinstance(skill, str) and skill not in self.skills:
-                    self.skills.append(skill)
+                if isinstance(skill, str):
+                    self.skill_calls[block.id] = skill
             elif isinstance(block, TextBlock) and event.parent_tool_use_id is None:
                 self.last_text = block.text
+
+    def tool_results(self, content: list[ContentBlock]) -> None:
+        """A skill counts as loaded only when its Skill call's result says so: the CLI answers
+        a skill it does not know with an error result, and the agent carries on without it."""
+        for block in content:
+            if isinstance(block, ToolResultBlock) and block.tool_use_id in self.skill_calls:
+                skill = self.skill_calls.pop(block.tool_use_id)
+                named = self.skill_errors if block.is_error else self.skills
+                if skill not in named:
+                    named.append(skill)
 
     def usage_totals(self) -> UsageTotals:
         return totals(self.result, self.estimator, self.segment_usage, silent=not self.events)
@@ -377,6 +391,7 @@ class SummaryBuilder:
             session.assistant(item)
             self._unknown_blocks(item.message.content)
         elif isinstance(item, UserEvent) and not isinstance(item.message.content, str):
+            session.tool_results(item.message.content)
             self._unknown_blocks(item.message.content)
         elif isinstance(item, ResultEvent):
             session.result_event(item)
@@ -452,6 +467,7 @@ class SummaryBuilder:
             duration_api_ms=result.duration_api_ms if result else None,
             tool_sequence=list(session.tool_sequence),
             skills_invoked=list(session.skills),
+            skill_errors=list(session.skill_errors),
             final_text=final if final is not None else session.last_text,
             api_retries=session.retries,
             # Without a result, the status the CLI was retrying on is the best account of why.

@@ -110,6 +110,15 @@ class Workbench:
         return sorted((self.root / "runs").glob("*.json"))
 
 
+def scripted_scenario(folder: Path, turns: list[dict[str, Any]], toml: str) -> Path:
+    """A scenario at ``folder`` whose every lane's agent plays ``turns``; ``toml`` is the rest
+    of its scenario.toml (instruction, checks). Returns its suite, the folder's parent."""
+    (folder / "mock").mkdir(parents=True)
+    (folder / "mock" / "agent.json").write_text(json.dumps({"turns": turns}))
+    (folder / "scenario.toml").write_text(f'{toml}\n[mock]\n"*" = "mock/agent.json"\n')
+    return folder.parent
+
+
 def workbench(tmp: Path, suite: Path = EXAMPLE_SUITE) -> Workbench:
     bench = Workbench(tmp, find_claude().path)
     shutil.copytree(suite, bench.suite)

@@ -133,9 +133,6 @@ def test_pairs_needed_is_the_first_with_enough_power() -> None:
     # The exact test is conservative: it needs at least Connor's approximate count.
     assert n >= stats.connor_pairs(0.1, 0.3, 0.05, 0.8)
     assert stats.pairs_needed(0.2, 0.2) is None
-    # Past the exact search's limit, Connor's figure.
-    tiny = stats.pairs_needed(0.30, 0.32)
-    assert tiny == math.ceil(stats.connor_pairs(0.30, 0.32, 0.05, 0.8))
 
 
 def test_bootstrap_interval_is_seeded_and_covers() -> None:
@@ -154,3 +151,62 @@ def test_bootstrap_interval_is_seeded_and_covers() -> None:
         covered += bounds[0] <= 1.0 <= bounds[1]
     # The percentile bootstrap runs a little under nominal at n = 40.
     assert 0.90 <= covered / rounds <= 0.99
+
+
+# --- pairs_needed against a brute-force exact power (issue 15, item 6) -----------------------
+# The exact power summed the long way, independent of stats._ExactPower's running tables: each
+# d's rejecting splits found with integer binomial coefficients (no rounding at the alpha
+# boundary), each term's probability from log-gamma.
+
+
+def _log_pmf(k: int, n: int, p: float) -> float:
+    log_comb = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+    return log_comb + k * math.log(p) + (n - k) * math.log1p(-p)
+
+
+def _brute_power(pairs: int, p_a: float, p_b: float) -> float:
+    psi, q = p_a + p_b, p_b / (p_a + p_b)
+    total = 0.0
+    for d in range(pairs + 1):
+        weight = _log_pmf(d, pairs, psi)
+        if weight < -100:  # under e^-100 of the whole: nothing a power of 0.8 could feel
+            continue
+        # The largest j whose two-sided p-value 2 P(X <= j) is below 0.05: 40 sum < 2^d.
+        j, coef, tail = -1, 1, 0
+        while 40 * (tail + coef) < 2**d:
+            j, tail = j + 1, tail + coef
+            coef = coef * (d - j) // (j + 1)
+        rejecting = [*range(j + 1), *range(d - j, d + 1)] if j >= 0 else []
+        total += sum(math.exp(weight + _log_pmf(b, d, q)) for b in rejecting)
+    return total
+
+
+@pytest.mark.parametrize(
+    ("p_a", "p_b", "expected"),
+    [
+        (0.1, 0.3, 84),
+        (0.02, 0.12, 114),
+        # Connor says 977 and the search used to stop at 1,000 and return 978.
+        (0.35, 0.429, 1002),
+        # Connor says 1,175: the exact answer lies 44 pairs above.
+        (0.1, 0.14, 1219),
+    ],
+)
+def test_pairs_needed_matches_brute_force_exact_power(
+    p_a: float, p_b: float, expected: int
+) -> None:
+    n = stats.pairs_needed(p_a, p_b)
+    assert n == expected
+    assert _brute_power(n, p_a, p_b) >= 0.8 > _brute_power(n - 1, p_a, p_b)
+    assert stats.mcnemar_power(n, p_a, p_b) == pytest.approx(_brute_power(n, p_a, p_b), abs=1e-10)
+    # The exact test is conservative: Connor's normal approximation never asks for more.
+    assert n >= stats.connor_pairs(p_a, p_b, 0.05, 0.8)
+
+
+def test_pairs_needed_stays_exact_far_past_a_thousand() -> None:
+    # Bisection on the exact power: n has 80% power, n - 1 has not, at 12,000 pairs.
+    n = stats.pairs_needed(0.30, 0.32)
+    assert n is not None
+    assert n > 5 * stats.EXACT_SCAN_LIMIT
+    assert stats.mcnemar_power(n, 0.30, 0.32) >= 0.8 > stats.mcnemar_power(n - 1, 0.30, 0.32)
+    assert n > stats.connor_pairs(0.30, 0.32, 0.05, 0.8)
