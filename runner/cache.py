@@ -46,7 +46,9 @@ from runner.sandbox import SEARCH_PATH, Network, SandboxMode
 from runner.workspace import FileState, walk_tree
 
 # 3: runs in the sandbox (fixed paths, no network); the capture cap. 4: a manifest in every
-# entry; the skill lane keyed on SKILL.md alone; the environment's values in the key.
+# entry; the skill lane keyed on SKILL.md alone; the environment's values in the key; records
+# summarized by newer rules (a failed Skill call is not an invocation, sessions apart, null
+# estimates), which a hit does not redo: a change to how records are summarized bumps this.
 CACHE_SCHEMA = 4
 MANIFEST = "manifest.json"
 DEFAULT_ROOT = Path(".runner") / "cache"
