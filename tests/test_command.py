@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import termios
-import time
 from pathlib import Path
 from typing import IO
 
@@ -20,6 +19,7 @@ from runner.atomic import PathError
 from runner.cmdline import describe_os_error, io_error
 from tests.command_support import runner
 from tests.conftest import FIXTURES
+from tests.waiting import wait_for
 
 REQUIRED = {
     "events": int,
@@ -167,14 +167,12 @@ def wait_until_blocked_reading(pid: int, pipe: IO[bytes]) -> None:
     for more: the pipe holds nothing (FIONREAD), and the kernel has it asleep in a pipe read
     (wchan: ``pipe_read`` or ``anon_pipe_read``). A guard, not a timing: 60 s to a hang."""
     unread = array.array("i", [0])
-    deadline = time.monotonic() + 60
-    while True:
+
+    def blocked() -> bool:
         fcntl.ioctl(pipe.fileno(), termios.FIONREAD, unread)
-        waiting_in = Path(f"/proc/{pid}/wchan").read_text()
-        if unread[0] == 0 and waiting_in.endswith("pipe_read"):
-            return
-        assert time.monotonic() < deadline, f"{unread[0]} bytes unread, in {waiting_in}"
-        time.sleep(0.01)
+        return unread[0] == 0 and Path(f"/proc/{pid}/wchan").read_text().endswith("pipe_read")
+
+    wait_for(blocked, "the command waits in a read of its drained stdin", within_s=60)
 
 
 def test_help_teaches() -> None:

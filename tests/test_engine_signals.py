@@ -6,13 +6,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from runner.engine import RunRecord
 from tests.engine_support import marker, processes_with
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cli
 
@@ -50,21 +50,19 @@ def start_driver(tmp_path: Path, word: str, backend: str) -> subprocess.Popen[by
         stderr=subprocess.PIPE,
     )
     stream = tmp_path / "run" / "stream.ndjson"
-    deadline = time.monotonic() + 60
     # Wait until the agent's background processes are running, as the tool result says.
-    while not (stream.exists() and b'"tool_result"' in stream.read_bytes()):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the run never got to its tool result"
-        time.sleep(0.05)
+    wait_for(
+        lambda: stream.exists() and b'"tool_result"' in stream.read_bytes(),
+        "the run got to its tool result",
+        within_s=60,
+        proc=proc,
+    )
     assert processes_with(word)
     return proc
 
 
 def wait_until_gone(word: str, within_s: float) -> None:
-    deadline = time.monotonic() + within_s
-    while processes_with(word) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert processes_with(word) == []
+    wait_for(lambda: processes_with(word) == [], f"no process with {word}", within_s=within_s)
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])

@@ -7,8 +7,6 @@ import json
 import re
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from tests.suite_commands import (
     run_runner,
     workbench,
 )
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cli
 
@@ -240,7 +239,11 @@ def test_a_signal_stops_the_eval_as_ctrl_c_does_and_leaves_nothing_running(
     proc = bench.start("--scenarios", "fix-entry,new-changelog", "--concurrency", "1")
     # Under way: fix-entry saved, and new-changelog's agent has started its processes.
     runs = bench.root / "runs"
-    until(lambda: saved_runs(runs) == ["fix-entry"] and processes_with(word) != [], proc)
+    wait_for(
+        lambda: saved_runs(runs) == ["fix-entry"] and processes_with(word) != [],
+        "the first run is saved and the second one's agent is up",
+        proc=proc,
+    )
     proc.send_signal(signum)
     try:
         _, err = proc.communicate(timeout=60)
@@ -275,7 +278,11 @@ def test_sigterm_stops_ab_as_ctrl_c_does(bench: Workbench) -> None:
         "--concurrency", "1", command="ab",
     )  # fmt: skip
     runs = bench.root / "runs"
-    until(lambda: saved_runs(runs) == ["fix-entry"] and processes_with(word) != [], proc)
+    wait_for(
+        lambda: saved_runs(runs) == ["fix-entry"] and processes_with(word) != [],
+        "the first run is saved and the second one's agent is up",
+        proc=proc,
+    )
     proc.send_signal(signal.SIGTERM)
     try:
         _, err = proc.communicate(timeout=60)
@@ -294,17 +301,6 @@ def saved_runs(runs_dir: Path) -> list[str] | None:
     if not partial:
         return None
     return [r["scenario"] for r in json.loads(partial[0].read_text())["runs"]]
-
-
-def until(condition: Callable[[], bool], proc: subprocess.Popen[str]) -> None:
-    """Wait for ``condition`` while ``proc`` runs; the deadline only guards against a hang."""
-    deadline = time.monotonic() + 120
-    while not condition():
-        assert proc.poll() is None, proc.communicate()
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the condition never came true: {proc.communicate()}")
-        time.sleep(0.05)
 
 
 def test_every_path_may_be_relative_to_the_working_directory(bench: Workbench) -> None:

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from runner.claude_bin import find_claude
 from runner.stream import iter_events
 from runner.transcript import summarize
 from tests.command_support import say, sse_events, write_script
+from tests.waiting import wait_for
 
 
 def command(*args: str) -> list[str]:
@@ -248,11 +248,12 @@ def test_out_of_descriptors_it_waits_and_serves_again(tmp_path: Path) -> None:
         clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2 * limit)]
         try:
             # Bounded as a hang guard only: the table fills as fast as it accepts.
-            deadline = time.monotonic() + 30
-            while len(os.listdir(f"/proc/{server.proc.pid}/fd")) < limit:
-                assert server.proc.poll() is None, "it died"
-                assert time.monotonic() < deadline, "its descriptor table never filled"
-                time.sleep(0.01)
+            wait_for(
+                lambda: len(os.listdir(f"/proc/{server.proc.pid}/fd")) >= limit,
+                "its descriptor table filled",
+                within_s=30,
+                proc=server.proc,
+            )
         finally:
             for client in clients:
                 client.close()

@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from runner.replay.script import text, tool
 from tests.clirun import GREETER
 from tests.command_support import runner, say, write_script
 from tests.engine_support import background_command, marker, processes_with
+from tests.waiting import wait_for
 
 
 @pytest.mark.cli
@@ -128,11 +128,8 @@ def test_a_signal_ends_the_run_with_its_record(tmp_path: Path, signum: int, code
         cwd=tmp_path, env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not processes_with(word):  # the agent's processes are up: the run is in flight
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the agent never started its processes"
-        time.sleep(0.05)
+    # The agent's processes are up: the run is in flight.
+    wait_for(lambda: processes_with(word) != [], "the agent started its processes", proc=proc)
     proc.send_signal(signum)
     try:
         _, err = proc.communicate(timeout=60)
