@@ -43,6 +43,7 @@ from runner.lanes import Lane
 from runner.redact import is_secret_name
 from runner.replay.script import Script
 from runner.sandbox import SEARCH_PATH, Network, SandboxMode
+from runner.terminal import encodable
 from runner.workspace import FileState, walk_tree
 
 # 3: runs in the sandbox (fixed paths, no network); the capture cap. 4: a manifest in every
@@ -295,13 +296,7 @@ def _errno(exc: OSError) -> str:
 def _io_problem(exc: OSError, doing: str) -> str:
     """One line: the path, the operation and the errno."""
     where = exc.filename if exc.filename is not None else "the cache"
-    return _printable(f"{where}: cannot {doing} ({_errno(exc)})")
-
-
-def _printable(text: str) -> str:
-    # A file name that is not UTF-8 (an agent made it) holds lone surrogates, which JSON and a
-    # strict stdout cannot encode: they are shown escaped.
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return encodable(f"{where}: cannot {doing} ({_errno(exc)})")
 
 
 Producer = Callable[[Path], Awaitable[RunRecord]]
@@ -336,7 +331,7 @@ class RunCache:
             return None
         record = verify(path, key, digests=digests)
         if isinstance(record, str):
-            record = _printable(record)
+            record = encodable(record)
             self.problems.append(f"{path}: corrupt cache entry ({record}); running it again")
             return record
         with suppress(OSError):  # last used, for prune --older-than; a read-only cache still serves

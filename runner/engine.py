@@ -41,6 +41,7 @@ from runner.sandbox import (
     default_mode,
     launching,
 )
+from runner.terminal import encodable
 from runner.usage import Usage
 from runner.workspace import FileChange, Workspace
 
@@ -293,8 +294,7 @@ def described(exc: BaseException) -> str:
     a file name in it that is not UTF-8 is escaped, so the record can still be written."""
     if isinstance(exc, BaseExceptionGroup):
         return "; ".join(described(inner) for inner in exc.exceptions)
-    text = f"{type(exc).__name__}: {exc}"
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return encodable(f"{type(exc).__name__}: {exc}")
 
 
 @asynccontextmanager

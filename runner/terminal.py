@@ -33,3 +33,9 @@ def json_visible(document: str) -> str:
     """A JSON document for a terminal: the same JSON, with the characters JSON may leave raw
     in its strings written as ``\\uXXXX``."""
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
+def encodable(text: str) -> str:
+    """``text`` with lone surrogates (a file name that is not UTF-8, as the agent may make one)
+    escaped, so JSON and a strict stdout can encode it."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
