@@ -26,7 +26,14 @@ from runner.replay.http import serving
 from runner.replay.mock_api import Exchange, RecordedRequest, ScriptedModel
 from runner.replay.script import Script, text, tool
 from runner.transcript import SummaryBuilder
-from tests.engine_support import EngineRun, live_run, marker, processes_with, scripted_run
+from tests.engine_support import (
+    EngineRun,
+    background_command,
+    live_run,
+    marker,
+    processes_with,
+    scripted_run,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cli]
 
@@ -307,10 +314,8 @@ async def test_unconfined_a_killed_reaper_is_reported_and_its_orphans_still_end(
     # Without the sandbox the agent can see and kill its reaper; the record says so, and the
     # processes the reaper would have ended are found anyway.
     word = marker()
-    command = (
-        f"(setsid python3 -c 'import time; time.sleep(300)' {word} &); "
-        "kill -9 $(ps -o ppid= -p $PPID); echo killed"
-    )
+    # Its processes are up (background_command waits for them) before the reaper goes.
+    command = f"{background_command(word)}; kill -9 $(ps -o ppid= -p $PPID); echo killed"
     run = await scripted_run(bash(command), tmp_path, sandbox="none")
     assert run.record.exit_reason == "success"  # the CLI itself finished
     lost = run.record.diagnostics.process_tree_lost
