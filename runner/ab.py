@@ -23,10 +23,26 @@ from runner.results import RunResult, SuiteResult
 ALPHA = 0.05
 POWER = 0.8
 CONFIDENCE = 0.95
+MARGIN = 0.10  # --margin 10: within +-10 points of pass rate is "equivalent"
+COST_MARGIN = 0.10  # --cost-margin 10: within +-10% of cost per run is "same cost"
 
-Verdict = Literal["better", "worse", "no detectable difference", "underpowered"]
+# What B does to the pass rate, over scenarios like these (not only these).
+Verdict = Literal["better", "worse", "equivalent", "inconclusive"]
+CostVerdict = Literal["costs more", "costs less", "same cost", "inconclusive"]
 Metric = Literal["cost_usd", "num_turns", "duration_ms"]
 METRICS: tuple[Metric, ...] = ("cost_usd", "num_turns", "duration_ms")
+_VERDICTS: dict[stats.Direction, Verdict] = {
+    "higher": "better",
+    "lower": "worse",
+    "equivalent": "equivalent",
+    "inconclusive": "inconclusive",
+}
+_COST_VERDICTS: dict[stats.Direction, CostVerdict] = {
+    "higher": "costs more",
+    "lower": "costs less",
+    "equivalent": "same cost",
+    "inconclusive": "inconclusive",
+}
 
 
 class _Frozen(BaseModel):
@@ -39,7 +55,8 @@ class Interval(_Frozen):
 
 
 class Rate(_Frozen):
-    """k of n, with its Wilson 95% interval; rate and interval are None when n is 0."""
+    """k of n and an interval; rate and interval are None when n is 0. ``of`` gives Wilson's
+    interval over runs; ``over_scenarios`` one for the mean over scenarios like these."""
 
     successes: int
     n: int
@@ -50,8 +67,20 @@ class Rate(_Frozen):
     def of(cls, successes: int, n: int) -> Rate:
         if n == 0:
             return cls(successes=0, n=0, rate=None, ci=None)
-        low, high = stats.wilson(successes, n, CONFIDENCE)
-        return cls(successes=successes, n=n, rate=successes / n, ci=Interval(low=low, high=high))
+        return cls._with(successes, n, stats.wilson(successes, n, CONFIDENCE))
+
+    @classmethod
+    def over_scenarios(cls, counts: list[tuple[int, int]]) -> Rate:
+        """Passes and trials per scenario: trials of one scenario share its difficulty, so
+        the interval is the scenario-clustered one (stats.clustered_rate)."""
+        k, n = sum(c for c, _ in counts), sum(t for _, t in counts)
+        if n == 0:
+            return cls(successes=0, n=0, rate=None, ci=None)
+        return cls._with(k, n, stats.clustered_rate(counts, CONFIDENCE))
+
+    @classmethod
+    def _with(cls, k: int, n: int, bounds: stats.Bounds) -> Rate:
+        return cls(successes=k, n=n, rate=k / n, ci=Interval(low=bounds[0], high=bounds[1]))
 
 
 class PassK(_Frozen):
@@ -66,23 +95,27 @@ class PassK(_Frozen):
 class LaneStats(_Frozen):
     lane: str
     runs: int
-    pass_rate: Rate
+    scenarios: int
+    pass_rate: Rate  # interval: the mean over scenarios like these (clustered by scenario)
     pass_k: list[PassK]  # k = 1 .. trials, when every scenario ran more than one trial
-    skill_invoked: Rate | None  # runs that loaded a skill; None on lanes without one
+    skill_invoked: Rate | None  # runs whose Skill call succeeded; None on lanes without one
+    skill_errors: int = 0  # runs with a Skill call that failed (an unknown skill, say)
     cost_usd: float | None  # means over the runs where each is known
     num_turns: float | None
     duration_ms: float | None
 
 
 class MetricEffect(_Frozen):
-    """A figure of B against A over the pairs where both runs have it."""
+    """A figure of B against A over the pairs where both runs have it: the mean over
+    scenarios of each scenario's mean difference, with the paired t interval over scenarios."""
 
     metric: Metric
     pairs: int
+    scenarios: int
     a_mean: float | None
     b_mean: float | None
-    diff: float | None  # mean of (B - A), pair by pair
-    ci: Interval | None  # paired percentile bootstrap, 95%
+    diff: float | None
+    ci: Interval | None  # None below 2 scenarios
 
 
 class ScenarioEffect(_Frozen):
@@ -91,9 +124,48 @@ class ScenarioEffect(_Frozen):
     a_passed: int
     b_passed: int
 
+    @property
+    def diff(self) -> float:
+        return (self.b_passed - self.a_passed) / self.pairs
+
+
+class Pooled(_Frozen):
+    """Every (scenario, trial) pair as if independent: McNemar's exact test and Newcombe's
+    interval. True of these scenarios only; the verdict is about scenarios like these."""
+
+    diff: float
+    ci: Interval
+    p_value: float
+
+
+class Advice(_Frozen):
+    """What would decide at 80% power for an effect of ``effect`` (the margin)."""
+
+    add: Literal["scenarios", "trials"]
+    effect: float
+    scenarios_needed: int  # at the current trials per scenario
+    trials_needed: int | None  # at the current scenarios; None when no number would do
+    between: float  # variance of the true per-scenario effect
+    within: float  # one trial pair's binomial variance
+
+
+class CostEffect(_Frozen):
+    """B's cost per run against A's, scenario by scenario as a ratio of means, tested on the
+    log scale: "same cost" is within +-margin (relative)."""
+
+    verdict: CostVerdict
+    scenarios: int  # scenarios where both lanes have a known, positive cost
+    ratio: float | None  # B over A: 1.38 is 38% more
+    ci: Interval | None
+    p_value: float | None
+    margin: float
+    reason: str
+
 
 class Effect(_Frozen):
-    """B over A, paired by (scenario, trial)."""
+    """B over A. The verdict is about scenarios like these: each scenario's difference in
+    pass rate (over its paired trials) is one draw, tested by the paired t-test, with TOST
+    for equivalence within the margin. The pair counts and ``pooled`` are about these runs."""
 
     a: str
     b: str
@@ -103,13 +175,19 @@ class Effect(_Frozen):
     a_only: int  # A passed, B failed
     b_only: int  # B passed, A failed
     neither: int
-    diff: float | None  # B's pass rate minus A's over the pairs
-    ci: Interval | None  # Newcombe's paired interval, 95%
-    p_value: float  # McNemar's exact test on the discordant pairs
+    method: str = "paired t over scenarios"
+    alpha: float = ALPHA  # the level this verdict was reached at (smaller at a sequential look)
+    margin: float = MARGIN
+    scenarios_paired: int
+    diff: float | None  # mean over scenarios of B's pass rate minus A's
+    ci: Interval | None  # the paired t interval at 1 - alpha
+    p_value: float | None  # the paired t-test; None below stats.MIN_SCENARIOS
+    equivalence_p: float | None  # TOST at +-margin, when the t-test did not reject
     verdict: Verdict
-    pairs_needed: int | None  # for 80% power at the observed effect
-    trials_needed: int | None  # the same, per scenario
     reason: str  # the verdict in one line, with its numbers
+    advice: Advice | None
+    pooled: Pooled | None
+    cost: CostEffect
     metrics: list[MetricEffect]
     scenarios: list[ScenarioEffect]
 
@@ -129,6 +207,23 @@ class NoiseFloor(_Frozen):
     p_value: float  # McNemar's exact test; small here means the lane is not stable
 
 
+class Look(_Frozen):
+    """One look of a sequential A/B (``ab --until-decided``)."""
+
+    trials: int
+    alpha: float  # this look's share of the 5%
+    verdicts: list[Verdict]  # one per effect
+
+
+class Sequential(_Frozen):
+    round_trials: int
+    max_trials: int
+    looks: list[Look]
+    stopped: str  # why it stopped, in a line
+    runs: int  # runs the study used
+    max_runs: int  # runs the full design would have used
+
+
 class AbReport(_Frozen):
     alpha: float = ALPHA
     power: float = POWER
@@ -138,10 +233,18 @@ class AbReport(_Frozen):
     lanes: list[LaneStats]
     effects: list[Effect]  # every lane after the first, against the first
     noise: NoiseFloor | None = None
+    sequential: Sequential | None = None
 
 
-def analyze(result: SuiteResult) -> AbReport:
-    """The A/B report of a stored eval: its lanes in the order they were asked for."""
+def analyze(
+    result: SuiteResult,
+    *,
+    margin: float = MARGIN,
+    cost_margin: float = COST_MARGIN,
+    alpha: float = ALPHA,
+) -> AbReport:
+    """The A/B report of a stored eval: its lanes in the order they were asked for, each
+    verdict at level ``alpha`` (a sequential look passes its share)."""
     h = result.header
     runs = [r for r in result.runs if r.trial < h.trials]
     by_lane: dict[str, list[RunResult]] = defaultdict(list)
@@ -150,10 +253,16 @@ def analyze(result: SuiteResult) -> AbReport:
     lanes = [lane for lane in result.lanes_run() if lane in by_lane]
     first = lanes[0] if lanes else None
     return AbReport(
+        alpha=alpha,
+        confidence=1 - alpha,
         trials=h.trials,
         scenarios=len({r.scenario for r in runs}),
         lanes=[lane_stats(lane, by_lane[lane]) for lane in lanes],
-        effects=[effect(by_lane[first], by_lane[b]) for b in lanes[1:] if first is not None],
+        effects=[
+            effect(by_lane[first], by_lane[b], margin=margin, cost_margin=cost_margin, alpha=alpha)
+            for b in lanes[1:]
+            if first is not None
+        ],
         noise=noise_floor(result.runs, h.aa, h.trials) if h.aa else None,
     )
 
@@ -163,16 +272,19 @@ def lane_stats(lane: str, runs: list[RunResult]) -> LaneStats:
     by_scenario: dict[str, list[bool]] = defaultdict(list)
     for r in runs:
         by_scenario[r.scenario].append(r.passed)
+    outcomes = list(by_scenario.values())
     return LaneStats(
         lane=lane,
         runs=len(runs),
-        pass_rate=Rate.of(sum(r.passed for r in runs), len(runs)),
-        pass_k=_pass_k(list(by_scenario.values())),
+        scenarios=len(outcomes),
+        pass_rate=Rate.over_scenarios([(sum(o), len(o)) for o in outcomes]),
+        pass_k=_pass_k(outcomes),
         skill_invoked=(
             Rate.of(sum(bool(r.skills_invoked) for r in runs), len(runs))
             if known is not None and known.uses_skill
             else None
         ),
+        skill_errors=sum(bool(r.skill_errors) for r in runs),
         cost_usd=_mean(r.cost_usd for r in runs),
         num_turns=_mean(r.num_turns for r in runs),
         duration_ms=_mean(r.duration_ms for r in runs),
@@ -194,128 +306,235 @@ def _pass_k(outcomes: list[list[bool]]) -> list[PassK]:
     ]
 
 
-def effect(a_runs: list[RunResult], b_runs: list[RunResult]) -> Effect:
+Pair = tuple[RunResult, RunResult]
+
+
+def effect(
+    a_runs: list[RunResult],
+    b_runs: list[RunResult],
+    *,
+    margin: float = MARGIN,
+    cost_margin: float = COST_MARGIN,
+    alpha: float = ALPHA,
+) -> Effect:
     """B over A. Pairs are (scenario, trial) present in both; a run without its partner
     (a scenario added to one lane, a run interrupted) counts as unpaired, not as a failure."""
     a = {(r.scenario, r.trial): r for r in a_runs}
     b = {(r.scenario, r.trial): r for r in b_runs}
-    keys = sorted(a.keys() & b.keys())
-    pairs = [(a[k], b[k]) for k in keys]
+    keys = a.keys() & b.keys()
+    by_scenario: dict[str, list[Pair]] = defaultdict(list)
+    for key in sorted(keys):
+        by_scenario[key[0]].append((a[key], b[key]))
+    pairs = [p for ps in by_scenario.values() for p in ps]
     table = stats.PairedTable(
         both=sum(x.passed and y.passed for x, y in pairs),
         a_only=sum(x.passed and not y.passed for x, y in pairs),
         b_only=sum(y.passed and not x.passed for x, y in pairs),
         neither=sum(not x.passed and not y.passed for x, y in pairs),
     )
-    a_lane = a_runs[0].lane if a_runs else "A"
-    b_lane = b_runs[0].lane if b_runs else "B"
-    p_value = stats.mcnemar_exact(table.a_only, table.b_only)
-    scenarios = sorted({s for s, _ in keys})
-    verdict, needed, trials_needed, reason = _verdict(table, p_value, len(scenarios))
-    ci = None
+    scenarios = [
+        ScenarioEffect(
+            scenario=s,
+            pairs=len(ps),
+            a_passed=sum(x.passed for x, _ in ps),
+            b_passed=sum(y.passed for _, y in ps),
+        )
+        for s, ps in by_scenario.items()
+    ]
+    diffs = [s.diff for s in scenarios]
+    decided = stats.scenario_verdict(diffs, margin, alpha)
+    test = decided.test
+    verdict = _VERDICTS[decided.direction]
+    advice = _advice(scenarios, margin, alpha)
+    pooled = None
     if table.n:
         low, high = stats.newcombe_paired(table, CONFIDENCE)
-        ci = Interval(low=low, high=high)
+        p_value = stats.mcnemar_exact(table.a_only, table.b_only)
+        pooled = Pooled(diff=table.diff, ci=Interval(low=low, high=high), p_value=p_value)
     return Effect(
-        a=a_lane,
-        b=b_lane,
+        a=a_runs[0].lane if a_runs else "A",
+        b=b_runs[0].lane if b_runs else "B",
         pairs=table.n,
         unpaired=len(a.keys() ^ b.keys()),
         both=table.both,
         a_only=table.a_only,
         b_only=table.b_only,
         neither=table.neither,
-        diff=table.diff if table.n else None,
-        ci=ci,
-        p_value=p_value,
+        alpha=alpha,
+        margin=margin,
+        scenarios_paired=len(scenarios),
+        diff=sum(diffs) / len(diffs) if diffs else None,
+        ci=None if test is None else Interval(low=test.interval[0], high=test.interval[1]),
+        p_value=None if test is None else test.p_value,
+        equivalence_p=None if decided.equivalence is None else decided.equivalence.p_value,
         verdict=verdict,
-        pairs_needed=needed,
-        trials_needed=trials_needed,
-        reason=reason,
-        metrics=[_metric_effect(m, pairs) for m in METRICS],
-        scenarios=[
-            ScenarioEffect(
-                scenario=s,
-                pairs=sum(x.scenario == s for x, _ in pairs),
-                a_passed=sum(x.passed for x, _ in pairs if x.scenario == s),
-                b_passed=sum(y.passed for x, y in pairs if x.scenario == s),
-            )
-            for s in scenarios
-        ],
+        reason=_reason(decided, diffs, margin, alpha, advice),
+        advice=advice,
+        pooled=pooled,
+        cost=_cost(by_scenario, cost_margin, alpha),
+        metrics=[_metric_effect(m, by_scenario) for m in METRICS],
+        scenarios=scenarios,
     )
 
 
-def _fewest_decisive_pairs(alpha: float) -> int:
-    """The fewest discordant pairs, all one way, that McNemar's exact test calls significant
-    (6 at 5%): below it no result of the design could be, whatever the lanes do."""
-    d = 1
-    while stats.mcnemar_exact(0, d) >= alpha:
-        d += 1
-    return d
-
-
-def _verdict(
-    t: stats.PairedTable, p_value: float, scenarios: int
-) -> tuple[Verdict, int | None, int | None, str]:
-    """The verdict, the pairs and trials per scenario needed, and the line that says why."""
-    if t.n == 0:
-        return "underpowered", None, None, "no scenario and trial ran in both lanes"
-    if p_value < ALPHA:
-        verdict: Verdict = "better" if t.diff > 0 else "worse"
-        return verdict, None, None, f"{_pp(t.diff)} pass rate, p = {p_value:.3g} < {ALPHA}"
-    fewest = _fewest_decisive_pairs(ALPHA)
-    needed = stats.pairs_needed(t.a_only / t.n, t.b_only / t.n, ALPHA, POWER)
-    if needed is None:
-        if t.n < fewest:
-            return (
-                "underpowered",
-                None,
-                None,
-                f"{t.n} pairs: no exact test at {ALPHA} can decide with fewer than {fewest}",
-            )
-        return (
-            "no detectable difference",
-            None,
-            None,
-            f"{t.discordant} of {t.n} pairs went differently, as many each way",
-        )
-    trials = math.ceil(needed / max(1, scenarios))
-    if needed > t.n:
-        return (
-            "underpowered",
-            needed,
-            trials,
-            f"{_pp(t.diff)} pass rate, p = {p_value:.3g}: {t.n} pairs cannot tell; about "
-            f"{needed} pairs ({trials} trials per scenario) would, at {POWER:.0%} power",
-        )
-    return (
-        "no detectable difference",
-        needed,
-        trials,
-        f"{_pp(t.diff)} pass rate, p = {p_value:.3g}: {t.n} pairs had the power to show it "
-        "and did not",
+def _advice(scenarios: list[ScenarioEffect], margin: float, alpha: float) -> Advice | None:
+    """Scenarios or trials, from the variance split; with one trial per scenario the split
+    cannot be made and all of the observed variance counts as between scenarios."""
+    if len(scenarios) < 2:
+        return None
+    if min(s.pairs for s in scenarios) >= 2:
+        split = stats.variance_split([(s.a_passed, s.b_passed, s.pairs) for s in scenarios])
+    else:
+        diffs = [s.diff for s in scenarios]
+        mean = sum(diffs) / len(diffs)
+        spread = sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)
+        split = stats.VarianceSplit(len(scenarios), 1.0, spread, 0.0)
+    if split.between == 0 and split.within == 0:
+        return None  # every run of each lane agreed: no variance to plan from
+    got = stats.advise(split, margin, alpha, POWER)
+    return Advice(
+        add="scenarios" if got.add == "scenarios" else "trials",
+        effect=margin,
+        scenarios_needed=got.scenarios_needed,
+        trials_needed=got.trials_needed,
+        between=split.between,
+        within=split.within,
     )
 
 
-def _pp(diff: float) -> str:
+def _reason(
+    decided: stats.ScenarioVerdict,
+    diffs: list[float],
+    margin: float,
+    alpha: float,
+    advice: Advice | None,
+) -> str:
+    """The verdict in one line a skill author can act on."""
+    m = len(diffs)
+    if m == 0:
+        return "no scenario and trial ran in both lanes"
+    test = decided.test
+    if test is None:
+        need = f"at least {stats.MIN_SCENARIOS}"
+        if advice is not None:
+            need += f"; about {advice.scenarios_needed} would detect {_pp(margin, sign=False)}"
+        return f"{_scenarios(m)}: a verdict about tasks like these needs {need}"
+    level = _level(alpha)
+    low, high = test.interval
+    shown = (
+        f"{_pp(test.mean)} pass rate on every one of {_scenarios(m)}"
+        if low == high
+        else f"{_pp(test.mean)} pass rate ({level} CI {low * 100:+.0f} to {high * 100:+.0f}) "
+        f"across {_scenarios(m)}"
+    )
+    within = f"±{_pp(margin, sign=False)}"
+    if decided.direction in ("higher", "lower"):
+        tail = f", but by less than {within}" if -margin < low and high < margin else ""
+        return f"{shown}{_p(test.p_value)}{tail}"
+    if decided.direction == "equivalent":
+        assert decided.equivalence is not None
+        return f"{shown}: within {within} (TOST p = {decided.equivalence.p_value:.2g})"
+    why = f"{shown}: neither a difference nor a match within {within} is shown"
+    if advice is None:
+        return why
+    size = _pp(margin, sign=False)
+    if advice.add == "trials" and advice.trials_needed is not None:
+        return f"{why}; about {advice.trials_needed} trials per scenario would detect {size}"
+    because = ", not more trials: most of the spread is between scenarios" if advice.between else ""
+    return f"{why}; about {advice.scenarios_needed} scenarios would detect {size}{because}"
+
+
+def _level(alpha: float) -> str:
+    """The confidence of an interval at level alpha: "95%", or "99.93%" at an early look."""
+    return f"{1 - alpha:.0%}" if round(alpha, 2) == alpha else f"{100 * (1 - alpha):.2f}%"
+
+
+def _p(p_value: float) -> str:
+    return ", p < 0.001" if p_value < 0.001 else f", p = {p_value:.2g}"
+
+
+def _scenarios(m: int) -> str:
+    return "1 scenario" if m == 1 else f"{m} scenarios"
+
+
+def _pp(diff: float, *, sign: bool = True) -> str:
     """A difference in pass rate, in percentage points."""
-    return f"{diff * 100:+.0f} points"
+    return f"{diff * 100:+.0f} points" if sign else f"{diff * 100:.0f} points"
 
 
-def _metric_effect(metric: Metric, pairs: list[tuple[RunResult, RunResult]]) -> MetricEffect:
-    known: list[tuple[float | None, float | None]] = [
-        (getattr(x, metric), getattr(y, metric)) for x, y in pairs
-    ]
-    both = [(x, y) for x, y in known if x is not None and y is not None]
-    diffs = [y - x for x, y in both]
-    bounds = stats.bootstrap_mean(diffs, CONFIDENCE)
+def _cost(by_scenario: dict[str, list[Pair]], margin: float, alpha: float) -> CostEffect:
+    """Cost per run, scenario by scenario: log(mean B / mean A) over the pairs where both
+    costs are known and positive, tested like the pass rate on the log scale."""
+    logs = []
+    for ps in by_scenario.values():
+        known = [(x.cost_usd, y.cost_usd) for x, y in ps]
+        costs = [(x, y) for x, y in known if x is not None and y is not None and x > 0 and y > 0]
+        if costs:
+            a_cost = sum(x for x, _ in costs) / len(costs)
+            b_cost = sum(y for _, y in costs) / len(costs)
+            logs.append(math.log(b_cost / a_cost))
+    decided = stats.scenario_verdict(logs, math.log1p(margin), alpha)
+    test = decided.test
+    verdict = _COST_VERDICTS[decided.direction]
+    if test is None:
+        return CostEffect(
+            verdict=verdict,
+            scenarios=len(logs),
+            ratio=math.exp(sum(logs) / len(logs)) if logs else None,
+            ci=None,
+            p_value=None,
+            margin=margin,
+            reason=f"{_scenarios(len(logs))} with a known cost in both lanes: a verdict needs "
+            f"at least {stats.MIN_SCENARIOS}",
+        )
+    ratio, low, high = (math.exp(v) for v in (test.mean, *test.interval))
+    shown = (
+        f"{_pct(ratio)} per run (95% CI {_pct(low)} to {_pct(high)}) across {_scenarios(len(logs))}"
+    )
+    tails = {
+        "costs more": _p(test.p_value),
+        "costs less": _p(test.p_value),
+        "same cost": f": within ±{margin:.0%}",
+        "inconclusive": f": neither a difference nor a match within ±{margin:.0%} is shown",
+    }
+    return CostEffect(
+        verdict=verdict,
+        scenarios=len(logs),
+        ratio=ratio,
+        ci=Interval(low=low, high=high),
+        p_value=test.p_value,
+        margin=margin,
+        reason=shown + tails[verdict],
+    )
+
+
+def _pct(ratio: float) -> str:
+    return f"{(ratio - 1) * 100:+.0f}%"
+
+
+def _metric_effect(metric: Metric, by_scenario: dict[str, list[Pair]]) -> MetricEffect:
+    per_scenario: list[float] = []
+    a_all: list[float] = []
+    b_all: list[float] = []
+    for ps in by_scenario.values():
+        both = [(getattr(x, metric), getattr(y, metric)) for x, y in ps]
+        known = [(x, y) for x, y in both if x is not None and y is not None]
+        if known:
+            a_all += [x for x, _ in known]
+            b_all += [y for _, y in known]
+            per_scenario.append(sum(y - x for x, y in known) / len(known))
+    ci = None
+    if len(per_scenario) >= 2:
+        low, high = stats.paired_t(per_scenario, CONFIDENCE).interval
+        ci = Interval(low=low, high=high)
     return MetricEffect(
         metric=metric,
-        pairs=len(both),
-        a_mean=_mean(x for x, _ in both),
-        b_mean=_mean(y for _, y in both),
-        diff=_mean(diffs),
-        ci=None if bounds is None else Interval(low=bounds[0], high=bounds[1]),
+        pairs=len(a_all),
+        scenarios=len(per_scenario),
+        a_mean=_mean(a_all),
+        b_mean=_mean(b_all),
+        diff=_mean(per_scenario),
+        ci=ci,
     )
 
 

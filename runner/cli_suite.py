@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from runner import __version__
-from runner.ab import AbReport, analyze
+from runner.ab import ALPHA, COST_MARGIN, MARGIN, AbReport, Look, Sequential, analyze
 from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
@@ -32,6 +32,8 @@ from runner.cmdline import (
     interrupted,
     io_error,
     io_failure,
+    percent,
+    positive_number,
     run_async,
     sandbox_option,
     say,
@@ -41,11 +43,12 @@ from runner.compare import Comparison, compare
 from runner.figures import money
 from runner.inputs import MAX_RUNS
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
-from runner.render import render_ab, render_comparison, render_eval, run_line
+from runner.render import plural, render_ab, render_comparison, render_eval, run_line
 from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
 from runner.sandbox import SandboxUnavailable
 from runner.sandbox import require as require_sandbox
 from runner.scenarios import ScenarioError, load_suite
+from runner.stats import spending
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
 from runner.store import Recording, RunStore, StoreError, git_identity
 from runner.suite import PlanError, Progress, SuiteRunner, Unit, local_settings, plan
@@ -102,7 +105,8 @@ def _run_suite(
     pick: Callable[[argparse.Namespace], tuple[list[Lane], Lane | None]],
 ) -> int:
     """eval and ab: the lanes ``pick`` reads from the options; plan, run through the cache
-    with progress and partial saves, then save, compare with the previous run and print."""
+    with progress and partial saves (in rounds with --until-decided), then save, compare
+    with the previous run and print."""
     if args.replay_mode and not args.replay:
         return fail("--replay-mode: goes with --replay DIR (--record DIR records every run)")
     try:
@@ -127,22 +131,32 @@ def _run_suite(
             require_sandbox()  # before any run, with the command that installs it
     except (UnknownLaneError, ScenarioError, ClaudeNotFoundError, SandboxUnavailable) as exc:
         return fail(str(exc))
+    if args.fail_on and len(lanes) < 2:
+        return fail(f"--fail-on {args.fail_on}: needs two lanes or more to compare")
+    looks = _looks(args)
+    if isinstance(looks, str):
+        return fail(looks)
+    most = looks[-1]
     # The A/A copy runs one lane's trials again.
-    planned = len(scenarios) * (len(lanes) + (aa is not None)) * args.trials
+    planned = len(scenarios) * (len(lanes) + (aa is not None)) * most
     if planned > MAX_RUNS:
         return fail(
-            f"--trials: {_n(len(scenarios), 'scenario')} x {_n(len(lanes), 'lane')} x "
-            f"{_n(args.trials, 'trial')}{' (and the A/A copy)' if aa else ''} is {planned:,} runs, "
+            f"--trials: {plural(len(scenarios), 'scenario')} x {plural(len(lanes), 'lane')} x "
+            f"{plural(most, 'trial')}{' (and the A/A copy)' if aa else ''} is {planned:,} runs, "
             f"more than the {MAX_RUNS:,} one eval plans; give fewer trials, or fewer --scenarios"
         )
     if settings.sandbox == "none":
         say(UNCONFINED)
     scripted, version = settings.scripted, settings.cli_version
     try:
-        units = plan(scenarios, lanes, args.trials, settings)
+        # Every look's runs are planned up front, so a bad scenario fails before any run.
+        rounds = [
+            plan(scenarios, lanes, trials - done, settings, first_trial=done)
+            for done, trials in zip([0, *looks], looks, strict=False)
+        ]
         if aa is not None:
             # The A/A copy: the same lane's next trials, paired trial t with t + trials.
-            units += plan(scenarios, [aa], args.trials, settings, first_trial=args.trials)
+            rounds[0] += plan(scenarios, [aa], most, settings, first_trial=most)
     except PlanError as exc:
         return fail(str(exc))
     cache = RunCache(cache_root, read=not (args.no_cache or args.refresh), write=not args.no_cache)
@@ -157,12 +171,12 @@ def _run_suite(
         suite=os.path.relpath(args.suite.resolve()),
         lanes=[lane.name for lane in lanes],
         scenarios=[s.id for s in scenarios],
-        trials=args.trials,
+        trials=looks[0],
         aa=aa.name if aa else None,
         mode="scripted" if scripted else "live",
         cassettes=str(cassettes.root) if cassettes else None,
         replay_mode=cassettes.mode if cassettes else None,
-        planned=len(units),
+        planned=len(rounds[0]),
     )
     store = RunStore(args.runs_dir)
     recording = store.begin(header)
@@ -175,15 +189,17 @@ def _run_suite(
     if cassettes is not None and cassettes.mode == "none":
         where = f"replay: the real CLI, every model reply from {cassettes.root} ($0, no model)"
     again = f", {aa.name} twice for the noise floor" if aa else ""
+    upto = f" per round, up to {most}" if len(looks) > 1 else ""
     say(
-        f"{_n(len(units), 'run')} ({_n(len(scenarios), 'scenario')} x {_n(len(lanes), 'lane')}"
-        f" x {_n(args.trials, 'trial')}{again}), {where}; claude {version}; "
-        f"concurrency {args.concurrency}"
+        f"{plural(len(rounds[0]), 'run')} ({plural(len(scenarios), 'scenario')} x "
+        f"{plural(len(lanes), 'lane')} x {plural(looks[0], 'trial')}{upto}{again}), {where}; "
+        f"claude {version}; concurrency {args.concurrency}"
     )
     if cassettes is not None:
-        say(_tapes_line(units, cassettes))
+        say(_tapes_line([u for r in rounds for u in r], cassettes))
     runner = SuiteRunner(settings, cache)
     shown = 0
+    runs: list[RunResult] = []  # every look's so far
 
     def on_result(result: RunResult, progress: Progress) -> None:
         nonlocal shown
@@ -191,7 +207,7 @@ def _run_suite(
         for problem in problems[shown:]:
             say(f"warning: {visible(problem)}")
         shown = len(problems)
-        so_far = _result(header, progress.results, partial=True)
+        so_far = _result(header, [*runs, *progress.results], partial=True)
         t, width = so_far.header.totals, len(str(progress.total))
         say(
             f"[{progress.done:>{width}}/{progress.total}] {run_line(result)} · "
@@ -199,20 +215,95 @@ def _run_suite(
         )
         recording.save_partial(so_far)
 
-    try:
-        runs = run_async(runner.run_plan, units, on_result)
-    except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP: the runs in flight have ended
-        say(f"interrupted: the runs done so far are in {recording.partial_path}")
-        return interrupted()
-    except (OSError, BaseExceptionGroup) as exc:
-        # A full disk, a read-only folder: the first task's error cancelled the others, which
-        # wrote their records where the disk allowed.
-        problem = io_error(exc)
-        if problem is None:
-            raise
-        return io_failure(problem, kept=recording.partial_path)
+    spent = spending([t / most for t in looks]) if len(looks) > 1 else [ALPHA]
+    history: list[Look] = []
+    stopped = ""
+    for index, (trials, units) in enumerate(zip(looks, rounds, strict=True)):
+        header = header.model_copy(update={"trials": trials, "planned": len(runs) + len(units)})
+        try:
+            runs += run_async(runner.run_plan, units, on_result)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP: the runs in flight have ended
+            say(f"interrupted: the runs done so far are in {recording.partial_path}")
+            return interrupted()
+        except (OSError, BaseExceptionGroup) as exc:
+            # A full disk, a read-only folder: the first task's error cancelled the others,
+            # which wrote their records where the disk allowed.
+            problem = io_error(exc)
+            if problem is None:
+                raise
+            return io_failure(problem, kept=recording.partial_path)
+        if len(looks) == 1:
+            break
+        report = _analyze(args, _result(header, runs, partial=True), spent[index])
+        history.append(
+            Look(trials=trials, alpha=spent[index], verdicts=[e.verdict for e in report.effects])
+        )
+        since = looks[index - 1] if index else 0
+        stopped = _stop(report, runs, since, index == len(looks) - 1, args.max_cost)
+        if stopped:
+            say(f"look {index + 1} at {plural(trials, 'trial')}: {stopped}")
+            break
+        say(f"look {index + 1} at {plural(trials, 'trial')}: undecided, another round")
     result = _result(header, runs, partial=False)
-    return _finish(args, store, recording, result, lanes, cache, runner.problems)
+    sequential = None
+    if history:
+        sequential = Sequential(
+            round_trials=looks[0],
+            max_trials=most,
+            looks=history,
+            stopped=stopped,
+            runs=len(runs),
+            max_runs=len(scenarios) * len(lanes) * most,
+        )
+    alpha = spent[len(history) - 1] if history else ALPHA
+    problems = runner.problems
+    return _finish(args, store, recording, result, lanes, cache, problems, alpha, sequential)
+
+
+def _looks(args: argparse.Namespace) -> list[int] | str:
+    """The trials per scenario at each look: one look, or rounds of --trials up to
+    --max-trials with --until-decided; a usage error's line otherwise."""
+    until = getattr(args, "until_decided", False)
+    most = getattr(args, "max_trials", None)
+    if not until:
+        if most is not None or getattr(args, "max_cost", None) is not None:
+            return "--max-trials and --max-cost go with --until-decided"
+        return [args.trials]
+    if args.aa:
+        return "--until-decided: not with --aa (the A/A copy's trials follow the last look)"
+    most = most if most is not None else SEQUENTIAL_ROUNDS * args.trials
+    if most < args.trials:
+        return f"--max-trials {most}: fewer than one round of --trials {args.trials}"
+    return [*range(args.trials, most, args.trials), most]
+
+
+def _analyze(args: argparse.Namespace, result: SuiteResult, alpha: float = ALPHA) -> AbReport:
+    margin = getattr(args, "margin", MARGIN * 100) / 100
+    cost_margin = getattr(args, "cost_margin", COST_MARGIN * 100) / 100
+    return analyze(result, margin=margin, cost_margin=cost_margin, alpha=alpha)
+
+
+def _stop(
+    report: AbReport,
+    runs: list[RunResult],
+    since: int,
+    last_look: bool,
+    max_cost: float | None,
+) -> str:
+    """Why a sequential A/B stops after this look, or "" to run another round."""
+    if all(e.verdict != "inconclusive" for e in report.effects):
+        return "decided: " + ", ".join(f"{e.b} {e.verdict}" for e in report.effects)
+    if last_look:
+        return "undecided at --max-trials"
+    if max_cost is not None:
+        spent = sum(r.cost_usd or 0.0 for r in runs)
+        per_round = sum(r.cost_usd or 0.0 for r in runs if r.trial >= since)
+        if spent + per_round > max_cost:
+            return (
+                f"undecided: another round (about {money(per_round)}) would take the study past "
+                f"--max-cost {money(max_cost)} ({money(spent)} so far)"
+            )
+    return ""
 
 
 def _tapes_line(units: list[Unit], cassettes: Cassettes) -> str:
@@ -239,6 +330,8 @@ def _finish(
     lanes: list[Lane],
     cache: RunCache,
     problems: list[str],
+    alpha: float,
+    sequential: Sequential | None,
 ) -> int:
     saved = recording.finish(result)
     baseline = store.previous(result.header, exclude=saved)
@@ -250,7 +343,9 @@ def _finish(
             say(f"warning: cannot compare with the previous run: {exc}")
             baseline = None
     ab_command = args.command == "ab"
-    ab = analyze(result) if len(lanes) > 1 or result.header.aa else None
+    ab = None
+    if len(lanes) > 1 or result.header.aa:
+        ab = _analyze(args, result, alpha).model_copy(update={"sequential": sequential})
     report = EvalReport(
         **dict(result),
         saved_to=str(saved),
@@ -283,12 +378,27 @@ def _finish(
             )
         else:
             print("no previous run of this suite to compare with")
+    if args.fail_on:
+        # The gate replaces "every run passed": with it, failed runs are the A/B's data.
+        assert ab is not None
+        tripped = [e for e in ab.effects if _trips(args.fail_on, e.verdict)]
+        for e in tripped:
+            say(f"--fail-on {args.fail_on}: {e.b} over {e.a} is {e.verdict}")
+        return GATE if tripped else 0
     # An A/B's failures are its data; eval says whether every run passed.
     return 0 if ab_command or all(r.passed for r in result.runs) else 1
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+FAIL_ON = ("worse", "not-better", "not-equivalent")
+GATE = 1  # --fail-on: the verdict is one the gate refuses
+
+
+def _trips(gate: str, verdict: str) -> bool:
+    if gate == "worse":
+        return verdict == "worse"
+    if gate == "not-better":
+        return verdict != "better"
+    return verdict != "equivalent"
 
 
 EVAL_EPILOG = """\
@@ -323,6 +433,7 @@ Results are saved under .runner/runs/ and compared with the previous run."""
 
 
 AB_TRIALS = 5
+SEQUENTIAL_ROUNDS = 4  # --until-decided without --max-trials: up to 4 rounds of --trials
 
 AB_EPILOG = """\
 lanes:
@@ -398,6 +509,27 @@ def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
         help="with --replay: none = replay only, a missing cassette is an error (default); "
         "new = record the missing ones; all = record every run again",
     )
+    verdict = parser.add_argument_group("verdicts (with two lanes or more)")
+    verdict.add_argument(
+        "--margin",
+        type=percent,
+        default=MARGIN * 100,
+        metavar="POINTS",
+        help=f"pass rates within +-POINTS are 'equivalent'; default {MARGIN * 100:.0f}",
+    )
+    verdict.add_argument(
+        "--cost-margin",
+        type=percent,
+        default=COST_MARGIN * 100,
+        metavar="PERCENT",
+        help=f"costs per run within +-PERCENT are 'same cost'; default {COST_MARGIN * 100:.0f}",
+    )
+    verdict.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        help="exit 1 when a verdict is worse / anything but better / anything but equivalent "
+        "(failed runs are then the comparison's data, not a failure)",
+    )
     dir_option(parser, "--cache-dir", CACHE_ROOT)
     dir_option(parser, "--runs-dir", RUNS_ROOT)
     parser.add_argument("--claude-bin", metavar="PATH", help="path to the claude binary")
@@ -449,4 +581,26 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "with nothing changed: the noise floor to read every verdict against",
     )
     _run_options(ab, trials=AB_TRIALS)
+    rounds = ab.add_argument_group("sequential (stop as soon as the verdict is decided)")
+    rounds.add_argument(
+        "--until-decided",
+        action="store_true",
+        help="run rounds of --trials per scenario, and stop at the first look whose verdicts "
+        "are all decided (each look tests at its share of the 5%%, so the looks do not add "
+        "false verdicts)",
+    )
+    rounds.add_argument(
+        "--max-trials",
+        type=trial_count,
+        metavar="N",
+        help=f"with --until-decided: at most N trials per scenario; default {SEQUENTIAL_ROUNDS} "
+        "rounds of --trials",
+    )
+    rounds.add_argument(
+        "--max-cost",
+        type=positive_number,
+        metavar="USD",
+        help="with --until-decided: no round that would take the study's runs past USD (at the "
+        "CLI's prices; scripted runs count too)",
+    )
     ab.set_defaults(func=_ab)

@@ -63,6 +63,7 @@ def _positive_of(
 
 positive = _positive_of(int, "whole number")
 positive_number = _positive_of(float, "number")
+percent = _positive_of(float, "number", 100.0, "percent or points")
 trial_count = _positive_of(int, "whole number", MAX_TRIALS, "trials per scenario and lane")
 concurrency = _positive_of(int, "whole number", MAX_CONCURRENCY, "CLIs at once")
 turn_count = _positive_of(int, "whole number", MAX_TURNS, "turns of one run")

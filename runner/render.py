@@ -144,7 +144,11 @@ def failure_reason(r: RunResult) -> str:
 def _badge(r: RunResult, skill_lanes: set[str]) -> str:
     if r.lane not in skill_lanes:
         return "-"
-    return f"✓ {', '.join(r.skills_invoked)}" if r.skills_invoked else "✗ not invoked"
+    if r.skills_invoked:
+        return f"✓ {', '.join(r.skills_invoked)}"
+    if r.skill_errors:
+        return f"✗ failed: {', '.join(r.skill_errors)}"
+    return "✗ not invoked"
 
 
 def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
@@ -231,6 +235,11 @@ def _rate(r: Rate | None) -> str:
     return f"{_pct(r.rate)} ({r.successes}/{r.n}, {_pct(r.ci.low)} to {_pct(r.ci.high)})"
 
 
+def plural(count: int, noun: str) -> str:
+    """ "1 scenario", "3 scenarios"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _points(value: float) -> str:
     return f"{value * 100:+.0f}"
 
@@ -271,8 +280,8 @@ def render_ab(report: AbReport) -> str:
         rows.append(row)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
-        f"A/B · {report.scenarios} scenarios x {report.trials} trials · "
-        f"{report.confidence:.0%} intervals · paired by scenario and trial",
+        f"A/B · {plural(report.scenarios, 'scenario')} x {plural(report.trials, 'trial')} · "
+        "verdicts about scenarios like these · 95% intervals",
         *(
             "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
             for r in [header, *rows]
@@ -280,15 +289,11 @@ def render_ab(report: AbReport) -> str:
     ]
     for e in report.effects:
         lines += ["", f"{e.b} over {e.a}: {e.verdict.upper()}: {e.reason}"]
-        if e.diff is not None and e.ci is not None:
-            lines.append(
-                f"  pass rate  {_points(e.diff)} points (95% CI {_points(e.ci.low)} to "
-                f"{_points(e.ci.high)}) · {e.pairs} pairs: {e.b_only} only {e.b} passed, "
-                f"{e.a_only} only {e.a} · McNemar exact p = {e.p_value:.3g}"
-            )
-        if e.unpaired:
-            lines.append(f"  unpaired   {e.unpaired} runs without a partner (not counted)")
         for m in e.metrics:
+            if m.metric == "cost_usd":
+                money_ = f"{_metric(m.metric, m.a_mean)} → {_metric(m.metric, m.b_mean)}: "
+                lines.append(f"  cost       {money_}{e.cost.verdict.upper()}: {e.cost.reason}")
+                continue
             ci = (
                 f" (95% CI {_metric(m.metric, m.ci.low, signed_=True)} to "
                 f"{_metric(m.metric, m.ci.high, signed_=True)})"
@@ -300,11 +305,30 @@ def render_ab(report: AbReport) -> str:
                 f"{_metric(m.metric, m.b_mean)}: {_metric(m.metric, m.diff, signed_=True)}"
                 f" per run{ci}"
             )
+        if e.pooled is not None:
+            p = e.pooled
+            lines.append(
+                f"  these runs {_points(p.diff)} points over {plural(e.pairs, 'pair')} (95% CI "
+                f"{_points(p.ci.low)} to {_points(p.ci.high)}), McNemar exact p = "
+                f"{p.p_value:.2g}: true of these scenarios only"
+            )
+        if e.unpaired:
+            lines.append(f"  unpaired   {e.unpaired} runs without a partner (not counted)")
         per = " · ".join(
             f"{s.scenario} {s.a_passed}/{s.pairs} → {s.b_passed}/{s.pairs}" for s in e.scenarios
         )
         if per:
             lines.append(f"  scenarios  {per}")
+    if report.sequential is not None:
+        q = report.sequential
+        looks = ", ".join(
+            f"{look.trials} trials at p < {look.alpha:.2g}: {'/'.join(look.verdicts)}"
+            for look in q.looks
+        )
+        lines += [
+            "",
+            f"sequential: {q.stopped}; {q.runs} of at most {q.max_runs} runs ({looks})",
+        ]
     if report.noise is not None:
         n = report.noise
         lines += [

@@ -46,7 +46,8 @@ class RunResult(BaseModel):
     duration_ms: int | None
     usage: Usage = Field(default_factory=Usage)
     tool_sequence: list[str] = Field(default_factory=list)
-    skills_invoked: list[str] = Field(default_factory=list)
+    skills_invoked: list[str] = Field(default_factory=list)  # Skill calls that succeeded
+    skill_errors: list[str] = Field(default_factory=list)  # Skill calls that came back an error
     checks: list[CheckResult] = Field(default_factory=list)
     error: str | None = None  # the run's own error line (spawn failure, API error text)
     run_dir: str | None = None  # the cached run's folder: stream.ndjson, files/, record.json

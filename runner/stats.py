@@ -11,7 +11,9 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from statistics import NormalDist
+from typing import Literal
 
 Bounds = tuple[float, float]
 
@@ -34,15 +36,7 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> Bounds:
         raise ValueError(f"successes {successes} outside 0..{n}")
     if n == 0:
         return (0.0, 1.0)
-    z = z_of(confidence)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    # Exact at the ends: 0 of n has no lower bound above 0, n of n none below 1.
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return (low, high)
+    return wilson_at(successes / n, n, confidence)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -607,3 +601,87 @@ def advise(split: VarianceSplit, effect: float, alpha: float = 0.05, power: floa
             trials = max(1, math.ceil(split.within / room))
     add = "scenarios" if split.between_dominates or trials is None else "trials"
     return Advice(add, need_m, trials)
+
+
+# --- Verdicts at the scenario level --------------------------------------------------------
+
+# The paired t-test needs a spread to test against: 3 scenarios give it 2 degrees of freedom,
+# the fewest at which the simulation (scripts/sim_verdicts.py) holds its 5% false positives.
+MIN_SCENARIOS = 3
+
+Direction = Literal["higher", "lower", "equivalent", "inconclusive"]
+
+
+@dataclass(frozen=True)
+class ScenarioVerdict:
+    """B against A over per-scenario differences at level alpha: "higher" or "lower" when the
+    paired t-test rejects "no difference"; else "equivalent" when TOST puts the mean within
+    +-margin; else "inconclusive". ``test`` is None below MIN_SCENARIOS."""
+
+    direction: Direction
+    test: ScenarioTest | None
+    equivalence: Equivalence | None
+
+
+def scenario_verdict(diffs: Sequence[float], margin: float, alpha: float = 0.05) -> ScenarioVerdict:
+    """The verdict ``ab`` prints, from the paired t-test and its interval at 1 - alpha (so
+    the two agree) and TOST at +-margin (its 1 - 2 alpha interval inside the margin)."""
+    if len(diffs) < MIN_SCENARIOS:
+        return ScenarioVerdict("inconclusive", None, None)
+    test = paired_t(diffs, 1.0 - alpha)
+    if test.p_value < alpha:
+        return ScenarioVerdict("higher" if test.mean > 0 else "lower", test, None)
+    same = tost(diffs, margin, "paired t")
+    return ScenarioVerdict("equivalent" if same.equivalent(alpha) else "inconclusive", test, same)
+
+
+def clustered_rate(counts: Sequence[tuple[int, int]], confidence: float = 0.95) -> Bounds:
+    """An interval for the mean pass rate over scenarios like these, from (passes, trials)
+    per scenario: Wilson's interval at an effective sample size that counts trials of one
+    scenario as partly the same draw (the design effect: the observed variance of scenario
+    rates over what independent runs would give, at least 1), shrunk by (z / t)^2 for the
+    few scenarios the variance comes from (Korn and Graubard 1998, Survey Methodology 24:193;
+    compared under clustering by Dean and Pagano 2015, J Surv Stat Methodol 3:484)."""
+    counts = [(k, n) for k, n in counts if n > 0]
+    m = len(counts)
+    if m == 0:
+        return (0.0, 1.0)
+    total = sum(n for _, n in counts)
+    rates = [k / n for k, n in counts]
+    p = sum(rates) / m
+    if m < 2:
+        return wilson_at(p, total, confidence)
+    deff = 1.0  # at 0% or 100% no spread shows: as if none, the limit from inside
+    if 0.0 < p < 1.0:
+        spread = sum((r - p) ** 2 for r in rates) / (m - 1)
+        deff = min(total / m, max(1.0, spread * total / (m * p * (1 - p))))
+    n_eff = total / deff * (z_of(confidence) / t_ppf(0.5 + confidence / 2, m - 1)) ** 2
+    return wilson_at(p, n_eff, confidence)
+
+
+def wilson_at(p: float, n: float, confidence: float = 0.95) -> Bounds:
+    """Wilson's interval for an observed rate p over n (possibly fractional) draws."""
+    if not 0.0 <= p <= 1.0 or n <= 0:
+        raise ValueError(f"need 0 <= p <= 1 and n > 0 (p={p}, n={n})")
+    z = z_of(confidence)
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    low = 0.0 if p == 0.0 else max(0.0, centre - half)
+    high = 1.0 if p == 1.0 else min(1.0, centre + half)
+    return (low, high)
+
+
+def spending(fractions: Sequence[float], alpha: float = 0.05) -> list[float]:
+    """The level each look may test at, for a study that stops at its first decisive look,
+    given each look's share of the largest study (increasing, the last 1): the increments of
+    the O'Brien-Fleming-type spending function alpha(t) = 2 - 2 Phi(z(1 - alpha/2) / sqrt(t))
+    (Lan and DeMets 1983, Biometrika 70:659). They sum to alpha, so by the union bound the
+    chance of any false verdict over all looks is at most alpha, however the looks correlate;
+    early looks get little of it."""
+    steps = [0.0, *fractions]
+    if not fractions or fractions[-1] != 1.0 or any(a >= b for a, b in pairwise(steps)):
+        raise ValueError(f"fractions {list(fractions)} must increase to 1")
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    spent = [0.0, *(2.0 - 2.0 * NormalDist().cdf(z / math.sqrt(f)) for f in fractions[:-1]), alpha]
+    return [spent[k] - spent[k - 1] for k in range(1, len(spent))]

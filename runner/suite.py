@@ -320,6 +320,7 @@ class SuiteRunner:
             usage=record.usage,
             tool_sequence=record.transcript.tool_sequence,
             skills_invoked=record.transcript.skills_invoked,
+            skill_errors=record.transcript.skill_errors,
             checks=checks,
             error=record.error or _first_error(record),
             run_dir=None if cached.temporary else str(cached.path),
