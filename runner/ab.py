@@ -18,13 +18,14 @@ from pydantic import BaseModel, ConfigDict
 
 from runner import stats
 from runner.lanes import LANES
-from runner.results import RunResult, SuiteResult
+from runner.results import RunResult, Sequential, SuiteResult, VerdictSettings
 
 ALPHA = 0.05
 POWER = 0.8
 CONFIDENCE = 0.95
-MARGIN = 0.10  # --margin 10: within +-10 points of pass rate is "equivalent"
-COST_MARGIN = 0.10  # --cost-margin 10: within +-10% of cost per run is "same cost"
+_DEFAULTS = VerdictSettings()
+MARGIN = _DEFAULTS.margin  # --margin 10: within +-10 points of pass rate is "equivalent"
+COST_MARGIN = _DEFAULTS.cost_margin  # --cost-margin 10: within +-10% of cost is "same cost"
 
 # What B does to the pass rate, over scenarios like these (not only these).
 Verdict = Literal["better", "worse", "equivalent", "inconclusive"]
@@ -207,23 +208,6 @@ class NoiseFloor(_Frozen):
     p_value: float  # McNemar's exact test; small here means the lane is not stable
 
 
-class Look(_Frozen):
-    """One look of a sequential A/B (``ab --until-decided``)."""
-
-    trials: int
-    alpha: float  # this look's share of the 5%
-    verdicts: list[Verdict]  # one per effect
-
-
-class Sequential(_Frozen):
-    round_trials: int
-    max_trials: int
-    looks: list[Look]
-    stopped: str  # why it stopped, in a line
-    runs: int  # runs the study used
-    max_runs: int  # runs the full design would have used
-
-
 class AbReport(_Frozen):
     alpha: float = ALPHA
     power: float = POWER
@@ -236,16 +220,12 @@ class AbReport(_Frozen):
     sequential: Sequential | None = None
 
 
-def analyze(
-    result: SuiteResult,
-    *,
-    margin: float = MARGIN,
-    cost_margin: float = COST_MARGIN,
-    alpha: float = ALPHA,
-) -> AbReport:
-    """The A/B report of a stored eval: its lanes in the order they were asked for, each
-    verdict at level ``alpha`` (a sequential look passes its share)."""
+def analyze(result: SuiteResult, settings: VerdictSettings | None = None) -> AbReport:
+    """The A/B report of a stored eval: its lanes in the order they were asked for, with the
+    verdict settings it ran with (or ``settings``: a sequential look passes its level)."""
     h = result.header
+    asked = settings or h.verdicts
+    alpha = asked.alpha
     runs = [r for r in result.runs if r.trial < h.trials]
     by_lane: dict[str, list[RunResult]] = defaultdict(list)
     for r in runs:
@@ -259,11 +239,18 @@ def analyze(
         scenarios=len({r.scenario for r in runs}),
         lanes=[lane_stats(lane, by_lane[lane]) for lane in lanes],
         effects=[
-            effect(by_lane[first], by_lane[b], margin=margin, cost_margin=cost_margin, alpha=alpha)
+            effect(
+                by_lane[first],
+                by_lane[b],
+                margin=asked.margin,
+                cost_margin=asked.cost_margin,
+                alpha=alpha,
+            )
             for b in lanes[1:]
             if first is not None
         ],
         noise=noise_floor(result.runs, h.aa, h.trials) if h.aa else None,
+        sequential=asked.sequential,
     )
 
 

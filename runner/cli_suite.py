@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from runner import __version__
-from runner.ab import ALPHA, COST_MARGIN, MARGIN, AbReport, Look, Sequential, analyze
+from runner.ab import ALPHA, COST_MARGIN, MARGIN, AbReport, analyze
 from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
@@ -44,7 +44,15 @@ from runner.figures import money
 from runner.inputs import MAX_RUNS
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import plural, render_ab, render_comparison, render_eval, run_line
-from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
+from runner.results import (
+    Look,
+    RunResult,
+    Sequential,
+    SuiteHeader,
+    SuiteResult,
+    Totals,
+    VerdictSettings,
+)
 from runner.sandbox import SandboxUnavailable
 from runner.sandbox import require as require_sandbox
 from runner.scenarios import ScenarioError, load_suite
@@ -177,6 +185,7 @@ def _run_suite(
         cassettes=str(cassettes.root) if cassettes else None,
         replay_mode=cassettes.mode if cassettes else None,
         planned=len(rounds[0]),
+        verdicts=VerdictSettings(margin=args.margin / 100, cost_margin=args.cost_margin / 100),
     )
     store = RunStore(args.runs_dir)
     recording = store.begin(header)
@@ -234,7 +243,8 @@ def _run_suite(
             return io_failure(problem, kept=recording.partial_path)
         if len(looks) == 1:
             break
-        report = _analyze(args, _result(header, runs, partial=True), spent[index])
+        at_look = header.verdicts.model_copy(update={"alpha": spent[index]})
+        report = analyze(_result(header, runs, partial=True), at_look)
         history.append(
             Look(trials=trials, alpha=spent[index], verdicts=[e.verdict for e in report.effects])
         )
@@ -244,20 +254,23 @@ def _run_suite(
             say(f"look {index + 1} at {plural(trials, 'trial')}: {stopped}")
             break
         say(f"look {index + 1} at {plural(trials, 'trial')}: undecided, another round")
-    result = _result(header, runs, partial=False)
-    sequential = None
     if history:
-        sequential = Sequential(
-            round_trials=looks[0],
-            max_trials=most,
-            looks=history,
-            stopped=stopped,
-            runs=len(runs),
-            max_runs=len(scenarios) * len(lanes) * most,
+        verdicts = header.verdicts.model_copy(
+            update={
+                "alpha": spent[len(history) - 1],
+                "sequential": Sequential(
+                    round_trials=looks[0],
+                    max_trials=most,
+                    looks=history,
+                    stopped=stopped,
+                    runs=len(runs),
+                    max_runs=len(scenarios) * len(lanes) * most,
+                ),
+            }
         )
-    alpha = spent[len(history) - 1] if history else ALPHA
-    problems = runner.problems
-    return _finish(args, store, recording, result, lanes, cache, problems, alpha, sequential)
+        header = header.model_copy(update={"verdicts": verdicts})
+    result = _result(header, runs, partial=False)
+    return _finish(args, store, recording, result, lanes, cache, runner.problems)
 
 
 def _looks(args: argparse.Namespace) -> list[int] | str:
@@ -275,12 +288,6 @@ def _looks(args: argparse.Namespace) -> list[int] | str:
     if most < args.trials:
         return f"--max-trials {most}: fewer than one round of --trials {args.trials}"
     return [*range(args.trials, most, args.trials), most]
-
-
-def _analyze(args: argparse.Namespace, result: SuiteResult, alpha: float = ALPHA) -> AbReport:
-    margin = getattr(args, "margin", MARGIN * 100) / 100
-    cost_margin = getattr(args, "cost_margin", COST_MARGIN * 100) / 100
-    return analyze(result, margin=margin, cost_margin=cost_margin, alpha=alpha)
 
 
 def _stop(
@@ -330,8 +337,6 @@ def _finish(
     lanes: list[Lane],
     cache: RunCache,
     problems: list[str],
-    alpha: float,
-    sequential: Sequential | None,
 ) -> int:
     saved = recording.finish(result)
     baseline = store.previous(result.header, exclude=saved)
@@ -343,9 +348,7 @@ def _finish(
             say(f"warning: cannot compare with the previous run: {exc}")
             baseline = None
     ab_command = args.command == "ab"
-    ab = None
-    if len(lanes) > 1 or result.header.aa:
-        ab = _analyze(args, result, alpha).model_copy(update={"sequential": sequential})
+    ab = analyze(result) if len(lanes) > 1 or result.header.aa else None
     report = EvalReport(
         **dict(result),
         saved_to=str(saved),
@@ -513,14 +516,14 @@ def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
     verdict.add_argument(
         "--margin",
         type=percent,
-        default=MARGIN * 100,
+        default=round(MARGIN * 100),
         metavar="POINTS",
         help=f"pass rates within +-POINTS are 'equivalent'; default {MARGIN * 100:.0f}",
     )
     verdict.add_argument(
         "--cost-margin",
         type=percent,
-        default=COST_MARGIN * 100,
+        default=round(COST_MARGIN * 100),
         metavar="PERCENT",
         help=f"costs per run within +-PERCENT are 'same cost'; default {COST_MARGIN * 100:.0f}",
     )

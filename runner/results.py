@@ -90,6 +90,39 @@ class Totals(BaseModel):
         )
 
 
+class Look(BaseModel):
+    """One look of a sequential A/B (``ab --until-decided``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trials: int
+    alpha: float  # this look's share of the 5%
+    verdicts: list[str]  # one per lane after the first
+
+
+class Sequential(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    round_trials: int
+    max_trials: int
+    looks: list[Look]
+    stopped: str  # why it stopped, in a line
+    runs: int  # runs the study used
+    max_runs: int  # runs the full design would have used
+
+
+class VerdictSettings(BaseModel):
+    """How the A/B verdicts were asked for, so a report of the stored result gives the same
+    verdicts ``ab`` printed: the margins, and the level the last look tested at."""
+
+    model_config = ConfigDict(frozen=True)
+
+    margin: float = 0.10  # pass rate, as a fraction: 0.10 is 10 points
+    cost_margin: float = 0.10  # cost per run, relative
+    alpha: float = 0.05
+    sequential: Sequential | None = None
+
+
 class SuiteHeader(BaseModel):
     """Where and when an eval ran; enough to pick a baseline without reading its runs."""
 
@@ -110,6 +143,7 @@ class SuiteHeader(BaseModel):
     cassettes: str | None = None  # --record / --replay DIR
     replay_mode: Literal["none", "new", "all"] | None = None
     planned: int  # runs the eval set out to do
+    verdicts: VerdictSettings = Field(default_factory=VerdictSettings)
     totals: Totals = Field(default_factory=Totals)
 
 
