@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -329,7 +330,8 @@ def effect(
         for s, ps in by_scenario.items()
     ]
     diffs = [s.diff for s in scenarios]
-    decided = stats.scenario_verdict(diffs, margin, alpha)
+    counts = [(s.a_passed, s.b_passed, s.pairs) for s in scenarios]
+    decided = stats.pass_rate_verdict(counts, margin, alpha)
     test = decided.test
     verdict = _VERDICTS[decided.direction]
     advice = _advice(scenarios, margin, alpha)
@@ -376,8 +378,10 @@ def _advice(scenarios: list[ScenarioEffect], margin: float, alpha: float) -> Adv
         mean = sum(diffs) / len(diffs)
         spread = sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)
         split = stats.VarianceSplit(len(scenarios), 1.0, spread, 0.0)
-    if split.between == 0 and split.within == 0:
-        return None  # every run of each lane agreed: no variance to plan from
+    if split.within == 0:
+        # Every run of each scenario agreed: plan with the noise a few trials cannot rule out.
+        spreads = [stats.smoothed_spread(s.a_passed, s.b_passed, s.pairs) for s in scenarios]
+        split = replace(split, within=sum(spreads) / len(spreads))
     got = stats.advise(split, margin, alpha, POWER)
     return Advice(
         add="scenarios" if got.add == "scenarios" else "trials",

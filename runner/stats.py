@@ -10,7 +10,7 @@ import functools
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from statistics import NormalDist
 from typing import Literal
@@ -284,6 +284,12 @@ _DIGITS = 12
 # All 2^m sign flips up to this many scenarios (65,536); a seeded sample of flips above.
 SIGN_FLIP_EXACT_LIMIT = 16
 SIGN_FLIP_SAMPLES = 20000
+# The paired t-test needs a spread to test against: 3 scenarios give it 2 degrees of freedom,
+# the fewest at which the simulation (scripts/sim_verdicts.py) holds its 5% false positives.
+MIN_SCENARIOS = 3
+# Advice to add trials needs a between-scenario spread estimated from this many scenarios;
+# from fewer, an estimate of 0 is too likely to be luck.
+TRIALS_ADVICE_MIN_SCENARIOS = 6
 
 
 @dataclass(frozen=True)
@@ -391,12 +397,13 @@ def _mean_sd(diffs: Sequence[float]) -> tuple[float, float]:
     return mean, math.sqrt(var)
 
 
-def paired_t(diffs: Sequence[float], confidence: float = 0.95) -> ScenarioTest:
+def paired_t(diffs: Sequence[float], confidence: float = 0.95, min_se: float = 0.0) -> ScenarioTest:
     """The paired t-test on per-scenario differences and its t interval (Student 1908; any
-    text, e.g. Rice, "Mathematical Statistics and Data Analysis", 3rd ed., section 11.3)."""
+    text, e.g. Rice, "Mathematical Statistics and Data Analysis", 3rd ed., section 11.3).
+    ``min_se`` floors the standard error (see binomial_se)."""
     mean, sd = _mean_sd(diffs)
     m = len(diffs)
-    se = sd / math.sqrt(m)
+    se = max(min_se, sd / math.sqrt(m))
     if se == 0.0:
         # Every scenario moved by the same amount: no spread to test against.
         return ScenarioTest("paired t", m, mean, 1.0 if mean == 0 else 0.0, (mean, mean))
@@ -488,9 +495,14 @@ class Equivalence:
 
 
 def tost(
-    diffs: Sequence[float], margin: float, method: str = "sign flip", seed: int = 0
+    diffs: Sequence[float],
+    margin: float,
+    method: str = "sign flip",
+    seed: int = 0,
+    min_se: float = 0.0,
 ) -> Equivalence:
-    """TOST at +-margin on per-scenario differences, by the sign-flip or the paired t test."""
+    """TOST at +-margin on per-scenario differences, by the sign-flip or the paired t test
+    (whose standard error ``min_se`` floors)."""
     if margin <= 0:
         raise ValueError(f"margin {margin} must be positive")
     if method == "sign flip":
@@ -499,7 +511,7 @@ def tost(
         below = _one_sided(means, total, margin)[1]  # against "mean >= +margin"
     elif method == "paired t":
         mean, sd = _mean_sd(diffs)
-        se = sd / math.sqrt(len(diffs))
+        se = max(min_se, sd / math.sqrt(len(diffs)))
         if se == 0.0:
             inside = -margin < mean < margin
             return Equivalence(method, margin, 0.0 if inside else 1.0)
@@ -575,11 +587,11 @@ def scenarios_needed(
     given power: the least m with
         m >= (t(1 - alpha/2, m - 1) + t(power, m - 1))^2 (between + within / trials) / effect^2
     (the normal-theory sample size with t quantiles, solved by iteration; Guenther 1981,
-    Am Stat 35:243), and never below min_scenarios(alpha)."""
+    Am Stat 35:243), and never below MIN_SCENARIOS."""
     if effect == 0:
         raise ValueError("effect must not be 0")
     variance = between + within / trials
-    m = max(2, min_scenarios(alpha))
+    m = MIN_SCENARIOS
     while True:
         k = t_ppf(1 - alpha / 2, m - 1) + t_ppf(power, m - 1)
         if m >= k * k * variance / (effect * effect):
@@ -590,11 +602,12 @@ def scenarios_needed(
 def advise(split: VarianceSplit, effect: float, alpha: float = 0.05, power: float = 0.8) -> Advice:
     """Scenarios or trials? Trials only when the within term dominates and enough of them
     at the current scenarios reach the power (solving the formula in scenarios_needed for
-    trials at fixed m); else scenarios, with how many at the current trials."""
+    trials at fixed m) from TRIALS_ADVICE_MIN_SCENARIOS on; else scenarios, with how many at
+    the current trials."""
     m = split.scenarios
     need_m = scenarios_needed(split.between, split.within, split.trials, effect, alpha, power)
     trials: int | None = None
-    if m >= min_scenarios(alpha):
+    if m >= TRIALS_ADVICE_MIN_SCENARIOS:
         k = t_ppf(1 - alpha / 2, m - 1) + t_ppf(power, m - 1)
         room = m * effect * effect / (k * k) - split.between  # what within / n may use
         if room > 0:
@@ -605,9 +618,6 @@ def advise(split: VarianceSplit, effect: float, alpha: float = 0.05, power: floa
 
 # --- Verdicts at the scenario level --------------------------------------------------------
 
-# The paired t-test needs a spread to test against: 3 scenarios give it 2 degrees of freedom,
-# the fewest at which the simulation (scripts/sim_verdicts.py) holds its 5% false positives.
-MIN_SCENARIOS = 3
 
 Direction = Literal["higher", "lower", "equivalent", "inconclusive"]
 
@@ -623,16 +633,53 @@ class ScenarioVerdict:
     equivalence: Equivalence | None
 
 
-def scenario_verdict(diffs: Sequence[float], margin: float, alpha: float = 0.05) -> ScenarioVerdict:
+def scenario_verdict(
+    diffs: Sequence[float], margin: float, alpha: float = 0.05, min_se: float = 0.0
+) -> ScenarioVerdict:
     """The verdict ``ab`` prints, from the paired t-test and its interval at 1 - alpha (so
     the two agree) and TOST at +-margin (its 1 - 2 alpha interval inside the margin)."""
     if len(diffs) < MIN_SCENARIOS:
         return ScenarioVerdict("inconclusive", None, None)
-    test = paired_t(diffs, 1.0 - alpha)
+    test = paired_t(diffs, 1.0 - alpha, min_se)
     if test.p_value < alpha:
         return ScenarioVerdict("higher" if test.mean > 0 else "lower", test, None)
-    same = tost(diffs, margin, "paired t")
+    same = tost(diffs, margin, "paired t", min_se=min_se)
     return ScenarioVerdict("equivalent" if same.equivalent(alpha) else "inconclusive", test, same)
+
+
+def smoothed_spread(a: int, b: int, n: int) -> float:
+    """One trial pair's binomial variance in a scenario where A passed a and B passed b of n,
+    each rate estimated as (passes + 1) / (trials + 2), the pseudo-counts of Agresti and
+    Caffo (2000, Am Stat 54:280): never 0, as a 0% or 100% seen in a few trials is not."""
+    if n < 1 or not (0 <= a <= n and 0 <= b <= n):
+        raise ValueError(f"need 0 <= passes <= trials and trials >= 1 (got {a}, {b}, {n})")
+    pa, pb = (a + 1) / (n + 2), (b + 1) / (n + 2)
+    return pa * (1 - pa) + pb * (1 - pb)
+
+
+def binomial_se(counts: Sequence[tuple[int, int, int]]) -> float:
+    """The least standard error the mean scenario difference can have, from (passes in A,
+    passes in B, trials) per scenario: its binomial noise alone (the spread between scenarios
+    only adds), by smoothed_spread. So scenarios that all passed, or all moved by the same
+    amount, do not read as a certainty the trials cannot give."""
+    if not counts:
+        raise ValueError("need at least 1 scenario")
+    return math.sqrt(sum(smoothed_spread(a, b, n) / n for a, b, n in counts)) / len(counts)
+
+
+def pass_rate_verdict(
+    counts: Sequence[tuple[int, int, int]], margin: float, alpha: float = 0.05
+) -> ScenarioVerdict:
+    """``ab``'s pass-rate verdict from (passes in A, passes in B, trials) per scenario: the
+    scenario verdict on the differences, its standard error floored by binomial_se, its
+    interval cut to the -1..1 a difference of rates can take."""
+    diffs = [(b - a) / n for a, b, n in counts]
+    decided = scenario_verdict(diffs, margin, alpha, binomial_se(counts) if counts else 0.0)
+    if decided.test is None:
+        return decided
+    low, high = decided.test.interval
+    test = replace(decided.test, interval=(max(-1.0, low), min(1.0, high)))
+    return replace(decided, test=test)
 
 
 def clustered_rate(counts: Sequence[tuple[int, int]], confidence: float = 0.95) -> Bounds:
