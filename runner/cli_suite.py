@@ -422,7 +422,9 @@ that differs from its recording, one past the cassette's end, or a recorded repl
 fails the run (replay_diverged) with the request's index and a diff.
 
 With two lanes or more, eval also prints the A/B statistics of each later lane against the
-first (see `ab --help`); `python -m runner report` turns the saved results into an HTML page.
+first (see `ab --help`); with --fail-on it exits 1 only when a verdict trips the gate (failed
+runs are then the comparison's data). `python -m runner report` turns the saved results into
+an HTML page.
 
 examples:
   python -m runner eval                                   # the example suite, agent-skill
@@ -442,21 +444,33 @@ AB_EPILOG = """\
 lanes:
 {lanes}
 
-Reading the result: a verdict of "better" or "worse" means McNemar's exact test on the pairs
-that went differently gives p < 0.05. "underpowered" means the observed difference could be
-real but these pairs cannot tell: the line says how many trials per scenario would, at 80%
-power. "no detectable difference" means the lanes agreed (or the design had the power and the
-difference did not show). --aa LANE measures the noise floor: an effect no larger than the
-flip rate of a lane against itself is noise. Every run is cached, so raising --trials runs only
-the new trials, and the same runs always print the same numbers.
+Reading the verdict: it is about tasks like the suite's scenarios, not only these runs. Each
+scenario's difference in pass rate (B minus A over its paired trials) is one draw; the paired
+t-test over scenarios gives the interval and p.
+  better / worse   B's pass rate differs, p < 0.05 (the interval excludes 0)
+  equivalent       the difference is within +-MARGIN points (two one-sided tests, TOST)
+  inconclusive     neither shows: the line says what would decide, more scenarios or more
+                   trials and how many, for a MARGIN-point effect at 80% power
+Fewer than 3 scenarios decide nothing. The cost line is a verdict too (costs more, costs
+less, same cost within +-COST-MARGIN %). "these runs" is McNemar's test over every pair: true
+of these scenarios only. --aa LANE measures the noise floor: how often a run's outcome flips
+with nothing changed. Every run is cached, so raising --trials runs only the new trials, and
+a stopped --until-decided study resumes where it was.
+
+--until-decided runs rounds of --trials per scenario up to --max-trials, and stops at the
+first look where every verdict is decided. Each look tests at its share of the 5% (O'Brien-
+Fleming-type spending), so looking often does not add false verdicts.
 
 examples:
   python -m runner ab --lanes agent-baseline,agent-skill
   python -m runner ab --lanes agent-baseline,agent-skill --trials 10 --aa agent-skill
   python -m runner ab --lanes agent-skill-nonudge,agent-skill   # what the nudge does
+  python -m runner ab --lanes agent-baseline,agent-skill --until-decided --max-trials 20
+  python -m runner ab --lanes agent-baseline,agent-skill --fail-on worse   # a CI gate
   python -m runner ab --lanes agent-baseline,agent-skill --json --out ab.json
 
-Exit codes: 0 the comparison ran (failed runs are its data),
+Exit codes: 0 the comparison ran (failed runs are its data), 1 with --fail-on: a verdict the
+gate refuses (worse; not better; not equivalent),
 {exit_codes}
 Results are saved under .runner/runs/ like eval's: `python -m runner report` shows them, every
 run's transcript, and this A/B view in one HTML file."""
@@ -561,14 +575,14 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
     ab = sub.add_parser(
         "ab",
-        help="does lane B beat lane A? pass rates, a paired test, a verdict, and what it costs",
+        help="does lane B beat lane A on tasks like these? a verdict, and what it costs",
         description="Run every scenario of --suite in each lane of --lanes, --trials times, "
         "through the cache (as eval does), then compare each lane after the first with the "
-        "first, pairing runs by scenario and trial: pass rates with Wilson 95% intervals, "
-        "pass@k and pass^k, the difference with Newcombe's paired 95% interval, McNemar's exact "
-        "test, a verdict (better, worse, no detectable difference, underpowered: with the "
-        "trials needed for 80% power), cost, turns and time with paired bootstrap intervals, "
-        "and how often each skill lane loaded its skill.",
+        "first, pairing runs by scenario and trial. The verdict (better, worse, equivalent, "
+        "inconclusive) is about scenarios like these: the paired t-test over per-scenario "
+        "differences, with the interval from the same test. Also: pass rates with scenario-"
+        "clustered intervals, pass@k and pass^k, a cost verdict, turns and time, how often "
+        "each skill lane loaded its skill, and what to add when nothing is decided.",
         epilog=AB_EPILOG.format(lanes=lanes, exit_codes=f"{EXIT_CODES_REST}\n{STOPPING}"),
         formatter_class=HelpFormatter,
     )

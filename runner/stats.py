@@ -1,7 +1,8 @@
-"""The statistics behind an A/B verdict: intervals, an exact paired test, power, a bootstrap.
+"""The statistics behind an A/B verdict: intervals, exact and scenario-level tests, power.
 
 Pure functions on counts and numbers (``ab`` applies them to runs). Each names its source, so
-a reader can check it against the textbook; ``tests/test_stats.py`` does.
+a reader can check it against the textbook; ``tests/test_stats.py`` and
+``tests/test_stats_scenarios.py`` do.
 """
 
 from __future__ import annotations
@@ -16,10 +17,6 @@ from statistics import NormalDist
 from typing import Literal
 
 Bounds = tuple[float, float]
-
-# Up to about this many pairs the exact power's zigzag in n can cross the target more than
-# once, so pairs_needed walks pair by pair; above, it bisects (each power costs O(sqrt n)).
-EXACT_SCAN_LIMIT = 2000
 
 
 def z_of(confidence: float) -> float:
@@ -128,127 +125,6 @@ def newcombe_paired(t: PairedTable, confidence: float = 0.95) -> Bounds:
     low = d - math.sqrt((p_b - l_b) ** 2 + (u_a - p_a) ** 2 - 2 * phi * (p_b - l_b) * (u_a - p_a))
     high = d + math.sqrt((u_b - p_b) ** 2 + (p_a - l_a) ** 2 - 2 * phi * (u_b - p_b) * (p_a - l_a))
     return (max(-1.0, low), min(1.0, high))
-
-
-def connor_pairs(p_a_only: float, p_b_only: float, alpha: float, power: float) -> float:
-    """Pairs for McNemar's test to detect these discordant rates, by the normal approximation
-    (Connor 1987, Biometrics 43:207). Infinite when the rates are equal."""
-    delta = p_b_only - p_a_only
-    if delta == 0:
-        return math.inf
-    psi = p_a_only + p_b_only
-    z_a, z_b = z_of(1 - alpha), NormalDist().inv_cdf(power)
-    return (z_a * math.sqrt(psi) + z_b * math.sqrt(psi - delta * delta)) ** 2 / (delta * delta)
-
-
-class _ExactPower:
-    """Power of the exact McNemar test at level alpha when a pair is discordant towards A with
-    probability p_a_only and towards B with p_b_only, for any number of pairs.
-
-    The test conditions on d discordant pairs; it rejects for the tails of Binomial(d, 1/2)
-    whose two-sided p-value is below alpha. So the power over n pairs is the sum over d of
-    P(d discordant) x P(the split lands in those tails).
-
-    P(reject | d) is tabled for d = 0, 1, 2, ... one step each: the rejection bound k never
-    falls and rises by at most 1 per step, and a binomial CDF at k moves from d to d + 1 by
-    one term (P(X' <= k) = P(X <= k) - p P(X = k)). The sum over d skips the terms of
-    Binomial(n, psi) more than 12 sd from its mean (under 1e-30 of the whole), so one power
-    costs O(sqrt n) once tabled, and the search for n stays exact at any size."""
-
-    def __init__(self, p_a_only: float, p_b_only: float, alpha: float) -> None:
-        self.psi = p_a_only + p_b_only
-        self.q = p_b_only / self.psi if self.psi else 0.5
-        self.alpha = alpha
-        self._reject: list[float] = []  # by d: P(reject | d discordant pairs)
-        # At d = len(_reject): the bound k (-1: no split rejects), and P(X <= k) for X
-        # ~ Binomial(d, p) at p = 1/2 (the null), q (B's count) and 1 - q (A's count).
-        self._k = -1
-        self._null = self._b_low = self._a_low = 0.0
-
-    def _rejection(self, d: int) -> float:
-        q = self.q
-        while len(self._reject) <= d:
-            m = len(self._reject)
-            while 2 * (self._null + _binom_pmf(self._k + 1, m, 0.5)) < self.alpha:
-                self._k += 1
-                self._null += _binom_pmf(self._k, m, 0.5)
-                self._b_low += _binom_pmf(self._k, m, q)
-                self._a_low += _binom_pmf(self._k, m, 1 - q)
-            k = self._k
-            if k < 0:
-                self._reject.append(0.0)
-                continue
-            # Rejects when B's count or A's count is at most k (the tails never overlap).
-            self._reject.append(min(1.0, max(0.0, self._b_low) + max(0.0, self._a_low)))
-            self._null -= 0.5 * _binom_pmf(k, m, 0.5)
-            self._b_low -= q * _binom_pmf(k, m, q)
-            self._a_low -= (1 - q) * _binom_pmf(k, m, 1 - q)
-        return self._reject[d]
-
-    def __call__(self, pairs: int) -> float:
-        mean, sd = pairs * self.psi, math.sqrt(pairs * self.psi * (1 - self.psi))
-        first = max(0, math.floor(mean - 12 * sd) - 1)
-        last = min(pairs, math.ceil(mean + 12 * sd) + 1)
-        self._rejection(last)
-        return sum(_binom_pmf(d, pairs, self.psi) * self._reject[d] for d in range(first, last + 1))
-
-
-def mcnemar_power(pairs: int, p_a_only: float, p_b_only: float, alpha: float = 0.05) -> float:
-    """Exact power of ``mcnemar_exact`` (p < alpha) over ``pairs`` independent pairs."""
-    return _ExactPower(p_a_only, p_b_only, alpha)(pairs)
-
-
-def pairs_needed(
-    p_a_only: float, p_b_only: float, alpha: float = 0.05, power: float = 0.8
-) -> int | None:
-    """The fewest pairs at which the exact McNemar test detects these discordant rates with
-    the given power; None when the rates are equal (no effect to detect).
-
-    Always the exact power's answer (n has the power, n - 1 has not), never Connor's
-    figure, which runs low (by 32-42 pairs near 1,000). Up to EXACT_SCAN_LIMIT pairs it walks
-    pair by pair from below, so the first n wins where the exact power zigzags; above, it
-    brackets and bisects, where the zigzag is far smaller than a pair's step."""
-    approx = connor_pairs(p_a_only, p_b_only, alpha, power)
-    if math.isinf(approx):
-        return None
-    exact = _ExactPower(p_a_only, p_b_only, alpha)
-    low = max(0, int(approx) // 2)  # Connor's figure is low, never double
-    while low and exact(low) >= power:
-        low //= 2
-    if approx <= EXACT_SCAN_LIMIT:
-        n = low + 1
-        while exact(n) < power:
-            n += 1
-        return n
-    # Bisection keeps exact(low) < power <= exact(high) until they are one pair apart.
-    high = max(low + 1, math.ceil(approx))
-    while exact(high) < power:
-        low, high = high, 2 * high
-    while high - low > 1:
-        mid = (low + high) // 2
-        if exact(mid) >= power:
-            high = mid
-        else:
-            low = mid
-    return high
-
-
-def bootstrap_mean(
-    values: Sequence[float], confidence: float = 0.95, resamples: int = 2000, seed: int = 0
-) -> Bounds | None:
-    """Percentile bootstrap interval for the mean of ``values`` (Efron and Tibshirani 1993,
-    ch. 13). For paired data, pass each pair's difference: resampling pairs keeps each
-    pair's two runs together. Seeded, so the same runs print the same interval. None with
-    fewer than two values."""
-    n = len(values)
-    if n < 2:
-        return None
-    rng = random.Random(seed)
-    means = sorted(sum(rng.choices(values, k=n)) / n for _ in range(resamples))
-    tail = (1 - confidence) / 2
-    low = means[math.floor(tail * resamples)]
-    high = means[max(0, math.ceil((1 - tail) * resamples) - 1)]
-    return (low, high)
 
 
 def _binom_pmf(k: int, n: int, p: float) -> float:
