@@ -1,5 +1,5 @@
-"""Test support for the dashboard: runs made from the captured transcripts, a result of them,
-and a page's JSON elements read back."""
+"""Test support for the dashboard: runs made from the captured transcripts, or made up with the
+outcomes an A/B verdict needs, a result of them, and a page's JSON elements read back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
+from runner.ab import Look, Sequential, analyze
+from runner.report import StoredResult
+from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult, Totals
+from runner.stats import spending
 from runner.stream import iter_events
 from runner.transcript import summarize
 
@@ -52,6 +55,106 @@ def fixture_run(
         skills_invoked=s.skills_invoked,
         run_dir=str(folder),
     )
+
+
+def made_run(
+    scenario: str,
+    lane: str,
+    trial: int,
+    passed: bool,
+    *,
+    cost_usd: float = 0.01,
+    skills_invoked: tuple[str, ...] = (),
+    skill_errors: tuple[str, ...] = (),
+) -> RunResult:
+    """A run with no folder: its outcome and figures as given."""
+    return RunResult(
+        scenario=scenario,
+        lane=lane,
+        trial=trial,
+        passed=passed,
+        exit_reason="success",
+        cache_hit=False,
+        cache_key=f"key-{scenario}-{lane}-{trial}",
+        live=False,
+        cost_usd=cost_usd,
+        num_turns=3,
+        duration_ms=2000,
+        skills_invoked=list(skills_invoked),
+        skill_errors=list(skill_errors),
+        checks=[]
+        if passed
+        else [CheckResult(name="file_exists out.txt", passed=False, detail="no")],
+    )
+
+
+def ab_result(
+    passes: list[tuple[int, int]], trials: int, cost_ratios: list[float] | None = None
+) -> SuiteResult:
+    """agent-baseline (A) against agent-skill (B): scenario i's A passes its first
+    ``passes[i][0]`` trials of ``trials``, B its first ``passes[i][1]``; B's runs cost
+    ``cost_ratios[i]`` times A's (the same when None). Every B run invoked the skill."""
+    runs = []
+    for i, (a, b) in enumerate(passes):
+        cost = 0.01 * (1 + i / 10)
+        ratio = 1.0 if cost_ratios is None else cost_ratios[i]
+        for t in range(trials):
+            runs.append(made_run(f"s{i}", "agent-baseline", t, t < a, cost_usd=cost))
+        for t in range(trials):
+            runs.append(
+                made_run(
+                    f"s{i}",
+                    "agent-skill",
+                    t,
+                    t < b,
+                    cost_usd=cost * ratio,
+                    skills_invoked=("greeter",),
+                )
+            )
+    return suite_of(runs, trials=trials)
+
+
+# Per scenario (A passes, B passes), trials per scenario, and B's cost over A's by scenario:
+# outcomes whose A/B verdict (a paired t over per-scenario differences, TOST within +-10 points)
+# is the key, and whose cost verdicts are costs more, costs less, same cost and inconclusive.
+VERDICT_CASES: dict[str, tuple[list[tuple[int, int]], int, list[float] | None]] = {
+    "better": ([(1, 3), (1, 4), (0, 3), (1, 4), (2, 4)], 4, [1.4, 1.5, 1.6, 1.5, 1.45]),
+    "worse": ([(3, 1), (4, 1), (3, 0), (4, 1), (4, 2)], 4, [0.6, 0.7, 0.65, 0.7, 0.6]),
+    "equivalent": ([(5, 6), (6, 5), (5, 5), (6, 6), (6, 7), (7, 6)], 10, None),
+    # The skill helps on some scenarios and hurts on others.
+    "inconclusive": ([(1, 3), (3, 1), (2, 4), (4, 2), (2, 3)], 4, [0.7, 1.3, 1.0, 0.8, 1.25]),
+}
+
+
+def verdict_result(verdict: str) -> SuiteResult:
+    return ab_result(*VERDICT_CASES[verdict])
+
+
+# The levels of `ab --until-decided --trials 2 --max-trials 8`: four looks' shares of 5%.
+SEQUENTIAL_LEVELS = spending([0.25, 0.5, 0.75, 1.0])
+
+
+def sequential_study() -> StoredResult:
+    """What `ab --until-decided --trials 2 --max-trials 8 --out` leaves: the better result,
+    undecided at its first look (2 trials), decided at its second (4 of up to 8)."""
+    result = verdict_result("better")
+    first, second = SEQUENTIAL_LEVELS[:2]
+    ab = analyze(result, alpha=second).model_copy(
+        update={
+            "sequential": Sequential(
+                round_trials=2,
+                max_trials=8,
+                looks=[
+                    Look(trials=2, alpha=first, verdicts=["inconclusive"]),
+                    Look(trials=4, alpha=second, verdicts=["better"]),
+                ],
+                stopped="decided: agent-skill better",
+                runs=len(result.runs),
+                max_runs=2 * len(result.runs),
+            )
+        }
+    )
+    return StoredResult("sequential.json", result, ab)
 
 
 def suite_of(runs: list[RunResult], *, trials: int = 1, aa: str | None = None) -> SuiteResult:

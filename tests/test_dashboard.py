@@ -14,10 +14,20 @@ from typing import Literal
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
+from runner.ab import analyze
 from runner.report import StoredResult, build_report
 from runner.results import SuiteResult
 from tests.replay_support import Evaluated
-from tests.report_support import fixture_run, flipped, suite_of
+from tests.report_support import (
+    SEQUENTIAL_LEVELS,
+    VERDICT_CASES,
+    fixture_run,
+    flipped,
+    made_run,
+    sequential_study,
+    suite_of,
+    verdict_result,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -67,6 +77,13 @@ def open_page(
     return opened
 
 
+def page_for_a_test(browser: Browser, path: Path) -> Iterator[Opened]:
+    """A fixture's page: opened, and closed after the test."""
+    opened = open_page(browser, path)
+    yield opened
+    opened.page.close()
+
+
 @pytest.fixture(scope="module")
 def report_file(evaluated: Evaluated, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two results (the eval, and before it the same with a run that failed) and their
@@ -81,9 +98,7 @@ def report_file(evaluated: Evaluated, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture
 def dashboard(browser: Browser, report_file: Path) -> Iterator[Opened]:
-    opened = open_page(browser, report_file)
-    yield opened
-    opened.page.close()
+    yield from page_for_a_test(browser, report_file)
 
 
 def visible_lanes(page: Page) -> list[str | None]:
@@ -156,18 +171,24 @@ def test_a_failed_run_lists_its_failed_checks(dashboard: Opened, evaluated: Eval
     dashboard.assert_clean()
 
 
-def test_the_ab_view_shows_the_verdict(dashboard: Opened) -> None:
+def test_the_ab_view_shows_the_verdict(dashboard: Opened, evaluated: Evaluated) -> None:
     page = dashboard.page
     page.get_by_test_id("tab-ab").click()
     assert not page.get_by_test_id("runs-table").is_visible()
+    # One scenario: no verdict about tasks like these, and the line says why.
+    effect = analyze(SuiteResult.model_validate(evaluated.report)).effects[0]
     verdict = page.get_by_test_id("verdict")
-    assert verdict.inner_text().lower() == "underpowered"
-    assert "verdict-underpowered" in (verdict.get_attribute("class") or "")
-    effect = page.get_by_test_id("effect")
-    assert "pairs cannot tell" in effect.locator(".reason").inner_text()
+    assert verdict.text_content() == "inconclusive"
+    assert "verdict-inconclusive" in (verdict.get_attribute("class") or "")
+    reason = page.get_by_test_id("verdict-reason").text_content()
+    assert reason == effect.reason
+    assert "a verdict about tasks like these needs at least 3" in reason
+    assert page.get_by_test_id("cost-verdict").text_content() == "inconclusive"
+    assert page.get_by_test_id("cost-verdict-reason").text_content() == effect.cost.reason
     lanes = page.get_by_test_id("ab-lanes").locator("tbody tr").all_inner_texts()
     assert [row.split()[0] for row in lanes] == ["agent-baseline", "agent-skill"]
     assert page.get_by_test_id("pass-k").is_visible()
+    assert page.get_by_test_id("sequential").count() == 0
     dashboard.assert_clean()
 
 
@@ -227,3 +248,180 @@ def test_a_subagent_is_drawn_inside_its_call(browser: Browser, tmp_path: Path) -
     assert "python -m runner report BEFORE AFTER" in page.locator("#view-compare").inner_text()
     opened.assert_clean()
     page.close()
+
+
+# ---- the A/B view's verdicts, from results made to reach each one ---------------------------
+
+VERDICTS = list(VERDICT_CASES)  # better, worse, equivalent, inconclusive
+COST_VERDICTS = {
+    "better": "costs more",
+    "worse": "costs less",
+    "equivalent": "same cost",
+    "inconclusive": "inconclusive",
+}
+HOSTILE_SKILL = "<img src=x onerror=alert(1)>greter"
+SEQUENTIAL, SKILLS = len(VERDICTS), len(VERDICTS) + 1  # the results after the verdicts'
+
+
+def failed_skill_calls() -> SuiteResult:
+    """A skill lane whose runs invoked the skill, called a skill that is not there (its name
+    hostile text), and called none; and a baseline run that called a missing skill."""
+    runs = [
+        made_run("s0", "agent-baseline", 0, False, skill_errors=("greeter",)),
+        made_run("s1", "agent-baseline", 0, False),
+        made_run("s2", "agent-baseline", 0, False),
+        made_run("s0", "agent-skill", 0, True, skills_invoked=("greeter",)),
+        made_run("s1", "agent-skill", 0, False, skill_errors=(HOSTILE_SKILL,)),
+        made_run("s2", "agent-skill", 0, False),
+    ]
+    return suite_of(runs)
+
+
+@pytest.fixture(scope="module")
+def verdicts_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One result per verdict, then a sequential study's and one with failed Skill calls."""
+    results = [StoredResult(f"{v}.json", verdict_result(v)) for v in VERDICTS]
+    results += [sequential_study(), StoredResult("skills.json", failed_skill_calls())]
+    path = tmp_path_factory.mktemp("verdicts") / "verdicts.html"
+    path.write_text(build_report(results), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def verdicts(browser: Browser, verdicts_file: Path) -> Iterator[Opened]:
+    yield from page_for_a_test(browser, verdicts_file)
+
+
+def show(page: Page, result: int, tab: str) -> None:
+    page.get_by_test_id("result-picker").select_option(str(result))
+    page.get_by_test_id(f"tab-{tab}").click()
+
+
+@pytest.mark.parametrize("verdict", VERDICTS)
+def test_each_verdict_shows_its_badge_its_reason_and_the_cost_verdict(
+    verdicts: Opened, verdict: str
+) -> None:
+    page = verdicts.page
+    show(page, VERDICTS.index(verdict), "ab")
+    effect = analyze(verdict_result(verdict)).effects[0]
+    badge = page.get_by_test_id("verdict")
+    expect(badge).to_have_text(verdict)
+    assert f"verdict-{verdict}" in (badge.get_attribute("class") or "")
+    # The model's line, word for word, beside its badge.
+    assert page.get_by_test_id("verdict-reason").text_content() == effect.reason
+    cost = COST_VERDICTS[verdict]
+    assert page.get_by_test_id("cost-verdict").text_content() == cost
+    assert page.get_by_test_id("cost-verdict-reason").text_content() == effect.cost.reason
+    assert "per run" in effect.cost.reason
+    verdicts.assert_clean()
+
+
+def test_the_verdicts_each_have_their_own_colour(verdicts: Opened) -> None:
+    page = verdicts.page
+    colours = {}
+    for i, verdict in enumerate(VERDICTS):
+        show(page, i, "ab")
+        badge = page.get_by_test_id("verdict")
+        expect(badge).to_have_text(verdict)
+        colours[verdict] = badge.evaluate(
+            "b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color].join()"
+        )
+    assert len(set(colours.values())) == 4, colours
+    verdicts.assert_clean()
+
+
+def test_the_pooled_test_is_labelled_as_about_these_runs_only(verdicts: Opened) -> None:
+    page = verdicts.page
+    show(page, VERDICTS.index("better"), "ab")
+    effect = analyze(verdict_result("better")).effects[0]
+    assert effect.pooled is not None
+    pooled = page.get_by_test_id("pooled")
+    heading = pooled.locator("h4").inner_text()
+    assert "These runs only" in heading
+    assert "true of these scenarios only" in heading
+    text = pooled.inner_text()
+    assert f"+65 points over {effect.pairs} pairs" in text
+    assert "McNemar exact p" in text
+    two_by_two = pooled.get_by_test_id("two-by-two").locator("tbody tr").all_inner_texts()
+    assert [r.split("\t")[1:] for r in two_by_two] == [
+        [str(effect.both), str(effect.a_only)],
+        [str(effect.b_only), str(effect.neither)],
+    ]
+    # The verdict's own figures: the paired t over scenarios, not the pooled test.
+    figures = page.get_by_test_id("effect-figures").inner_text()
+    assert "p-value (paired t)" in figures
+    assert "+48 to +82 points" in figures
+    verdicts.assert_clean()
+
+
+def test_an_inconclusive_verdict_comes_with_what_would_decide_it(verdicts: Opened) -> None:
+    page = verdicts.page
+    show(page, VERDICTS.index("inconclusive"), "ab")
+    advice = analyze(verdict_result("inconclusive")).effects[0].advice
+    assert advice is not None
+    assert advice.add == "scenarios"  # the effect flips sign: more trials would not settle it
+    text = page.get_by_test_id("advice").inner_text()
+    assert (
+        f"To detect ±10 points at 80% power: add scenarios, about {advice.scenarios_needed} "
+        "scenarios at 4 trials each." in text
+    )
+    verdicts.assert_clean()
+
+
+def test_a_sequential_study_shows_its_looks_and_what_stopping_saved(verdicts: Opened) -> None:
+    page = verdicts.page
+    show(page, SEQUENTIAL, "ab")
+    study = page.get_by_test_id("sequential")
+    assert study.get_by_test_id("sequential-stopped").inner_text() == (
+        "Stopped: decided: agent-skill better"
+    )
+    runs = study.get_by_test_id("sequential-runs").inner_text()
+    assert runs.startswith("40 of at most 80 runs (50% saved)")
+    looks = study.get_by_test_id("looks").locator("tbody tr")
+    assert looks.count() == 2
+    assert [v.text_content() for v in study.get_by_test_id("look-verdict").all()] == [
+        "inconclusive",
+        "better",
+    ]
+    assert looks.nth(1).locator("td").nth(1).inner_text() == "4"
+    # The verdict was reached at the second look's level, and its interval is at that level.
+    headers = page.get_by_test_id("effect-figures").locator("th").all_inner_texts()
+    level = SEQUENTIAL_LEVELS[1]
+    assert f"{100 * (1 - level):.2f}% interval" in headers
+    assert page.get_by_test_id("verdict").text_content() == "better"
+    verdicts.assert_clean()
+
+
+def test_a_failed_skill_call_is_its_own_badge(verdicts: Opened) -> None:
+    page = verdicts.page
+    show(page, SKILLS, "runs")
+    badges = page.locator(".run-row[data-lane='agent-skill'] [data-testid=skill-badge]")
+    assert [b.text_content() for b in badges.all()] == [
+        "invoked: greeter",
+        f"skill call failed: {HOSTILE_SKILL}",  # shown as text, never as markup
+        "not invoked",
+    ]
+    assert [b.get_attribute("class") for b in badges.all()] == [
+        "badge good",
+        "badge bad",
+        "badge bad",
+    ]
+    assert page.locator("img").count() == 0
+    # No badge on a lane without a skill, as in the terminal's table.
+    baseline = page.locator(".run-row[data-lane='agent-baseline']")
+    assert baseline.get_by_test_id("skill-badge").count() == 0
+    # Opened, the run says which call failed.
+    page.locator(".run-row[data-lane='agent-skill']").nth(1).click()
+    failed = page.locator(".detail").get_by_test_id("skill-failed")
+    assert failed.text_content() == (
+        f"skill call failed {HOSTILE_SKILL}: the Skill call's result was an error "
+        "(the call is below)"
+    )
+    # The lanes table counts the runs with a failed Skill call, where there are any.
+    page.get_by_test_id("tab-ab").click()
+    lanes = page.get_by_test_id("ab-lanes")
+    counts = lanes.locator("tbody tr").all_inner_texts()
+    assert [r.split("\t")[6] for r in counts] == ["1 run", "1 run"]
+    assert lanes.get_by_test_id("skill-errors").count() == 2
+    assert [r.split("\t")[5] for r in counts] == ["-", "33% (1/3)"]
+    verdicts.assert_clean()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from runner.ab import analyze
 from runner.compare import compare
 from runner.engine import RunRecord
 from runner.report import StoredResult, build_report
@@ -32,7 +33,15 @@ from runner.report.timeline import (
 from runner.report.views import lane_label, page_data
 from runner.results import SuiteResult
 from tests.replay_support import Evaluated
-from tests.report_support import fixture_run, flipped, json_element, run_folder, suite_of
+from tests.report_support import (
+    fixture_run,
+    flipped,
+    json_element,
+    made_run,
+    run_folder,
+    suite_of,
+    verdict_result,
+)
 
 ATTACK = "</script><script>alert(1)</script><!--"
 
@@ -340,6 +349,21 @@ def test_the_skill_badge_is_only_on_skill_lanes(tmp_path: Path) -> None:
     ]
 
 
+def test_rows_carry_failed_skill_calls(tmp_path: Path) -> None:
+    skill = fixture_run(tmp_path, "skill", lane="agent-skill")
+    runs = [
+        skill,
+        skill.model_copy(update={"trial": 1, "skills_invoked": [], "skill_errors": ["greter"]}),
+        made_run("hello", "agent-baseline", 0, True, skill_errors=("greter",)),
+    ]
+    rows = page_data([StoredResult("r", suite_of(runs))], []).results[0].rows
+    assert [(r.skills, r.skill_errors) for r in rows] == [
+        (["greeter"], []),
+        ([], ["greter"]),  # the badge says the call failed, not that none was made
+        (None, ["greter"]),  # no badge on a lane without a skill
+    ]
+
+
 def test_rows_say_why_a_run_failed(evaluated_result: SuiteResult) -> None:
     rows = page_data([StoredResult("r", evaluated_result)], []).results[0].rows
     failed = [sum(not c.passed for c in r.checks) for r in evaluated_result.runs]
@@ -364,7 +388,7 @@ def test_the_ab_report_comes_with_two_lanes_or_an_aa_copy(
 ) -> None:
     two = page_data([StoredResult("r", evaluated_result)], []).results[0].ab
     assert two is not None
-    assert [e.verdict for e in two.effects] == ["underpowered"]
+    assert [e.verdict for e in two.effects] == ["inconclusive"]  # one scenario: no verdict
     single = one_lane(evaluated_result, "agent-skill")
     assert page_data([StoredResult("r", single)], []).results[0].ab is None
     # The same lane's trials 0-1 against 2-3: an A/A copy gives the noise floor.
@@ -379,6 +403,17 @@ def test_the_ab_report_comes_with_two_lanes_or_an_aa_copy(
     assert report is not None
     assert report.noise is not None
     assert (report.noise.pairs, report.noise.flips) == (2, 0)
+
+
+def test_the_ab_view_is_the_printed_one_when_the_result_holds_it() -> None:
+    result = verdict_result("inconclusive")
+    analyzed = page_data([StoredResult("r", result)], []).results[0].ab
+    assert analyzed is not None
+    assert (analyzed.effects[0].margin, analyzed.effects[0].verdict) == (0.1, "inconclusive")
+    printed = analyze(result, margin=0.7)  # `ab --margin 70 --out`
+    view = page_data([StoredResult("r", result, printed)], []).results[0].ab
+    assert view == printed
+    assert view.effects[0].verdict == "equivalent"
 
 
 def test_comparisons_carry_what_compare_says(evaluated_result: SuiteResult) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from runner.cli_suite import EvalReport
 from runner.results import SuiteResult
 from tests.replay_support import Evaluated
-from tests.report_support import flipped, json_element
+from tests.report_support import flipped, json_element, sequential_study
 from tests.suite_commands import run_runner
 
 pytestmark = pytest.mark.cli
@@ -71,6 +73,29 @@ def test_report_compares_two_results(evaluated: Evaluated, tmp_path: Path) -> No
     data = json_element(page, "report-data")
     assert [r["name"] for r in data["results"]] == [stored.name, "later.json"]
     assert len(data["comparisons"]) == 1
+
+
+def test_report_of_an_ab_out_file_shows_the_ab_it_printed(tmp_path: Path) -> None:
+    # What `ab --until-decided --out ab.json` writes: the result, and the A/B as printed, with
+    # the level of the look that decided it and the study's looks.
+    study = sequential_study()
+    assert study.ab is not None
+    out = EvalReport(**dict(study.result), ab=study.ab)
+    (tmp_path / "ab.json").write_text(out.model_dump_json())
+    code, _, err, page = _report(tmp_path, tmp_path / "runs", "ab.json")
+    assert code == 0, err
+    ab = json_element(page, "report-data")["results"][0]["ab"]
+    assert ab["sequential"]["runs"] == 40
+    assert ab["effects"][0]["alpha"] == study.ab.effects[0].alpha < 0.05
+    # An older runner's file (its verdict words gone): the page works the A/B out again.
+    older = json.loads(out.model_dump_json())
+    older["ab"]["effects"][0]["verdict"] = "underpowered"
+    (tmp_path / "older.json").write_text(json.dumps(older))
+    code, _, err, page = _report(tmp_path, tmp_path / "runs", "older.json")
+    assert code == 0, err
+    ab = json_element(page, "report-data")["results"][0]["ab"]
+    assert "sequential" not in ab
+    assert (ab["effects"][0]["alpha"], ab["effects"][0]["verdict"]) == (0.05, "better")
 
 
 def test_report_errors_are_one_line(tmp_path: Path) -> None:

@@ -22,6 +22,9 @@ from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult
 class StoredResult:
     name: str  # shown in the page, e.g. the stored file's name
     result: SuiteResult
+    # The A/B report its command printed (an `ab --out` file's: its --margin, its level, a
+    # sequential study's looks); None: analyzed from the runs with the defaults.
+    ab: AbReport | None = None
 
 
 class LaneView(BaseModel):
@@ -45,6 +48,7 @@ class Row(BaseModel):
     turns: int | None
     duration: str
     skills: list[str] | None  # None: a lane without a skill, so no badge
+    skill_errors: list[str]  # Skill calls that came back an error ("Unknown skill")
 
 
 class RunDetail(BaseModel):
@@ -106,6 +110,7 @@ def row(r: RunResult, detail: str) -> Row:
         turns=r.num_turns,
         duration=secs(r.duration_ms),
         skills=list(r.skills_invoked) if uses_skill(r.lane) else None,
+        skill_errors=list(r.skill_errors),
     )
 
 
@@ -129,7 +134,7 @@ def result_view(stored: StoredResult, index: int) -> ResultView:
         header=result.header,
         lanes=[LaneView(lane=lane, label=lane_label(lane)) for lane in lanes],
         rows=[row(r, detail_id(index, i)) for i, r in enumerate(result.runs)],
-        ab=analyze(result) if wants_ab else None,
+        ab=stored.ab or (analyze(result) if wants_ab else None),
     )
 
 

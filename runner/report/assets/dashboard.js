@@ -49,7 +49,8 @@
 
   const dash = "-";
   const pct = (x) => (x == null ? dash : (x * 100).toFixed(0) + "%");
-  const points = (x) => (x == null ? dash : (x >= 0 ? "+" : "") + (x * 100).toFixed(0) + " points");
+  const signedPoints = (x) => (x >= 0 ? "+" : "") + (x * 100).toFixed(0);
+  const points = (x) => (x == null ? dash : signedPoints(x) + " points");
   const money = (x) => (x == null ? dash : "$" + x.toFixed(4));
   const signedMoney = (x) => (x == null ? dash : (x >= 0 ? "+" : "-") + "$" + Math.abs(x).toFixed(4));
   const secs = (ms) => (ms == null ? dash : (ms / 1000).toFixed(1) + "s");
@@ -252,7 +253,7 @@
     return h("p", { class: "muted missing", text: "No transcript and no agent log: " + t.note });
   }
 
-  function runDetail(d) {
+  function runDetail(d, row) {
     if (d == null) return h("p", { class: "missing", text: "This run's transcript is not in the page." });
     const failed = d.checks.filter((c) => !c.passed);
     return h(
@@ -267,6 +268,14 @@
         d.run_dir ? [" · ", h("code", { class: "path", text: d.run_dir })] : null,
       ),
       d.error ? h("div", { class: "run-error" }, "error: ", clip(d.error)) : null,
+      row.skill_errors.length
+        ? h(
+            "div",
+            { class: "skill-failed", data: { testid: "skill-failed" } },
+            h("span", { class: "badge bad", text: "skill call failed" }),
+            " " + row.skill_errors.join(", ") + ": the Skill call's result was an error (the call is below)",
+          )
+        : null,
       d.checks.length
         ? h(
             "div",
@@ -290,15 +299,20 @@
 
   // ---- the runs table ----------------------------------------------------------------------
 
-  function skillBadge(skills) {
-    if (skills == null) return null; // a lane without a skill
-    return skills.length
-      ? h("span", {
-          class: "badge good",
-          data: { testid: "skill-badge" },
-          text: "invoked: " + skills.join(", "),
-        })
-      : h("span", { class: "badge bad", data: { testid: "skill-badge" }, text: "not invoked" });
+  // As the terminal's (runner/render.py _badge): a Skill call whose result was an error (an
+  // unknown skill) is no invocation, and says so.
+  function skillBadge(row) {
+    if (row.skills == null) return null; // a lane without a skill
+    const badge = (good, text) =>
+      h("span", {
+        class: "badge " + (good ? "good" : "bad"),
+        data: { testid: "skill-badge" },
+        title: text, // the whole of it, where the cell cuts it short
+        text: text,
+      });
+    if (row.skills.length) return badge(true, "invoked: " + row.skills.join(", "));
+    if (row.skill_errors.length) return badge(false, "skill call failed: " + row.skill_errors.join(", "));
+    return badge(false, "not invoked");
   }
 
   // The runs table is a grid of divs, not a <table>: a row off screen then costs no layout
@@ -307,7 +321,7 @@
   // building eleven elements a row, and a thousand rows are drawn at load.
   let rowTemplate = null;
 
-  function runGroup(row) {
+  function runGroup(row, index) {
     if (rowTemplate == null) {
       const cell = (cls) => h("div", { role: "cell", class: cls });
       const line = h(
@@ -322,6 +336,7 @@
     const line = group.firstChild;
     group.dataset.lane = line.dataset.lane = row.lane;
     line.dataset.detail = row.detail;
+    line.dataset.row = index;
     const [, scenario, lane, trial, status, cost, tokens, turns, duration, skill] = line.children;
     scenario.textContent = row.scenario;
     lane.textContent = row.lane;
@@ -334,9 +349,12 @@
     tokens.textContent = count(row.tokens_in) + " / " + count(row.tokens_out);
     turns.textContent = row.turns == null ? dash : row.turns;
     duration.textContent = row.duration;
-    append(skill, [skillBadge(row.skills)]);
+    append(skill, [skillBadge(row)]);
     return group;
   }
+
+  // The rows of the result shown: a run's line names its row by index (data-row).
+  const currentRows = () => data.results[state.result].rows;
 
   function toggleRun(line) {
     if (document.readyState === "loading") {
@@ -351,7 +369,7 @@
       detail = h(
         "div",
         { class: "detail", role: "row" },
-        h("div", { role: "cell" }, runDetail(readJson(line.dataset.detail))),
+        h("div", { role: "cell" }, runDetail(readJson(line.dataset.detail), currentRows()[line.dataset.row])),
       );
       line.after(detail);
     }
@@ -414,7 +432,7 @@
 
   function renderRuns(result) {
     const fragment = document.createDocumentFragment();
-    for (const row of result ? result.rows : []) fragment.append(runGroup(row));
+    (result ? result.rows : []).forEach((row, i) => fragment.append(runGroup(row, i)));
     document.getElementById("runs-body").replaceChildren(fragment);
     renderFilters(result);
     applyFilter();
@@ -422,17 +440,84 @@
 
   // ---- A/B ---------------------------------------------------------------------------------
 
-  function verdictBadge(verdict) {
+  // The level of the lanes', the metrics' and the pooled intervals (runner/ab.py CONFIDENCE);
+  // an effect's own interval is at 1 - its alpha: wider after a sequential study, whose alpha
+  // is its last look's share of the 5%.
+  const CONFIDENCE = "95%";
+  const level = (alpha) =>
+    Math.round(alpha * 100) / 100 === alpha ? pct(1 - alpha) : (100 * (1 - alpha)).toFixed(2) + "%";
+  const pValue = (p) => (p == null ? dash : p < 0.001 ? "< 0.001" : String(Number(p.toPrecision(2))));
+  const plural = (n, noun) => n + " " + noun + (n === 1 ? "" : "s");
+  const pointsRange = (ci) =>
+    ci == null ? dash : signedPoints(ci.low) + " to " + signedPoints(ci.high) + " points";
+  const within = (margin) => "±" + (margin * 100).toFixed(0) + " points";
+
+  function verdictBadge(verdict, testid) {
     return h("span", {
       class: "verdict verdict-" + verdict.replace(/ /g, "-"),
-      data: { testid: "verdict", verdict: verdict },
+      data: { testid: testid, verdict: verdict },
       text: verdict,
     });
   }
 
-  // Trials per scenario (and pairs) for the power asked for, when more would decide.
-  function needed(e) {
-    return e.trials_needed == null ? dash : e.trials_needed + " per scenario (" + e.pairs_needed + " pairs)";
+  // A verdict and the model's one line on it, as it is worded: three cells of a grid, so the
+  // badges and the reasons of the lines above one another line up.
+  function verdictLine(label, verdict, reason, testid) {
+    return [
+      h("span", { class: "verdict-label", text: label }),
+      verdictBadge(verdict, testid),
+      h("span", { class: "reason", data: { testid: testid + "-reason" }, text: reason }),
+    ];
+  }
+
+  // What to add to detect the margin at the power asked for: scenarios, unless trials would do
+  // and most of the spread is within scenarios (runner/stats.py advise decides which).
+  function adviceView(a, e, ab) {
+    const aim = "To detect " + within(a.effect) + " at " + pct(ab.power) + " power: ";
+    const scenarios = "about " + a.scenarios_needed + " scenarios at " + plural(ab.trials, "trial") + " each";
+    return h(
+      "div",
+      { class: "advice", data: { testid: "advice" } },
+      h("p", {
+        text:
+          a.add === "trials"
+            ? aim + "add trials, about " + a.trials_needed + " per scenario at these " +
+              plural(e.scenarios_paired, "scenario") + " (or " + scenarios + ")."
+            : aim + "add scenarios, " + scenarios + ".",
+      }),
+      h("p", {
+        class: "muted",
+        text:
+          "Spread of the effect between scenarios: sd " + (Math.sqrt(a.between) * 100).toFixed(0) +
+          " points; noise of one trial pair: sd " + (Math.sqrt(a.within) * 100).toFixed(0) + " points.",
+      }),
+    );
+  }
+
+  // McNemar over every pair as if each were a new task: an answer about these runs, kept apart
+  // from the verdict, which is about scenarios like these.
+  function pooledView(e) {
+    const p = e.pooled;
+    return h(
+      "div",
+      { class: "pooled", data: { testid: "pooled" } },
+      h("h4", { text: "These runs only: true of these scenarios only, not a verdict" }),
+      h("p", {
+        class: "muted",
+        text:
+          signedPoints(p.diff) + " points over " + plural(e.pairs, "pair") + " (" + CONFIDENCE + " CI " +
+          pointsRange(p.ci) + "), McNemar exact p = " + pValue(p.p_value) +
+          ": every (scenario, trial) pair counted as if independent.",
+      }),
+      table(
+        ["", e.b + " passed", e.b + " failed"],
+        [
+          [h("th", { text: e.a + " passed" }), e.both, e.a_only],
+          [h("th", { text: e.a + " failed" }), e.b_only, e.neither],
+        ],
+        { class: "grid two-by-two", data: { testid: "two-by-two" } },
+      ),
+    );
   }
 
   function effectView(e, ab) {
@@ -440,6 +525,7 @@
       const f = METRICS[m.metric] || { label: m.metric, plain: String, delta: String };
       return [
         f.label,
+        m.scenarios,
         m.pairs,
         f.plain(m.a_mean),
         f.plain(m.b_mean),
@@ -450,34 +536,81 @@
     return h(
       "section",
       { class: "effect", data: { testid: "effect" } },
-      h("h3", null, e.b + " over " + e.a + " ", verdictBadge(e.verdict)),
-      h("p", { class: "reason", text: e.reason }),
+      h("h3", { text: e.b + " over " + e.a }),
+      h(
+        "div",
+        { class: "verdicts" },
+        verdictLine("pass rate", e.verdict, e.reason, "verdict"),
+        verdictLine("cost per run", e.cost.verdict, e.cost.reason, "cost-verdict"),
+      ),
+      e.advice ? adviceView(e.advice, e, ab) : null,
       table(
         [
+          "scenarios",
           "pairs",
           "unpaired",
           "pass rate " + e.b + " − " + e.a,
-          pct(ab.confidence) + " interval",
-          "p-value (McNemar)",
-          "trials needed",
+          level(e.alpha) + " interval",
+          "p-value (paired t)",
+          "within " + within(e.margin) + " (TOST p)",
         ],
-        [[e.pairs, e.unpaired, points(e.diff), interval(e.ci, points), e.p_value.toPrecision(3), needed(e)]],
+        [
+          [
+            e.scenarios_paired,
+            e.pairs,
+            e.unpaired,
+            points(e.diff),
+            pointsRange(e.ci),
+            pValue(e.p_value),
+            pValue(e.equivalence_p),
+          ],
+        ],
         { class: "grid", data: { testid: "effect-figures" } },
       ),
+      e.pooled ? pooledView(e) : null,
+      h("h4", {
+        text: "Cost, turns and duration per run (mean over scenarios, " + CONFIDENCE + " interval)",
+      }),
       table(
-        ["", e.b + " passed", e.b + " failed"],
-        [
-          [h("th", { text: e.a + " passed" }), e.both, e.a_only],
-          [h("th", { text: e.a + " failed" }), e.b_only, e.neither],
-        ],
-        { class: "grid two-by-two", data: { testid: "two-by-two" } },
+        ["metric", "scenarios", "pairs", e.a + " mean", e.b + " mean", e.b + " − " + e.a, "interval"],
+        metricRows,
       ),
-      h("h4", { text: "Cost, turns and duration (paired, bootstrap " + pct(ab.confidence) + " interval)" }),
-      table(["metric", "pairs", e.a + " mean", e.b + " mean", e.b + " − " + e.a, "interval"], metricRows),
       h("h4", { text: "By scenario" }),
       table(
         ["scenario", "pairs", e.a + " passed", e.b + " passed"],
         e.scenarios.map((s) => [s.scenario, s.pairs, s.a_passed, s.b_passed]),
+      ),
+    );
+  }
+
+  // ab --until-decided: each look, its level and its verdicts, and what stopping saved.
+  function sequentialView(q, effects) {
+    return h(
+      "section",
+      { class: "sequential", data: { testid: "sequential" } },
+      h("h2", { text: "Sequential study (ab --until-decided)" }),
+      h("p", { class: "reason", data: { testid: "sequential-stopped" }, text: "Stopped: " + q.stopped }),
+      h("p", {
+        data: { testid: "sequential-runs" },
+        text:
+          q.runs + " of at most " + q.max_runs + " runs (" + pct(1 - q.runs / q.max_runs) + " saved); " +
+          "rounds of " + plural(q.round_trials, "trial") + " per scenario, up to " + q.max_trials + ".",
+      }),
+      h("p", {
+        class: "muted",
+        text:
+          "Each look tests at its own share of the level (O'Brien-Fleming-type spending), so looking " +
+          "after every round does not raise the rate of false verdicts.",
+      }),
+      table(
+        ["look", "trials per scenario", "level", ...effects.map((e) => e.b + " over " + e.a)],
+        q.looks.map((look, i) => [
+          i + 1,
+          look.trials,
+          "p < " + String(Number(look.alpha.toPrecision(2))),
+          ...look.verdicts.map((v) => verdictBadge(v, "look-verdict")),
+        ]),
+        { class: "grid", data: { testid: "looks" } },
       ),
     );
   }
@@ -504,27 +637,39 @@
       h("p", {
         class: "muted",
         text:
-          `${ab.scenarios} scenarios × ${ab.trials} trials; runs paired by scenario and trial; ` +
-          `${pct(ab.confidence)} intervals; α = ${ab.alpha}.`,
+          `${plural(ab.scenarios, "scenario")} × ${plural(ab.trials, "trial")}; ` +
+          "runs paired by scenario and trial. A verdict is about scenarios like these, not only " +
+          "these: a paired t-test over each scenario's difference, and equivalent when the " +
+          "difference is shown to lie within the margin.",
       }),
       h("h2", { text: "Lanes" }),
       table(
         [
           "lane",
+          "scenarios",
           "runs",
           "pass rate",
-          pct(ab.confidence) + " interval",
+          CONFIDENCE + " interval (scenarios like these)",
           "skill invoked",
+          "skill call failed",
           "mean cost",
           "mean turns",
           "mean duration",
         ],
         ab.lanes.map((l) => [
           l.lane,
+          l.scenarios,
           l.runs,
           rate(l.pass_rate),
           interval(l.pass_rate.ci, pct),
           l.skill_invoked ? rate(l.skill_invoked) : dash,
+          l.skill_errors
+            ? h("span", {
+                class: "badge bad",
+                data: { testid: "skill-errors" },
+                text: plural(l.skill_errors, "run"),
+              })
+            : dash,
           money(l.cost_usd),
           METRICS.num_turns.plain(l.num_turns),
           secs(l.duration_ms),
@@ -541,13 +686,14 @@
       ab.effects.length
         ? ab.effects.map((e) => effectView(e, ab))
         : h("p", { class: "muted", text: "One lane: no effect to measure." }),
+      ab.sequential ? sequentialView(ab.sequential, ab.effects) : null,
       h("h2", { text: "Noise floor" }),
       noise
         ? h(
             "div",
             { data: { testid: "noise" } },
             table(
-              ["A/A lane", "pairs", "flips", "flip rate", pct(ab.confidence) + " interval", "p-value"],
+              ["A/A lane", "pairs", "flips", "flip rate", CONFIDENCE + " interval", "p-value"],
               [
                 [
                   noise.lane,
@@ -555,7 +701,7 @@
                   noise.flips,
                   rate(noise.flip_rate),
                   interval(noise.flip_rate.ci, pct),
-                  noise.p_value.toPrecision(3),
+                  pValue(noise.p_value),
                 ],
               ],
             ),
