@@ -187,7 +187,7 @@ class Effect(_Frozen):
     equivalence_p: float | None  # TOST at +-margin, when the t-test did not reject
     verdict: Verdict
     reason: str  # the verdict in one line, with its numbers
-    advice: Advice | None
+    advice: Advice | None  # when inconclusive
     pooled: Pooled | None
     cost: CostEffect
     metrics: list[MetricEffect]
@@ -210,9 +210,9 @@ class NoiseFloor(_Frozen):
 
 
 class AbReport(_Frozen):
-    alpha: float = ALPHA
+    alpha: float = ALPHA  # the verdicts' level (a sequential study's last look: less)
     power: float = POWER
-    confidence: float = CONFIDENCE
+    confidence: float = CONFIDENCE  # of the lane, metric, pooled and noise intervals
     trials: int
     scenarios: int
     lanes: list[LaneStats]
@@ -235,7 +235,6 @@ def analyze(result: SuiteResult, settings: VerdictSettings | None = None) -> AbR
     first = lanes[0] if lanes else None
     return AbReport(
         alpha=alpha,
-        confidence=1 - alpha,
         trials=h.trials,
         scenarios=len({r.scenario for r in runs}),
         lanes=[lane_stats(lane, by_lane[lane]) for lane in lanes],
@@ -334,7 +333,8 @@ def effect(
     decided = stats.pass_rate_verdict(counts, margin, alpha)
     test = decided.test
     verdict = _VERDICTS[decided.direction]
-    advice = _advice(scenarios, margin, alpha)
+    # What would decide, only where nothing is decided.
+    advice = _advice(scenarios, margin, alpha) if decided.direction == "inconclusive" else None
     pooled = None
     if table.n:
         low, high = stats.newcombe_paired(table, CONFIDENCE)

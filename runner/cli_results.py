@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import argparse
 from itertools import pairwise
-from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
-
-from runner.ab import AbReport
 from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
 from runner.cmdline import HelpFormatter, absolute, dir_option, fail, positive_number, say
 from runner.compare import compare
-from runner.inputs import RESULT_FILE_BYTES, read_input
 from runner.render import render_comparison
 from runner.report import StoredResult, build_report
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
@@ -73,28 +68,12 @@ def _cache(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Printed(BaseModel):
-    """What an `eval --out` or `ab --out` file holds beside the stored result."""
-
-    ab: AbReport | None = None
-
-
-def _printed_ab(path: Path) -> AbReport | None:
-    """The A/B report an `--out` file holds, as its command printed it (with its --margin, its
-    level and a sequential study's looks); None for a stored result, or for one an older
-    runner wrote, whose verdicts the page then works out again."""
-    try:
-        return _Printed.model_validate_json(read_input(path, limit=RESULT_FILE_BYTES)).ab
-    except (OSError, ValidationError):
-        return None
-
-
 def _report(args: argparse.Namespace) -> int:
     store = RunStore(args.runs_dir)
     refs = args.results or ["latest"]
     try:
         paths = [store.resolve(ref) for ref in refs]
-        results = [StoredResult(path.name, store.load(path), _printed_ab(path)) for path in paths]
+        results = [StoredResult(name=path.name, result=store.load(path)) for path in paths]
     except StoreError as exc:
         hint = "" if args.results else " (run `python -m runner eval` first)"
         return fail(f"{exc}{hint}")
@@ -120,10 +99,10 @@ def _report(args: argparse.Namespace) -> int:
 
 REPORT_EPILOG = """\
 A RESULT is a stored result's file path, its name or the start of it in --runs-dir, `latest`
-or `previous`; an `eval --out` or `ab --out` file works too, and its A/B view is the one the
-command printed (its --margin, and the looks of `ab --until-decided`). With none: the latest,
-compared with the run before it. With two or more: each is shown, and each is compared with
-the one before it.
+or `previous`; an `eval --out` or `ab --out` file works too. Its A/B view gives the verdicts
+the command printed (the result keeps its --margin and the looks of `ab --until-decided`).
+With none: the latest, compared with the run before it. With two or more: each is shown, and
+each is compared with the one before it.
 
 The page is one file with everything inline (no network, no CDN): a results table with a
 filter per lane and a skill badge per run; click a run for its transcript (tool calls and

@@ -31,7 +31,7 @@ from runner.report.timeline import (
     load_timeline,
 )
 from runner.report.views import lane_label, page_data
-from runner.results import SuiteResult
+from runner.results import SuiteResult, VerdictSettings
 from tests.replay_support import Evaluated
 from tests.report_support import (
     fixture_run,
@@ -405,14 +405,17 @@ def test_the_ab_report_comes_with_two_lanes_or_an_aa_copy(
     assert (report.noise.pairs, report.noise.flips) == (2, 0)
 
 
-def test_the_ab_view_is_the_printed_one_when_the_result_holds_it() -> None:
+def test_the_ab_view_follows_the_verdict_settings_the_result_was_run_with() -> None:
     result = verdict_result("inconclusive")
     analyzed = page_data([StoredResult("r", result)], []).results[0].ab
     assert analyzed is not None
     assert (analyzed.effects[0].margin, analyzed.effects[0].verdict) == (0.1, "inconclusive")
-    printed = analyze(result, margin=0.7)  # `ab --margin 70 --out`
-    view = page_data([StoredResult("r", result, printed)], []).results[0].ab
-    assert view == printed
+    # `ab --margin 70`: the header keeps the margin, so the page gives ab's verdict.
+    header = result.header.model_copy(update={"verdicts": VerdictSettings(margin=0.7)})
+    wide = result.model_copy(update={"header": header})
+    view = page_data([StoredResult("r", wide)], []).results[0].ab
+    assert view == analyze(result, VerdictSettings(margin=0.7))
+    assert view is not None
     assert view.effects[0].verdict == "equivalent"
 
 

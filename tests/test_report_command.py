@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from runner.ab import analyze
 from runner.cli_suite import EvalReport
 from runner.results import SuiteResult
 from tests.replay_support import Evaluated
-from tests.report_support import flipped, json_element, sequential_study
+from tests.report_support import SEQUENTIAL_LEVELS, flipped, json_element, sequential_study
 from tests.suite_commands import run_runner
 
 pytestmark = pytest.mark.cli
@@ -75,21 +76,24 @@ def test_report_compares_two_results(evaluated: Evaluated, tmp_path: Path) -> No
     assert len(data["comparisons"]) == 1
 
 
-def test_report_of_an_ab_out_file_shows_the_ab_it_printed(tmp_path: Path) -> None:
-    # What `ab --until-decided --out ab.json` writes: the result, and the A/B as printed, with
-    # the level of the look that decided it and the study's looks.
+def test_report_of_a_sequential_study_shows_the_verdicts_ab_printed(tmp_path: Path) -> None:
+    # What `ab --until-decided --out ab.json` writes: the result, whose header keeps the level
+    # of the look that decided it and the study's looks, and the A/B as printed.
     study = sequential_study()
-    assert study.ab is not None
-    out = EvalReport(**dict(study.result), ab=study.ab)
+    out = EvalReport(**dict(study.result), ab=analyze(study.result))
     (tmp_path / "ab.json").write_text(out.model_dump_json())
     code, _, err, page = _report(tmp_path, tmp_path / "runs", "ab.json")
     assert code == 0, err
     ab = json_element(page, "report-data")["results"][0]["ab"]
     assert ab["sequential"]["runs"] == 40
-    assert ab["effects"][0]["alpha"] == study.ab.effects[0].alpha < 0.05
-    # An older runner's file (its verdict words gone): the page works the A/B out again.
+    assert ab["effects"][0]["alpha"] == SEQUENTIAL_LEVELS[1]
+    printed = json.loads(out.model_dump_json())["ab"]["effects"][0]
+    assert [ab["effects"][0][k] for k in ("verdict", "reason", "ci")] == [
+        printed[k] for k in ("verdict", "reason", "ci")
+    ]
+    # An older runner's file (no verdict settings): the defaults, 5% and +-10 points.
     older = json.loads(out.model_dump_json())
-    older["ab"]["effects"][0]["verdict"] = "underpowered"
+    del older["header"]["verdicts"], older["ab"]
     (tmp_path / "older.json").write_text(json.dumps(older))
     code, _, err, page = _report(tmp_path, tmp_path / "runs", "older.json")
     assert code == 0, err

@@ -22,9 +22,6 @@ from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult
 class StoredResult:
     name: str  # shown in the page, e.g. the stored file's name
     result: SuiteResult
-    # The A/B report its command printed (an `ab --out` file's: its --margin, its level, a
-    # sequential study's looks); None: analyzed from the runs with the defaults.
-    ab: AbReport | None = None
 
 
 class LaneView(BaseModel):
@@ -134,7 +131,7 @@ def result_view(stored: StoredResult, index: int) -> ResultView:
         header=result.header,
         lanes=[LaneView(lane=lane, label=lane_label(lane)) for lane in lanes],
         rows=[row(r, detail_id(index, i)) for i, r in enumerate(result.runs)],
-        ab=stored.ab or (analyze(result) if wants_ab else None),
+        ab=analyze(result) if wants_ab else None,
     )
 
 
