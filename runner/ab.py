@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Literal
 
@@ -219,6 +219,20 @@ class AbReport(_Frozen):
     effects: list[Effect]  # every lane after the first, against the first
     noise: NoiseFloor | None = None
     sequential: Sequential | None = None
+
+
+def sequential_looks(round_trials: int, max_trials: int) -> list[int]:
+    """The trials per scenario at each look of ``ab --until-decided``: rounds of
+    round_trials, the last cut at max_trials."""
+    return [*range(round_trials, max_trials, round_trials), max_trials]
+
+
+def look_levels(looks: Sequence[int], alpha: float = ALPHA) -> list[float]:
+    """The level each look tests at: alpha for a single look; else each look's share of
+    alpha by its fraction of the last look's trials (stats.spending)."""
+    if len(looks) == 1:
+        return [alpha]
+    return stats.spending([t / looks[-1] for t in looks], alpha)
 
 
 def analyze(result: SuiteResult, settings: VerdictSettings | None = None) -> AbReport:
@@ -456,15 +470,8 @@ def _pp(diff: float, *, sign: bool = True) -> str:
 def _cost(by_scenario: dict[str, list[Pair]], margin: float, alpha: float) -> CostEffect:
     """Cost per run, scenario by scenario: log(mean B / mean A) over the pairs where both
     costs are known and positive, tested like the pass rate on the log scale."""
-    logs = []
-    for ps in by_scenario.values():
-        known = [(x.cost_usd, y.cost_usd) for x, y in ps]
-        costs = [(x, y) for x, y in known if x is not None and y is not None and x > 0 and y > 0]
-        if costs:
-            a_cost = sum(x for x, _ in costs) / len(costs)
-            b_cost = sum(y for _, y in costs) / len(costs)
-            logs.append(math.log(b_cost / a_cost))
-    decided = stats.scenario_verdict(logs, math.log1p(margin), alpha)
+    logs = log_cost_ratios([(x.cost_usd, y.cost_usd) for x, y in ps] for ps in by_scenario.values())
+    decided = cost_verdict(logs, margin, alpha)
     test = decided.test
     verdict = _COST_VERDICTS[decided.direction]
     if test is None:
@@ -499,21 +506,51 @@ def _cost(by_scenario: dict[str, list[Pair]], margin: float, alpha: float) -> Co
     )
 
 
+# One scenario's figure in lanes A and B, pair by pair; None where a run did not report it.
+PairedValues = Sequence[tuple[float | None, float | None]]
+
+
+def log_cost_ratios(scenarios: Iterable[PairedValues]) -> list[float]:
+    """Per scenario, log(mean cost in B / mean cost in A) over the pairs where both costs are
+    known and positive; a scenario without such a pair is left out."""
+    logs = []
+    for pairs in scenarios:
+        costs = [(x, y) for x, y in pairs if x is not None and y is not None and x > 0 and y > 0]
+        if costs:
+            a_cost = sum(x for x, _ in costs) / len(costs)
+            b_cost = sum(y for _, y in costs) / len(costs)
+            logs.append(math.log(b_cost / a_cost))
+    return logs
+
+
+def cost_verdict(logs: Sequence[float], margin: float, alpha: float) -> stats.ScenarioVerdict:
+    """The scenario verdict on log cost ratios: within +-margin (relative) is within
+    +-log(1 + margin) on the log scale, so "same cost" runs from 1 / (1 + margin) to 1 + margin."""
+    return stats.scenario_verdict(logs, math.log1p(margin), alpha)
+
+
+def mean_differences(scenarios: Iterable[PairedValues]) -> list[float]:
+    """Per scenario, B minus A averaged over the pairs where both are known; a scenario
+    without such a pair is left out."""
+    diffs = []
+    for pairs in scenarios:
+        known = [y - x for x, y in pairs if x is not None and y is not None]
+        if known:
+            diffs.append(sum(known) / len(known))
+    return diffs
+
+
 def _pct(ratio: float) -> str:
     return f"{(ratio - 1) * 100:+.0f}%"
 
 
 def _metric_effect(metric: Metric, by_scenario: dict[str, list[Pair]]) -> MetricEffect:
-    per_scenario: list[float] = []
-    a_all: list[float] = []
-    b_all: list[float] = []
-    for ps in by_scenario.values():
-        both = [(getattr(x, metric), getattr(y, metric)) for x, y in ps]
-        known = [(x, y) for x, y in both if x is not None and y is not None]
-        if known:
-            a_all += [x for x, _ in known]
-            b_all += [y for _, y in known]
-            per_scenario.append(sum(y - x for x, y in known) / len(known))
+    values = [
+        [(getattr(x, metric), getattr(y, metric)) for x, y in ps] for ps in by_scenario.values()
+    ]
+    known = [(x, y) for pairs in values for x, y in pairs if x is not None and y is not None]
+    a_all, b_all = [x for x, _ in known], [y for _, y in known]
+    per_scenario = mean_differences(values)
     ci = None
     if len(per_scenario) >= 2:
         low, high = stats.paired_t(per_scenario, CONFIDENCE).interval

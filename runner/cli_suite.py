@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from runner import __version__
-from runner.ab import ALPHA, COST_MARGIN, MARGIN, AbReport, analyze
+from runner.ab import COST_MARGIN, MARGIN, AbReport, analyze, look_levels, sequential_looks
 from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
@@ -56,7 +56,6 @@ from runner.results import (
 from runner.sandbox import SandboxUnavailable
 from runner.sandbox import require as require_sandbox
 from runner.scenarios import ScenarioError, load_suite
-from runner.stats import spending
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
 from runner.store import Recording, RunStore, StoreError, git_identity
 from runner.suite import PlanError, Progress, SuiteRunner, Unit, local_settings, plan
@@ -224,7 +223,7 @@ def _run_suite(
         )
         recording.save_partial(so_far)
 
-    spent = spending([t / most for t in looks]) if len(looks) > 1 else [ALPHA]
+    spent = look_levels(looks)
     history: list[Look] = []
     stopped = ""
     for index, (trials, units) in enumerate(zip(looks, rounds, strict=True)):
@@ -287,7 +286,7 @@ def _looks(args: argparse.Namespace) -> list[int] | str:
     most = most if most is not None else SEQUENTIAL_ROUNDS * args.trials
     if most < args.trials:
         return f"--max-trials {most}: fewer than one round of --trials {args.trials}"
-    return [*range(args.trials, most, args.trials), most]
+    return sequential_looks(args.trials, most)
 
 
 def _stop(
