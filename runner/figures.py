@@ -23,3 +23,8 @@ def signed(delta: int | None) -> str:
 
 def signed_secs(delta: int | None) -> str:
     return "-" if delta is None else f"{delta / 1000:+.1f}s"
+
+
+def change(ratio: float) -> str:
+    """A ratio of B over A as a change: 1.38 reads +38%."""
+    return f"{(ratio - 1) * 100:+.0f}%"

@@ -8,7 +8,7 @@ from pathlib import Path
 from runner.ab import AbReport, Rate
 from runner.compare import Comparison
 from runner.engine import RunRecord
-from runner.figures import money, secs, signed, signed_money, signed_secs
+from runner.figures import change, money, secs, signed, signed_money, signed_secs
 from runner.results import RunResult, SuiteHeader, SuiteResult
 from runner.terminal import visible
 from runner.transcript import SessionSummary, TranscriptSummary
@@ -99,8 +99,8 @@ def render_record(r: RunRecord, *, run_dir: Path) -> str:
     if d.last_tool_call:
         lines.append(f"last call   {d.last_tool_call}")
     marks = {"added": "+", "changed": "~", "deleted": "-"}
-    for change in r.files:
-        lines.append(f"file        {marks[change.change]} {change.path}")
+    for f in r.files:
+        lines.append(f"file        {marks[f.change]} {f.path}")
     if d.process_tree_lost:
         lines.append(f"warning     {d.process_tree_lost}")
     for leftover in d.leftover_processes:
@@ -290,20 +290,15 @@ def render_ab(report: AbReport) -> str:
     for e in report.effects:
         lines += ["", f"{e.b} over {e.a}: {e.verdict.upper()}: {e.reason}"]
         for m in e.metrics:
+            means = f"{_metric(m.metric, m.a_mean)} → {_metric(m.metric, m.b_mean)}: "
             if m.metric == "cost_usd":
-                money_ = f"{_metric(m.metric, m.a_mean)} → {_metric(m.metric, m.b_mean)}: "
-                lines.append(f"  cost       {money_}{e.cost.verdict.upper()}: {e.cost.reason}")
+                lines.append(f"  cost       {means}{e.cost.verdict.upper()}: {e.cost.reason}")
                 continue
-            ci = (
-                f" (95% CI {_metric(m.metric, m.ci.low, signed_=True)} to "
-                f"{_metric(m.metric, m.ci.high, signed_=True)})"
-                if m.ci
-                else ""
-            )
+            ratio = "" if m.ratio is None else f", {change(m.ratio)}"
+            ci = f" (95% CI {change(m.ci.low)} to {change(m.ci.high)})" if m.ci else ""
             lines.append(
-                f"  {_METRIC_NAMES[m.metric]:<10} {_metric(m.metric, m.a_mean)} → "
-                f"{_metric(m.metric, m.b_mean)}: {_metric(m.metric, m.diff, signed_=True)}"
-                f" per run{ci}"
+                f"  {_METRIC_NAMES[m.metric]:<10} {means}"
+                f"{_metric(m.metric, m.diff, signed_=True)} per run{ratio}{ci}"
             )
         if e.pooled is not None:
             p = e.pooled

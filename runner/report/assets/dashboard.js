@@ -56,6 +56,8 @@
   const secs = (ms) => (ms == null ? dash : (ms / 1000).toFixed(1) + "s");
   const signedSecs = (ms) => (ms == null ? dash : (ms >= 0 ? "+" : "") + (ms / 1000).toFixed(1) + "s");
   const signed = (n) => (n == null ? dash : (n >= 0 ? "+" : "") + n);
+  // A ratio of B over A as a change: 1.38 reads +38% (figures.change).
+  const change = (r) => (r == null ? dash : (r >= 1 ? "+" : "") + ((r - 1) * 100).toFixed(0) + "%");
   // Not toLocaleString: Intl costs a millisecond a call or so, and the table makes thousands.
   const count = (n) => (n == null ? dash : String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","));
   const interval = (ci, f) => (ci == null ? dash : f(ci.low) + " to " + f(ci.high));
@@ -530,7 +532,8 @@
         f.plain(m.a_mean),
         f.plain(m.b_mean),
         f.delta(m.diff),
-        interval(m.ci, f.delta),
+        change(m.ratio),
+        interval(m.ci, change),
       ];
     });
     return h(
@@ -569,10 +572,21 @@
       ),
       e.pooled ? pooledView(e) : null,
       h("h4", {
-        text: "Cost, turns and duration per run (mean over scenarios, " + CONFIDENCE + " interval)",
+        text:
+          "Cost, turns and duration per run (over scenarios; the " + CONFIDENCE +
+          " interval is of the change, B over A)",
       }),
       table(
-        ["metric", "scenarios", "pairs", e.a + " mean", e.b + " mean", e.b + " − " + e.a, "interval"],
+        [
+          "metric",
+          "scenarios",
+          "pairs",
+          e.a + " mean",
+          e.b + " mean",
+          e.b + " − " + e.a,
+          "change",
+          "interval",
+        ],
         metricRows,
       ),
       h("h4", { text: "By scenario" }),
