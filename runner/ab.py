@@ -10,6 +10,7 @@ lane's trials again as ``trials .. 2 * trials - 1``, paired trial t with t + tri
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -392,9 +393,7 @@ def _advice(scenarios: list[ScenarioEffect], margin: float, alpha: float) -> Adv
     if min(s.pairs for s in scenarios) >= 2:
         split = stats.variance_split([(s.a_passed, s.b_passed, s.pairs) for s in scenarios])
     else:
-        diffs = [s.diff for s in scenarios]
-        mean = sum(diffs) / len(diffs)
-        spread = sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)
+        spread = statistics.variance(s.diff for s in scenarios)
         split = stats.VarianceSplit(len(scenarios), 1.0, spread, 0.0)
     if split.within == 0:
         # Every run of each scenario agreed: plan with the noise a few trials cannot rule out.
