@@ -344,6 +344,7 @@ def effect(
     diffs = [s.diff for s in scenarios]
     decided = stats.scenario_verdict(diffs, margin, alpha)
     test = decided.test
+    bounds = None if test is None else _bounded(test)
     verdict = _VERDICTS[decided.direction]
     advice = _advice(scenarios, margin, alpha)
     pooled = None
@@ -364,7 +365,7 @@ def effect(
         margin=margin,
         scenarios_paired=len(scenarios),
         diff=sum(diffs) / len(diffs) if diffs else None,
-        ci=None if test is None else Interval(low=test.interval[0], high=test.interval[1]),
+        ci=None if bounds is None else Interval(low=bounds[0], high=bounds[1]),
         p_value=None if test is None else test.p_value,
         equivalence_p=None if decided.equivalence is None else decided.equivalence.p_value,
         verdict=verdict,
@@ -420,7 +421,7 @@ def _reason(
             need += f"; about {advice.scenarios_needed} would detect {_pp(margin, sign=False)}"
         return f"{_scenarios(m)}: a verdict about tasks like these needs {need}"
     level = _level(alpha)
-    low, high = test.interval
+    low, high = _bounded(test)
     shown = (
         f"{_pp(test.mean)} pass rate on every one of {_scenarios(m)}"
         if low == high
@@ -440,8 +441,20 @@ def _reason(
     size = _pp(margin, sign=False)
     if advice.add == "trials" and advice.trials_needed is not None:
         return f"{why}; about {advice.trials_needed} trials per scenario would detect {size}"
-    because = ", not more trials: most of the spread is between scenarios" if advice.between else ""
-    return f"{why}; about {advice.scenarios_needed} scenarios would detect {size}{because}"
+    # advise adds scenarios when the between term dominates, or is alone too big for trials.
+    because = (
+        "the spread between scenarios alone is too large"
+        if advice.trials_needed is None
+        else "most of the spread is between scenarios"
+    )
+    scenarios = f"about {advice.scenarios_needed} scenarios would detect {size}"
+    return f"{why}; {scenarios}, not more trials: {because}"
+
+
+def _bounded(test: stats.ScenarioTest) -> stats.Bounds:
+    """The t interval cut to [-1, 1], where a difference of pass rates lies: 0 stays on the
+    side it was, so the interval still agrees with the test."""
+    return max(-1.0, test.interval[0]), min(1.0, test.interval[1])
 
 
 def _level(alpha: float) -> str:
@@ -489,7 +502,8 @@ def _cost(by_scenario: dict[str, list[Pair]], margin: float, alpha: float) -> Co
         )
     ratio, low, high = (math.exp(v) for v in (test.mean, *test.interval))
     shown = (
-        f"{_pct(ratio)} per run (95% CI {_pct(low)} to {_pct(high)}) across {_scenarios(len(logs))}"
+        f"{_pct(ratio)} per run ({_level(alpha)} CI {_pct(low)} to {_pct(high)}) across "
+        f"{_scenarios(len(logs))}"
     )
     tails = {
         "costs more": _p(test.p_value),

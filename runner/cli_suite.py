@@ -132,7 +132,10 @@ def _run_suite(
     except (UnknownLaneError, ScenarioError, ClaudeNotFoundError, SandboxUnavailable) as exc:
         return fail(str(exc))
     if args.fail_on and len(lanes) < 2:
-        return fail(f"--fail-on {args.fail_on}: needs two lanes or more to compare")
+        two = "--variant A,B" if args.command == "eval" else "--lanes A,B"
+        return fail(
+            f"--fail-on {args.fail_on}: gates on an A/B verdict, which takes two lanes; give {two}"
+        )
     looks = _looks(args)
     if isinstance(looks, str):
         return fail(looks)
@@ -266,14 +269,24 @@ def _looks(args: argparse.Namespace) -> list[int] | str:
     until = getattr(args, "until_decided", False)
     most = getattr(args, "max_trials", None)
     if not until:
-        if most is not None or getattr(args, "max_cost", None) is not None:
-            return "--max-trials and --max-cost go with --until-decided"
+        for flag, given in (
+            ("--max-trials", most),
+            ("--max-cost", getattr(args, "max_cost", None)),
+        ):
+            if given is not None:
+                return f"{flag}: bounds a sequential A/B; add --until-decided, or leave {flag} out"
         return [args.trials]
     if args.aa:
-        return "--until-decided: not with --aa (the A/A copy's trials follow the last look)"
+        return (
+            "--until-decided: not with --aa (the A/A copy's trials follow the last look); "
+            "measure the noise floor in a separate `ab --aa LANE`"
+        )
     most = most if most is not None else SEQUENTIAL_ROUNDS * args.trials
     if most < args.trials:
-        return f"--max-trials {most}: fewer than one round of --trials {args.trials}"
+        return (
+            f"--max-trials {most}: fewer than one round of --trials {args.trials}; give "
+            f"--max-trials {args.trials} or more, or fewer --trials"
+        )
     return [*range(args.trials, most, args.trials), most]
 
 
@@ -420,6 +433,8 @@ fails the run (replay_diverged) with the request's index and a diff.
 
 With two lanes or more, eval also prints the A/B statistics of each later lane against the
 first (see `ab --help`); `python -m runner report` turns the saved results into an HTML page.
+With --fail-on, the exit code is the A/B gate's (1 when a verdict trips it, else 0), not
+whether every run passed.
 
 examples:
   python -m runner eval                                   # the example suite, agent-skill
@@ -439,21 +454,25 @@ AB_EPILOG = """\
 lanes:
 {lanes}
 
-Reading the result: a verdict of "better" or "worse" means McNemar's exact test on the pairs
-that went differently gives p < 0.05. "underpowered" means the observed difference could be
-real but these pairs cannot tell: the line says how many trials per scenario would, at 80%
-power. "no detectable difference" means the lanes agreed (or the design had the power and the
-difference did not show). --aa LANE measures the noise floor: an effect no larger than the
-flip rate of a lane against itself is noise. Every run is cached, so raising --trials runs only
-the new trials, and the same runs always print the same numbers.
+Reading the result: a verdict is about scenarios like these, not only these: each scenario's
+difference in pass rate is one draw, and the paired t-test over scenarios gives "better" or
+"worse" at p < 0.05 (its 95% interval leaves out 0). "equivalent" means two one-sided tests put
+the difference within +-MARGIN points; "inconclusive" says what would decide: more scenarios
+when the effect differs from scenario to scenario, more trials when runs are noisy. Cost per
+run gets the same kind of verdict (costs more, costs less, same cost within +-COST-MARGIN%).
+"these runs" is McNemar's exact test over every pair, true of these scenarios only. --aa LANE
+measures the noise floor: an effect no larger than the flip rate of a lane against itself is
+noise. Every run is cached, so raising --trials runs only the new trials, a stopped
+--until-decided study resumes, and the same runs always print the same numbers.
 
 examples:
   python -m runner ab --lanes agent-baseline,agent-skill
   python -m runner ab --lanes agent-baseline,agent-skill --trials 10 --aa agent-skill
   python -m runner ab --lanes agent-skill-nonudge,agent-skill   # what the nudge does
   python -m runner ab --lanes agent-baseline,agent-skill --json --out ab.json
+  python -m runner ab --lanes agent-baseline,agent-skill --until-decided --fail-on not-better
 
-Exit codes: 0 the comparison ran (failed runs are its data),
+Exit codes: 0 the comparison ran (failed runs are its data), 1 a verdict tripped --fail-on,
 {exit_codes}
 Results are saved under .runner/runs/ like eval's: `python -m runner report` shows them, every
 run's transcript, and this A/B view in one HTML file."""
@@ -561,11 +580,11 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="does lane B beat lane A? pass rates, a paired test, a verdict, and what it costs",
         description="Run every scenario of --suite in each lane of --lanes, --trials times, "
         "through the cache (as eval does), then compare each lane after the first with the "
-        "first, pairing runs by scenario and trial: pass rates with Wilson 95% intervals, "
-        "pass@k and pass^k, the difference with Newcombe's paired 95% interval, McNemar's exact "
-        "test, a verdict (better, worse, no detectable difference, underpowered: with the "
-        "trials needed for 80% power), cost, turns and time with paired bootstrap intervals, "
-        "and how often each skill lane loaded its skill.",
+        "first, pairing runs by scenario and trial: pass rates with 95% intervals over "
+        "scenarios, pass@k and pass^k, a verdict about scenarios like these (better, worse, "
+        "equivalent, or inconclusive with what would decide it), a cost verdict, cost, turns "
+        "and time with paired intervals, the pooled McNemar test of these runs, and how often "
+        "each skill lane loaded its skill.",
         epilog=AB_EPILOG.format(lanes=lanes, exit_codes=f"{EXIT_CODES_REST}\n{STOPPING}"),
         formatter_class=HelpFormatter,
     )

@@ -579,7 +579,11 @@ def scenarios_needed(
     if effect == 0:
         raise ValueError("effect must not be 0")
     variance = between + within / trials
-    m = max(2, min_scenarios(alpha))
+    # Above the median, t quantiles exceed the normal ones, so no m below the normal-theory
+    # answer qualifies: starting there takes a few steps, not one per scenario from 2.
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+    normal = math.ceil(z * z * variance / (effect * effect)) if power >= 0.5 else 0
+    m = max(2, min_scenarios(alpha), normal)
     while True:
         k = t_ppf(1 - alpha / 2, m - 1) + t_ppf(power, m - 1)
         if m >= k * k * variance / (effect * effect):
@@ -594,7 +598,7 @@ def advise(split: VarianceSplit, effect: float, alpha: float = 0.05, power: floa
     m = split.scenarios
     need_m = scenarios_needed(split.between, split.within, split.trials, effect, alpha, power)
     trials: int | None = None
-    if m >= min_scenarios(alpha):
+    if m >= MIN_SCENARIOS:  # the paired t-test's least; below it no trials would decide
         k = t_ppf(1 - alpha / 2, m - 1) + t_ppf(power, m - 1)
         room = m * effect * effect / (k * k) - split.between  # what within / n may use
         if room > 0:

@@ -364,7 +364,7 @@ def test_the_ab_report_comes_with_two_lanes_or_an_aa_copy(
 ) -> None:
     two = page_data([StoredResult("r", evaluated_result)], []).results[0].ab
     assert two is not None
-    assert [e.verdict for e in two.effects] == ["underpowered"]
+    assert [e.verdict for e in two.effects] == ["inconclusive"]
     single = one_lane(evaluated_result, "agent-skill")
     assert page_data([StoredResult("r", single)], []).results[0].ab is None
     # The same lane's trials 0-1 against 2-3: an A/A copy gives the noise floor.
