@@ -448,8 +448,14 @@ def _reason(
     size = _pp(margin, sign=False)
     if advice.add == "trials" and advice.trials_needed is not None:
         return f"{why}; about {advice.trials_needed} trials per scenario would detect {size}"
-    because = ", not more trials: most of the spread is between scenarios" if advice.between else ""
-    return f"{why}; about {advice.scenarios_needed} scenarios would detect {size}{because}"
+    # advise adds scenarios when the between term dominates, or is alone too big for trials.
+    because = (
+        "the spread between scenarios alone is too large"
+        if advice.trials_needed is None
+        else "most of the spread is between scenarios"
+    )
+    scenarios = f"about {advice.scenarios_needed} scenarios would detect {size}"
+    return f"{why}; {scenarios}, not more trials: {because}"
 
 
 def _level(alpha: float) -> str:

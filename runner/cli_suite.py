@@ -139,7 +139,10 @@ def _run_suite(
     except (UnknownLaneError, ScenarioError, ClaudeNotFoundError, SandboxUnavailable) as exc:
         return fail(str(exc))
     if args.fail_on and len(lanes) < 2:
-        return fail(f"--fail-on {args.fail_on}: needs two lanes or more to compare")
+        two = "--variant A,B" if args.command == "eval" else "--lanes A,B"
+        return fail(
+            f"--fail-on {args.fail_on}: gates on an A/B verdict, which takes two lanes; give {two}"
+        )
     looks = _looks(args)
     if isinstance(looks, str):
         return fail(looks)
@@ -278,14 +281,24 @@ def _looks(args: argparse.Namespace) -> list[int] | str:
     until = getattr(args, "until_decided", False)
     most = getattr(args, "max_trials", None)
     if not until:
-        if most is not None or getattr(args, "max_cost", None) is not None:
-            return "--max-trials and --max-cost go with --until-decided"
+        for flag, given in (
+            ("--max-trials", most),
+            ("--max-cost", getattr(args, "max_cost", None)),
+        ):
+            if given is not None:
+                return f"{flag}: bounds a sequential A/B; add --until-decided, or leave {flag} out"
         return [args.trials]
     if args.aa:
-        return "--until-decided: not with --aa (the A/A copy's trials follow the last look)"
+        return (
+            "--until-decided: not with --aa (the A/A copy's trials follow the last look); "
+            "measure the noise floor in a separate `ab --aa LANE`"
+        )
     most = most if most is not None else SEQUENTIAL_ROUNDS * args.trials
     if most < args.trials:
-        return f"--max-trials {most}: fewer than one round of --trials {args.trials}"
+        return (
+            f"--max-trials {most}: fewer than one round of --trials {args.trials}; give "
+            f"--max-trials {args.trials} or more, or fewer --trials"
+        )
     return sequential_looks(args.trials, most)
 
 
@@ -466,6 +479,7 @@ examples:
   python -m runner ab --lanes agent-skill-nonudge,agent-skill   # what the nudge does
   python -m runner ab --lanes agent-baseline,agent-skill --until-decided --max-trials 20
   python -m runner ab --lanes agent-baseline,agent-skill --fail-on worse   # a CI gate
+  python -m runner ab --lanes agent-baseline,agent-skill --until-decided --fail-on not-better
   python -m runner ab --lanes agent-baseline,agent-skill --json --out ab.json
 
 Exit codes: 0 the comparison ran (failed runs are its data), 1 with --fail-on: a verdict the

@@ -163,9 +163,6 @@ SIGN_FLIP_SAMPLES = 20000
 # The paired t-test needs a spread to test against: 3 scenarios give it 2 degrees of freedom,
 # the fewest at which the simulation (scripts/sim_verdicts.py) holds its 5% false positives.
 MIN_SCENARIOS = 3
-# Advice to add trials needs a between-scenario spread estimated from this many scenarios;
-# from fewer, an estimate of 0 is too likely to be luck.
-TRIALS_ADVICE_MIN_SCENARIOS = 6
 
 
 @dataclass(frozen=True)
@@ -467,7 +464,11 @@ def scenarios_needed(
     if effect == 0:
         raise ValueError("effect must not be 0")
     variance = between + within / trials
-    m = MIN_SCENARIOS
+    # Above the median, t quantiles exceed the normal ones, so no m below the normal-theory
+    # answer qualifies: starting there takes a few steps, not one per scenario from 2.
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+    normal = math.ceil(z * z * variance / (effect * effect)) if power >= 0.5 else 0
+    m = max(MIN_SCENARIOS, normal)
     while True:
         k = t_ppf(1 - alpha / 2, m - 1) + t_ppf(power, m - 1)
         if m >= k * k * variance / (effect * effect):
@@ -478,12 +479,11 @@ def scenarios_needed(
 def advise(split: VarianceSplit, effect: float, alpha: float = 0.05, power: float = 0.8) -> Advice:
     """Scenarios or trials? Trials only when the within term dominates and enough of them
     at the current scenarios reach the power (solving the formula in scenarios_needed for
-    trials at fixed m) from TRIALS_ADVICE_MIN_SCENARIOS on; else scenarios, with how many at
-    the current trials."""
+    trials at fixed m); else scenarios, with how many at the current trials."""
     m = split.scenarios
     need_m = scenarios_needed(split.between, split.within, split.trials, effect, alpha, power)
     trials: int | None = None
-    if m >= TRIALS_ADVICE_MIN_SCENARIOS:
+    if m >= MIN_SCENARIOS:  # the paired t-test's least; below it no trials would decide
         k = t_ppf(1 - alpha / 2, m - 1) + t_ppf(power, m - 1)
         room = m * effect * effect / (k * k) - split.between  # what within / n may use
         if room > 0:

@@ -1,40 +1,79 @@
 """``python -m runner ab`` end to end: the real CLI against scripted models whose pass rates are
-set by weighted choices, so the truth is known, and the verdicts must come out right."""
+set per scenario by weighted choices, so the truth is known, and the verdicts must come out right.
+
+One suite and one cache serve every test: the sequential study runs first, the fixed designs
+reuse its runs, and the gate and text checks run from the cache alone (no CLI starts)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from runner import stats
 from runner.replay.script import Script, text, tool
+from tests.ab_support import diffs_of, scipy_t
 from tests.suite_commands import Workbench, report, workbench
 
 pytestmark = pytest.mark.cli
 
-SCENARIOS = ("alpha", "beta")
-TRIALS = 6
-# lane -> (chance a run passes, the script's seed base per scenario). The seeds keep every
-# lane's and scenario's draws independent of the others'.
+SCENARIOS = tuple(f"s{i}" for i in range(5))
+TRIALS = 3
+# Far apart, so one look at TRIALS can decide at its share of the 5%: three trials are the
+# fewest whose binomial noise (the floor of the t-test's error) lets 5 scenarios do it.
+LOW, HIGH = 0.05, 0.95
+GREETING = "Hello, Ada!"
+ROUNDS = 2
+# Identical lanes over 5 scenarios x 3 trials: the trials' binomial noise alone leaves about
+# +-33 points open, so "equivalent" can be shown within +-40, not within +-10.
+EQUIVALENT_MARGIN = "40"
+# A strong effect, in rounds of TRIALS per scenario, at most ROUNDS of them.
+SEQUENTIAL = ("--lanes", "agent-baseline,agent-skill", "--trials", str(TRIALS),
+              "--until-decided", "--max-trials", str(ROUNDS * TRIALS))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Plays:
+    """A lane's scripted model: its chance of passing in each scenario, its draws' seed (each
+    scenario's is seed + 10 x its index, trial t draws with that + t), whether the passing
+    branch loads the skill first, and the input tokens every turn reports: the CLI prices a
+    run by them, so more tokens cost more."""
+
+    rates: tuple[float, ...]
+    seed: int
+    skill: bool = False
+    tokens: int = 100
+
+
+BASE = Plays((LOW,) * 5, 100)
 LANES = {
-    "agent-baseline": (0.15, 100),
-    "agent-skill": (0.9, 200),
-    "agent-skill-nonudge": (0.4, 300),
+    "agent-baseline": BASE,
+    # Much better everywhere, and dearer: every turn reports 50 times the tokens.
+    "agent-skill": Plays((HIGH,) * 5, 200, skill=True, tokens=5000),
+    # The same script and seed as the baseline: the nudge-less skill never triggers.
+    "agent-skill-nonudge": BASE,
+    # Mixed, and its mirror image: "skill" is much better on three scenarios and much worse
+    # on two, so the skill's effect flips sign across scenarios.
+    "baseline": Plays((LOW, LOW, LOW, HIGH, HIGH), 300),
+    "skill": Plays((HIGH, HIGH, HIGH, LOW, LOW), 400),
 }
 
 
-def _script(rate: float, seed: int, skill: bool) -> dict[str, Any]:
-    load = [{"content": [tool("Skill", skill="greeter")]}] if skill else []
-    passing = [
-        *load,
-        {"content": [tool("Write", file_path="greeting.txt", content="Hello, Ada!\n")]},
-        {"content": [text("Wrote greeting.txt.")]},
-    ]
-    failing = [{"content": [text("I would rather not write files today.")]}]
+def _script(plays: Plays, scenario: int) -> dict[str, Any]:
+    usage = {"input_tokens": plays.tokens}
+    # The skill lane asks for a misspelt skill before it gives up: a failed call, not a load.
+    load = tool("Skill", skill="greeter") if plays.skill else None
+    stumble = tool("Skill", skill="greter") if plays.skill else None
+    rate = plays.rates[scenario]
+    passing = [{"content": [c], "usage": usage} for c in (load, text(GREETING)) if c]
+    failing = [{"content": [c], "usage": usage} for c in (stumble, text("Not today.")) if c]
     return {
-        "seed": seed,
+        "seed": plays.seed + 10 * scenario,
         "turns": [
             {"choose": [{"weight": rate, "turns": passing}, {"weight": 1 - rate, "turns": failing}]}
         ],
@@ -46,21 +85,17 @@ def _suite(root: Path) -> Path:
     for i, scenario in enumerate(SCENARIOS):
         folder = suite / scenario
         (folder / "mock").mkdir(parents=True)
-        mocks = {}
-        for lane, (rate, seed) in LANES.items():
-            script = _script(rate, seed + 10 * i, skill=lane != "agent-baseline")
-            (folder / "mock" / f"{lane}.json").write_text(json.dumps(script))
-            mocks[lane] = f"mock/{lane}.json"
-        mock_table = "\n".join(f'"{lane}" = "{path}"' for lane, path in mocks.items())
+        for lane, plays in LANES.items():
+            (folder / "mock" / f"{lane}.json").write_text(json.dumps(_script(plays, i)))
+        mocks = "\n".join(f'"{lane}" = "mock/{lane}.json"' for lane in LANES)
         (folder / "scenario.toml").write_text(
-            'instruction = "Greet Ada in greeting.txt."\n'
+            'instruction = "Greet Ada."\n'
             'skill = "greeter"\n'
             "timeout_s = 120\n"
-            f"[mock]\n{mock_table}\n"
+            f"[mock]\n{mocks}\n"
             "[[check]]\n"
-            'type = "file_matches"\n'
-            'path = "greeting.txt"\n'
-            "pattern = 'Hello, Ada!'\n"
+            'type = "final_text_matches"\n'
+            f"pattern = '{GREETING}'\n"
         )
     return suite
 
@@ -71,7 +106,11 @@ def _expected(bench: Workbench, lane: str, scenario: str, trial: int) -> bool:
         (bench.suite / scenario / "mock" / f"{lane}.json").read_text()
     )
     turns = script.resolved(script.seed + trial).turns
-    return any(b.type == "tool_use" and b.name == "Write" for t in turns for b in t.content)
+    return any(b.type == "text" and GREETING in b.text for t in turns for b in t.content)
+
+
+def _passes(bench: Workbench, lane: str, scenario: str) -> int:
+    return sum(_expected(bench, lane, scenario, t) for t in range(TRIALS))
 
 
 def _table(bench: Workbench, a: str, b: str) -> tuple[int, int, int, int]:
@@ -83,59 +122,162 @@ def _table(bench: Workbench, a: str, b: str) -> tuple[int, int, int, int]:
     return (cells[0], cells[1], cells[2], cells[3])
 
 
+def _counts(bench: Workbench, a: str, b: str) -> list[tuple[int, int]]:
+    """Each scenario's passes in a and in b, as the scripts draw them."""
+    return [(_passes(bench, a, s), _passes(bench, b, s)) for s in SCENARIOS]
+
+
+def _diffs(bench: Workbench, a: str, b: str) -> list[float]:
+    """Each scenario's pass rate in b minus a, as the scripts draw them."""
+    return diffs_of(_counts(bench, a, b), TRIALS)
+
+
 def _effect(data: dict[str, Any], b: str) -> dict[str, Any]:
     effect: dict[str, Any] = next(e for e in data["ab"]["effects"] if e["b"] == b)
     return effect
 
 
-def test_ab_verdicts_on_lanes_with_known_pass_rates(tmp_path: Path) -> None:
-    bench = workbench(tmp_path, _suite(tmp_path / "make"))
-    lanes = "agent-baseline,agent-skill,agent-skill-nonudge"
-    proc = bench.command(
-        "ab", "--lanes", lanes, "--trials", str(TRIALS), "--aa", "agent-baseline", "--json"
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    data = report(proc)
-    runs = len(SCENARIOS) * TRIALS
-    assert bench.cli_runs() == 4 * runs  # three lanes, and the A/A copy of one
-    ab = data["ab"]
-    assert data["header"]["aa"] == "agent-baseline"
+def _ab(bench: Workbench, lanes: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return bench.command("ab", "--lanes", lanes, "--trials", str(TRIALS), *args)
 
-    # Every run went the way its scripted draw says: the pairing and the table are right.
+
+@dataclass
+class Study:
+    bench: Workbench
+    started: int  # CLI starts by the command
+    data: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Workbench:
+    root = tmp_path_factory.mktemp("ab")
+    return workbench(root / "bench", _suite(root / "make"))
+
+
+def _study(bench: Workbench, *args: str) -> Study:
+    before = bench.cli_runs()
+    proc = bench.command("ab", *args, "--json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return Study(bench, bench.cli_runs() - before, report(proc))
+
+
+@pytest.fixture(scope="module")
+def sequential(bench: Workbench) -> Study:
+    """The first runs in the cache: the sequential study."""
+    return _study(bench, *SEQUENTIAL)
+
+
+@pytest.fixture(scope="module")
+def study(sequential: Study) -> Study:
+    """The baseline, the skill and the identical lane at TRIALS, with the baseline's A/A copy;
+    the baseline's and skill's runs are the sequential study's first look."""
+    lanes = "agent-baseline,agent-skill,agent-skill-nonudge"
+    return _study(
+        sequential.bench, "--lanes", lanes, "--trials", str(TRIALS), "--aa", "agent-baseline",
+        "--margin", EQUIVALENT_MARGIN,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def flips(study: Study) -> Study:
+    return _study(study.bench, "--lanes", "baseline,skill", "--trials", str(TRIALS))
+
+
+@pytest.fixture(scope="module")
+def cached(flips: Study) -> Iterator[Workbench]:
+    """The bench once every lane's TRIALS runs are cached: what runs here starts no CLI."""
+    before = flips.bench.cli_runs()
+    yield flips.bench
+    assert flips.bench.cli_runs() == before
+
+
+def test_until_decided_stops_at_the_first_look_and_resumes_from_the_cache(
+    sequential: Study,
+) -> None:
+    q = sequential.data["ab"]["sequential"]
+    first = len(SCENARIOS) * 2 * TRIALS
+    assert q["round_trials"] == TRIALS
+    assert q["max_trials"] == ROUNDS * TRIALS
+    assert [look["trials"] for look in q["looks"]] == [TRIALS]
+    assert q["looks"][0]["verdicts"] == ["better"]
+    # The first look may spend only its O'Brien-Fleming share of the 5%.
+    assert q["looks"][0]["alpha"] == pytest.approx(stats.spending([0.5, 1.0])[0])
+    assert q["stopped"] == "decided: agent-skill better"
+    assert (q["runs"], q["max_runs"]) == (first, ROUNDS * first)
+    assert sequential.started == first  # the CLI started the first round's runs only
+    skill = _effect(sequential.data, "agent-skill")
+    assert skill["verdict"] == "better", skill["reason"]
+    assert skill["alpha"] == q["looks"][0]["alpha"]
+    assert skill["p_value"] < skill["alpha"]
+    # Its intervals are at that look's level, and say so.
+    level = f"({100 * (1 - skill['alpha']):.2f}% CI "
+    assert level == "(99.44% CI "
+    assert level in skill["reason"]
+    assert level in skill["cost"]["reason"]
+    assert sequential.data["header"]["trials"] == TRIALS
+    # The same command again: every run is cached, so it starts no CLI and decides alike.
+    again = _study(sequential.bench, *SEQUENTIAL)
+    assert again.started == 0
+    assert again.data["ab"]["sequential"] == q
+
+
+def test_a_consistent_effect_is_better_and_costs_more(study: Study) -> None:
+    bench, ab = study.bench, study.data["ab"]
+    # The baseline's and skill's runs came from the cache; the identical lane and the A/A
+    # copy ran.
+    assert study.started == 2 * len(SCENARIOS) * TRIALS
+    runs = len(SCENARIOS) * TRIALS
     by_lane = {s["lane"]: s for s in ab["lanes"]}
-    for lane in LANES:
-        passed = sum(_expected(bench, lane, s, t) for s in SCENARIOS for t in range(TRIALS))
+    for lane in ("agent-baseline", "agent-skill", "agent-skill-nonudge"):
+        passed = sum(_passes(bench, lane, s) for s in SCENARIOS)
         assert by_lane[lane]["pass_rate"]["successes"] == passed, lane
         assert by_lane[lane]["runs"] == runs
-    skill = _effect(data, "agent-skill")
+        assert by_lane[lane]["scenarios"] == len(SCENARIOS)
+    skill = _effect(study.data, "agent-skill")
     assert (skill["both"], skill["a_only"], skill["b_only"], skill["neither"]) == _table(
         bench, "agent-baseline", "agent-skill"
     )
+    assert (skill["pairs"], skill["unpaired"], skill["scenarios_paired"]) == (runs, 0, 5)
 
-    # 0.15 against 0.9 over 12 pairs: clearly better, and it costs more turns.
+    # 10% against 90% in each of 5 scenarios: better for scenarios like these, by the paired
+    # t-test over the scenarios' differences, which scipy computes alike.
+    diffs = _diffs(bench, "agent-baseline", "agent-skill")
+    # However alike the scenarios' differences, the t-test's error is at least the binomial
+    # noise of 3 trials: these draws move every scenario by 100 points, and p is not 0.
     assert skill["verdict"] == "better", skill["reason"]
+    assert skill["diff"] == pytest.approx(sum(diffs) / len(diffs))
+    want, _ = scipy_t(_counts(bench, "agent-baseline", "agent-skill"), TRIALS)
+    assert skill["p_value"] == pytest.approx(want)
     assert skill["p_value"] < 0.05
-    assert skill["ci"]["low"] > 0
+    assert 0 < skill["ci"]["low"] < skill["ci"]["high"] <= 1
+    assert "pass rate (95% CI " in skill["reason"]
+    assert "across 5 scenarios" in skill["reason"]
+    # The pooled answer is kept, about these runs only.
+    pooled = skill["pooled"]
+    assert pooled["p_value"] == pytest.approx(stats.mcnemar_exact(skill["a_only"], skill["b_only"]))
+
+    # Every skill turn reports 50 times the tokens: it costs more, scenario by scenario.
+    cost = skill["cost"]
+    assert cost["verdict"] == "costs more", cost["reason"]
+    assert cost["scenarios"] == len(SCENARIOS)
+    assert cost["ratio"] > 2
+    assert cost["ci"]["low"] > 1 + cost["margin"]
     turns = next(m for m in skill["metrics"] if m["metric"] == "num_turns")
-    assert turns["diff"] > 0
-    # The skill lanes load the skill exactly when they take the passing branch.
-    assert (
-        by_lane["agent-skill"]["skill_invoked"]["successes"]
-        == by_lane["agent-skill"]["pass_rate"]["successes"]
-    )
+    assert turns["diff"] > 0  # passing, it loads the skill first; failing, it stumbles first
+
+    # The skill lane loads the skill exactly when it takes the passing branch; when it fails,
+    # its misspelt call is an error, not a load (these draws fail it nowhere: see
+    # test_skill_invocation for a refused call through ab).
+    rates = by_lane["agent-skill"]
+    assert rates["skill_invoked"]["successes"] == rates["pass_rate"]["successes"]
+    assert rates["skill_errors"] == runs - rates["pass_rate"]["successes"]
     assert by_lane["agent-baseline"]["skill_invoked"] is None
-    assert [p["k"] for p in by_lane["agent-skill"]["pass_k"]] == list(range(1, TRIALS + 1))
+    assert [p["k"] for p in rates["pass_k"]] == list(range(1, TRIALS + 1))
+    assert rates["pass_k"][0]["pass_at_k"] == pytest.approx(rates["pass_rate"]["rate"])
 
-    # 0.15 against 0.4 over 12 pairs: a real effect these pairs cannot show.
-    nudge = _effect(data, "agent-skill-nonudge")
-    assert nudge["verdict"] == "underpowered", nudge["reason"]
-    assert nudge["b_only"] > nudge["a_only"]
-    assert nudge["trials_needed"] > TRIALS
-
-    # The A/A copy: baseline against itself, trial t with t + TRIALS, seeds drawn afresh.
+    # The A/A copy: baseline against itself, trial t with t + TRIALS, drawn afresh.
     noise = ab["noise"]
-    assert noise["lane"] == "agent-baseline"
-    assert noise["pairs"] == runs
+    assert (noise["lane"], noise["pairs"]) == ("agent-baseline", runs)
     flips = sum(
         _expected(bench, "agent-baseline", s, t)
         != _expected(bench, "agent-baseline", s, t + TRIALS)
@@ -143,25 +285,95 @@ def test_ab_verdicts_on_lanes_with_known_pass_rates(tmp_path: Path) -> None:
         for t in range(TRIALS)
     )
     assert noise["flips"] == flips
-    assert noise["p_value"] > 0.05
 
-    # The other way round is worse, from the cache: no CLI starts.
-    before = bench.cli_runs()
-    proc = bench.command("ab", "--lanes", "agent-skill,agent-baseline", "--trials", str(TRIALS))
+
+def test_identical_lanes_are_equivalent_within_the_margin(study: Study) -> None:
+    same = _effect(study.data, "agent-skill-nonudge")
+    assert (same["a_only"], same["b_only"]) == (0, 0)  # same script, same draws
+    assert same["verdict"] == "equivalent", same["reason"]
+    assert same["margin"] == pytest.approx(int(EQUIVALENT_MARGIN) / 100)
+    assert f"within ±{EQUIVALENT_MARGIN} points" in same["reason"]
+    assert same["equivalence_p"] < 0.05
+    # The same turns cost the same.
+    assert same["cost"]["verdict"] == "same cost", same["cost"]["reason"]
+    assert same["cost"]["ratio"] == pytest.approx(1.0)
+    by_lane = {s["lane"]: s for s in study.data["ab"]["lanes"]}
+    assert by_lane["agent-skill-nonudge"]["skill_invoked"]["successes"] == 0
+
+
+def test_an_effect_that_flips_sign_across_scenarios_is_not_better(flips: Study) -> None:
+    bench = flips.bench
+    assert flips.started == 2 * len(SCENARIOS) * TRIALS
+    e = _effect(flips.data, "skill")
+    diffs = _diffs(bench, "baseline", "skill")
+    assert min(diffs) < 0 < max(diffs)  # much better on some scenarios, much worse on others
+    assert e["verdict"] == "inconclusive", e["reason"]
+    assert e["p_value"] == pytest.approx(scipy_t(_counts(bench, "baseline", "skill"), TRIALS)[0])
+    assert e["ci"]["low"] < 0 < e["ci"]["high"]
+    assert (e["both"], e["a_only"], e["b_only"], e["neither"]) == _table(bench, "baseline", "skill")
+    # The spread is between scenarios: more trials would not tell, more scenarios would.
+    advice = e["advice"]
+    assert advice["add"] == "scenarios"
+    assert advice["scenarios_needed"] > len(SCENARIOS)
+    assert f"about {advice['scenarios_needed']} scenarios would detect" in e["reason"]
+    assert "trials per scenario" not in e["reason"]
+    # These runs pooled: McNemar over the table, true of these five scenarios only.
+    assert e["pooled"]["p_value"] == pytest.approx(stats.mcnemar_exact(e["a_only"], e["b_only"]))
+
+
+def test_the_text_says_the_verdict_and_these_runs_apart(cached: Workbench) -> None:
+    proc = _ab(cached, "agent-skill,agent-baseline")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert bench.cli_runs() == before
-    assert "agent-baseline over agent-skill: WORSE" in proc.stdout
-    assert "pass rate (95% CI)" in proc.stdout
+    out = proc.stdout
+    assert out.startswith(f"A/B · {len(SCENARIOS)} scenarios x {TRIALS} trials · verdicts about")
+    assert "pass rate (95% CI)" in out
+    assert "agent-baseline over agent-skill: WORSE: " in out
+    assert "  cost       " in out
+    assert ": COSTS LESS: " in out
+    assert "McNemar exact p = " in out
+    assert "true of these scenarios only" in out
+    flipped = _ab(cached, "baseline,skill")
+    assert "skill over baseline: INCONCLUSIVE: " in flipped.stdout
+    assert "  these runs " in flipped.stdout
 
 
-def test_eval_with_two_lanes_prints_the_ab_too(tmp_path: Path) -> None:
-    bench = workbench(tmp_path)
-    proc = bench.eval("--variant", "agent-baseline,agent-skill", "--trials", "2")
-    assert proc.returncode == 1, proc.stderr[-3000:]  # the baseline fails its checks
+@pytest.mark.parametrize(
+    ("command", "lanes", "gate", "code"),
+    [
+        ("ab", "agent-baseline,agent-skill", "worse", 0),
+        ("ab", "agent-baseline,agent-skill", "not-better", 0),
+        ("ab", "agent-baseline,agent-skill", "not-equivalent", 1),
+        ("ab", "agent-skill,agent-baseline", "worse", 1),
+        ("ab", "baseline,skill", "worse", 0),
+        ("ab", "baseline,skill", "not-better", 1),
+        # The baseline's runs fail: with the gate, eval's exit code is the verdict's.
+        ("eval", "agent-baseline,agent-skill", "not-better", 0),
+        ("eval", "agent-baseline,agent-skill-nonudge", "not-equivalent", 0),
+        ("eval", "baseline,skill", "not-better", 1),
+    ],
+)
+def test_fail_on_sets_the_exit_code(
+    cached: Workbench, command: str, lanes: str, gate: str, code: int
+) -> None:
+    option = "--lanes" if command == "ab" else "--variant"
+    margin = ["--margin", EQUIVALENT_MARGIN] if gate == "not-equivalent" else []
+    proc = cached.command(
+        command, option, lanes, "--trials", str(TRIALS), "--fail-on", gate, *margin
+    )
+    assert proc.returncode == code, proc.stderr[-3000:]
+    a, b = lanes.split(",")
+    tripped = f"--fail-on {gate}: {b} over {a} is "
+    assert (tripped in proc.stderr) == bool(code)
+    assert f"{b} over {a}: " in proc.stdout  # eval prints the A/B too
+
+
+def test_eval_with_two_lanes_prints_the_table_then_the_ab(cached: Workbench) -> None:
+    proc = cached.eval("--variant", "agent-baseline,agent-skill", "--trials", str(TRIALS))
+    assert proc.returncode == 1, proc.stderr[-3000:]  # without --fail-on: a run failed
     out = proc.stdout
     assert out.startswith("scenario")  # the table, then the A/B
-    assert "A/B · 3 scenarios x 2 trials" in out
-    assert "agent-skill over agent-baseline: BETTER" in out
+    assert f"A/B · {len(SCENARIOS)} scenarios x {TRIALS} trials · verdicts about" in out
+    assert "agent-skill over agent-baseline: BETTER: " in out
     assert "skill used" in out
 
 
@@ -172,12 +384,46 @@ def test_eval_with_two_lanes_prints_the_ab_too(tmp_path: Path) -> None:
         (["--lanes", "agent-skill,nope"], "nope"),
         (["--aa", "nope"], "nope"),
         (["--lanes", "agent-baseline,agent-skill", "--trials", "0"], "--trials"),
+        (["--lanes", "agent-baseline,agent-skill", "--margin", "0"], "--margin"),
+        (
+            ["--lanes", "agent-baseline,agent-skill", "--max-trials", "4"],
+            "--max-trials: bounds a sequential A/B; add --until-decided, or leave --max-trials out",
+        ),
+        (
+            ["--lanes", "agent-baseline,agent-skill", "--max-cost", "1"],
+            "--max-cost: bounds a sequential A/B; add --until-decided, or leave --max-cost out",
+        ),
+        (
+            ["--aa", "agent-skill", "--until-decided"],
+            "--until-decided: not with --aa (the A/A copy's trials follow the last look); "
+            "measure the noise floor in a separate `ab --aa LANE`",
+        ),
+        (
+            ["--lanes", "agent-baseline,agent-skill", "--until-decided", "--max-trials", "2"],
+            "--max-trials 2: fewer than one round of --trials 5; give --max-trials 5 or more, "
+            "or fewer --trials",
+        ),
+        (
+            ["--aa", "agent-skill", "--fail-on", "worse"],
+            "--fail-on worse: gates on an A/B verdict, which takes two lanes; give --lanes A,B",
+        ),
     ],
 )
 def test_ab_usage_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     bench = workbench(tmp_path)
     proc = bench.command("ab", *args)
     assert proc.returncode == 2
-    assert message in proc.stderr
-    assert "Traceback" not in proc.stderr
+    (line,) = proc.stderr.splitlines()  # one line, naming the option and the fix
+    assert message in line
+    assert bench.cli_runs() == 0
+
+
+def test_fail_on_with_one_lane_is_a_usage_error(tmp_path: Path) -> None:
+    bench = workbench(tmp_path)
+    proc = bench.eval("--variant", "agent-skill", "--fail-on", "not-better")
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "runner: --fail-on not-better: gates on an A/B verdict, which takes two lanes; "
+        "give --variant A,B\n"
+    )
     assert bench.cli_runs() == 0

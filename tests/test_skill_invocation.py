@@ -100,4 +100,5 @@ def test_ab_does_not_count_an_unknown_skill_as_loaded(tmp_path: Path) -> None:
     assert skill_lane["pass_rate"]["successes"] == 1  # the run went on and passed
     assert skill_lane["skill_invoked"]["successes"] == 0
     assert skill_lane["skill_invoked"]["n"] == 1
+    assert skill_lane["skill_errors"] == 1  # the refused call, counted apart
     assert all(r["skills_invoked"] == [] for r in data["runs"])

@@ -159,3 +159,196 @@ def test_variance_split_recovers_known_components() -> None:
     assert sum(withins) / len(withins) == pytest.approx(0.46, abs=0.01)
     # Floored at 0 per study, so the mean sits a little above the truth, not below it.
     assert 0.035 <= sum(betweens) / len(betweens) <= 0.05
+
+
+# --- The verdict, the lane interval and the sequential levels (issue 15) --------------------
+
+
+def _scipy_verdict(diffs: list[float], margin: float, alpha: float) -> str:
+    """The verdict rebuilt from scipy: the two-sided t-test, then TOST at +-margin."""
+    test = sp.ttest_1samp(diffs, 0.0)
+    if test.pvalue < alpha:
+        return "higher" if test.statistic > 0 else "lower"
+    above = sp.ttest_1samp(diffs, -margin, alternative="greater").pvalue
+    below = sp.ttest_1samp(diffs, margin, alternative="less").pvalue
+    return "equivalent" if max(above, below) < alpha else "inconclusive"
+
+
+VERDICT_CASES = [
+    ([0.7, 0.7, 0.8, 0.6, 0.5, 0.6], 0.1, "higher"),
+    ([-0.2, -0.3, -0.1, -0.25, -0.2], 0.1, "lower"),
+    ([0.0, 0.05, -0.05, 0.0, 0.05, -0.05, 0.0, 0.0], 0.1, "equivalent"),
+    ([0.8, 0.9, -0.7, -0.9, 0.1], 0.1, "inconclusive"),
+    ([0.05, 0.0, 0.1, -0.05, 0.05], 0.02, "inconclusive"),
+    ([0.25, 0.5, 0.0], 0.1, "inconclusive"),  # three scenarios: the least with a verdict
+]
+
+
+@pytest.mark.parametrize(("diffs", "margin", "direction"), VERDICT_CASES)
+@pytest.mark.parametrize("alpha", [0.05, 0.01])
+def test_scenario_verdict_matches_scipy(
+    diffs: list[float], margin: float, direction: str, alpha: float
+) -> None:
+    got = stats.scenario_verdict(diffs, margin, alpha)
+    assert got.direction == _scipy_verdict(diffs, margin, alpha)
+    if alpha == 0.05:
+        assert got.direction == direction
+    assert got.test is not None
+    want = sp.ttest_1samp(diffs, 0.0)
+    assert got.test.p_value == pytest.approx(float(want.pvalue), abs=1e-9)
+    low, high = want.confidence_interval(1 - alpha)
+    assert got.test.interval == pytest.approx((float(low), float(high)), abs=1e-9)
+    # The interval at 1 - alpha leaves out 0 exactly when the test rejects at alpha.
+    assert (got.direction in ("higher", "lower")) == (not low <= 0 <= high)
+    if got.equivalence is not None:
+        above = sp.ttest_1samp(diffs, -margin, alternative="greater").pvalue
+        below = sp.ttest_1samp(diffs, margin, alternative="less").pvalue
+        assert got.equivalence.p_value == pytest.approx(max(above, below), abs=1e-9)
+
+
+def test_scenario_verdict_below_the_least_scenarios_and_without_spread() -> None:
+    for few in ([], [0.9], [0.9] * (stats.MIN_SCENARIOS - 1)):
+        got = stats.scenario_verdict(few, 0.1)
+        assert (got.direction, got.test, got.equivalence) == ("inconclusive", None, None)
+    # Every scenario moved alike: scipy has no spread to divide by; runner decides.
+    assert stats.scenario_verdict([0.5] * 4, 0.1).direction == "higher"
+    assert stats.scenario_verdict([-0.5] * 4, 0.1).direction == "lower"
+    same = stats.scenario_verdict([0.0] * 4, 0.1)
+    assert same.direction == "equivalent"
+    assert same.test is not None
+    assert same.test.p_value == 1.0
+    assert stats.scenario_verdict([0.2] * 4, 0.3).direction == "higher"  # real, inside
+
+
+def test_scenario_verdict_false_positives_hold_at_alpha() -> None:
+    # No effect on average, scenarios differing widely: the t-test's size is alpha whatever
+    # the spread, because the spread is what it tests against.
+    rng = random.Random(11)
+    rounds, wrong = 4000, 0
+    for _ in range(rounds):
+        diffs = [rng.gauss(0.0, rng.choice([0.05, 0.3])) for _ in range(5)]
+        wrong += stats.scenario_verdict(diffs, 0.1).direction in ("higher", "lower")
+    assert wrong / rounds <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / rounds)
+
+
+def _obrien_fleming(t: float, alpha: float) -> float:
+    """Lan and DeMets' (1983) O'Brien-Fleming-type spending function, by scipy."""
+    return float(2 - 2 * sp.norm.cdf(sp.norm.ppf(1 - alpha / 2) / math.sqrt(t)))
+
+
+@pytest.mark.parametrize(
+    "fractions", [[1.0], [0.5, 1.0], [0.25, 0.5, 0.75, 1.0], [0.2, 0.7, 1.0], [1 / 3, 2 / 3, 1.0]]
+)
+@pytest.mark.parametrize("alpha", [0.05, 0.01])
+def test_spending_is_lan_demets_obrien_fleming(fractions: list[float], alpha: float) -> None:
+    got = stats.spending(fractions, alpha)
+    assert len(got) == len(fractions)
+    assert sum(got) == pytest.approx(alpha, abs=1e-15)
+    spent = 0.0
+    for share, t in zip(got, fractions, strict=True):
+        spent += share
+        assert spent == pytest.approx(_obrien_fleming(t, alpha), abs=1e-12)
+        assert share > 0
+    # Early looks get little: at half the study, under an eighth of the whole.
+    if fractions[0] <= 0.5:
+        assert got[0] < alpha / 8
+
+
+def test_spending_at_half_the_study() -> None:
+    # 2 - 2 Phi(1.959964 / sqrt(0.5)) = 2 - 2 Phi(2.771808): the first of two looks.
+    first, last = stats.spending([0.5, 1.0])
+    assert first == pytest.approx(0.0055746, abs=1e-7)
+    assert last == pytest.approx(0.05 - first)
+
+
+@pytest.mark.parametrize("fractions", [[], [0.5], [0.5, 0.5, 1.0], [0.7, 0.3, 1.0], [0.0, 1.0]])
+def test_spending_refuses_looks_that_do_not_increase_to_one(fractions: list[float]) -> None:
+    with pytest.raises(ValueError, match="must increase to 1"):
+        stats.spending(fractions)
+
+
+CLUSTERS = [
+    [(5, 5), (0, 5), (5, 5), (0, 5), (3, 5)],
+    [(9, 10), (1, 10), (6, 10)],
+    [(2, 4), (4, 4), (0, 4), (1, 4), (3, 4), (4, 4)],
+    [(19, 20), (17, 20), (2, 20), (20, 20)],
+]
+
+
+@pytest.mark.parametrize("counts", CLUSTERS)
+def test_clustered_rate_is_wider_than_wilson_when_scenarios_differ(
+    counts: list[tuple[int, int]],
+) -> None:
+    k, n = sum(c for c, _ in counts), sum(t for _, t in counts)
+    low, high = stats.clustered_rate(counts)
+    plain = stats.wilson(k, n)
+    assert 0.0 <= low < k / n < high <= 1.0
+    assert high - low > plain[1] - plain[0]
+    assert low <= plain[0]
+    assert high >= plain[1]
+
+
+def test_clustered_rate_at_one_scenario_and_at_the_ends() -> None:
+    for k, n in [(0, 5), (3, 7), (10, 10), (1, 1)]:
+        assert stats.clustered_rate([(k, n)]) == pytest.approx(stats.wilson(k, n))
+    assert stats.clustered_rate([]) == (0.0, 1.0)
+    # Every run passed (or failed): no spread shows, the interval touches its end.
+    assert stats.clustered_rate([(4, 4)] * 5)[1] == 1.0
+    assert stats.clustered_rate([(0, 4)] * 5)[0] == 0.0
+    assert 0.0 < stats.clustered_rate([(4, 4)] * 5)[0] < 1.0
+    # The same rate in every scenario: no design effect, only the few-scenarios shrink.
+    even = stats.clustered_rate([(2, 4)] * 5)
+    z, t = stats.z_of(0.95), stats.t_ppf(0.975, 4)
+    assert even == pytest.approx(stats.wilson_at(0.5, 20 * (z / t) ** 2))
+
+
+def test_clustered_rate_covers_the_mean_over_scenarios() -> None:
+    # Scenario rates drawn around 0.6 (logit sd 1.5): the interval holds the population's
+    # mean rate about 95% of the time at 5 scenarios x 6 trials, where plain Wilson does not.
+    rng = random.Random(5)
+    truth = sum(1 / (1 + math.exp(-(0.4 + 1.5 * rng.gauss(0, 1)))) for _ in range(200000)) / 200000
+    rounds, clustered, plain = 1500, 0, 0
+    for _ in range(rounds):
+        counts = []
+        for _ in range(5):
+            p = 1 / (1 + math.exp(-(0.4 + 1.5 * rng.gauss(0, 1))))
+            counts.append((sum(rng.random() < p for _ in range(6)), 6))
+        low, high = stats.clustered_rate(counts)
+        clustered += low <= truth <= high
+        k = sum(c for c, _ in counts)
+        w = stats.wilson(k, 30)
+        plain += w[0] <= truth <= w[1]
+    assert clustered / rounds >= 0.92
+    assert plain / rounds < 0.85
+
+
+def test_scenarios_needed_starts_from_the_normal_answer_and_stays_exact() -> None:
+    # Counting up from the least scenarios, one t quantile per step: the reference.
+    def scan(variance: float, effect: float, alpha: float = 0.05, power: float = 0.8) -> int:
+        m = stats.min_scenarios(alpha)
+        while True:
+            k = sp.t.ppf(1 - alpha / 2, m - 1) + sp.t.ppf(power, m - 1)
+            if m >= k * k * variance / effect**2:
+                return m
+            m += 1
+
+    for between, within, trials, effect in [
+        (0.0, 0.4, 5, 0.2),
+        (0.04, 0.4, 5.0, 0.1),
+        (0.3, 0.5, 2, 0.1),
+        (0.2, 0.0, 1, 0.05),
+    ]:
+        want = scan(between + within / trials, effect)
+        assert stats.scenarios_needed(between, within, trials, effect) == want
+    # A tiny effect against a wide spread answers at once, not after 100,000 steps.
+    assert stats.scenarios_needed(0.3, 0.5, 10, 0.005) > 90000
+
+
+@pytest.mark.parametrize("m", [3, 4, 5])
+def test_advise_trials_from_the_least_scenarios_a_verdict_needs(m: int) -> None:
+    flat = stats.variance_split([(2, 3, 5), (2, 2, 5), (2, 1, 5), (2, 3, 5), (2, 2, 5)][:m])
+    advice = stats.advise(flat, 0.3)
+    assert advice.add == "trials"
+    assert advice.trials_needed is not None
+    k = stats.t_ppf(0.975, m - 1) + stats.t_ppf(0.8, m - 1)
+    assert k * k * (flat.between + flat.within / advice.trials_needed) / 0.09 <= m
