@@ -427,3 +427,20 @@ def test_fail_on_with_one_lane_is_a_usage_error(tmp_path: Path) -> None:
         "give --variant A,B\n"
     )
     assert bench.cli_runs() == 0
+
+
+def test_max_cost_stops_a_sequential_study_before_the_round_that_would_pass_it(
+    cached: Workbench,
+) -> None:
+    # The flipping lanes stay undecided at the first look (cached); the next round would cost
+    # as much again, past the budget, so the study stops there and starts no CLI.
+    args = ("--until-decided", "--max-trials", str(2 * TRIALS), "--max-cost", "0.001")
+    proc = _ab(cached, "baseline,skill", *args, "--json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    q = report(proc)["ab"]["sequential"]
+    assert [look["trials"] for look in q["looks"]] == [TRIALS]
+    assert q["looks"][0]["verdicts"] == ["inconclusive"]
+    assert q["stopped"].startswith("undecided: another round (about $")
+    assert "past --max-cost $0.0010" in q["stopped"]
+    assert q["runs"] == 2 * len(SCENARIOS) * TRIALS
+    assert f"look 1 at {TRIALS} trials: {q['stopped']}" in proc.stderr
