@@ -427,7 +427,7 @@ def _reason(
         if advice is not None:
             need += f"; about {advice.scenarios_needed} would detect {_pp(margin, sign=False)}"
         return f"{_scenarios(m)}: a verdict about tasks like these needs {need}"
-    level = _level(alpha)
+    level = interval_level(alpha)
     low, high = test.interval
     shown = (
         f"{_pp(test.mean)} pass rate on every one of {_scenarios(m)}"
@@ -458,7 +458,7 @@ def _reason(
     return f"{why}; {scenarios}, not more trials: {because}"
 
 
-def _level(alpha: float) -> str:
+def interval_level(alpha: float) -> str:
     """The confidence of an interval at level alpha: "95%", or "99.93%" at an early look."""
     return f"{1 - alpha:.0%}" if round(alpha, 2) == alpha else f"{100 * (1 - alpha):.2f}%"
 
@@ -496,8 +496,8 @@ def _cost(by_scenario: dict[str, list[Pair]], margin: float, alpha: float) -> Co
         )
     ratio, low, high = (math.exp(v) for v in (test.mean, *test.interval))
     shown = (
-        f"{change(ratio)} per run ({_level(alpha)} CI {change(low)} to {change(high)}) across "
-        f"{_scenarios(len(logs))}"
+        f"{change(ratio)} per run ({interval_level(alpha)} CI {change(low)} to {change(high)}) "
+        f"across {_scenarios(len(logs))}"
     )
     # +-margin on the log scale: from 1 / (1 + margin) to 1 + margin, -9% to +10% at 10%.
     within = f"{change(1 / (1 + margin))} to {change(1 + margin)}"

@@ -43,7 +43,14 @@ from runner.compare import Comparison, compare
 from runner.figures import money
 from runner.inputs import MAX_RUNS
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
-from runner.render import plural, render_ab, render_comparison, render_eval, run_line
+from runner.render import (
+    plural,
+    render_ab,
+    render_comparison,
+    render_eval,
+    render_headline,
+    run_line,
+)
 from runner.results import (
     Look,
     RunResult,
@@ -371,6 +378,9 @@ def _finish(
     )
     if args.out:
         write_atomically(args.out, report.model_dump_json(indent=2))
+    if not args.json and ab is not None and ab.effects:
+        # The answer first, above the tables it comes from.
+        print(render_headline(ab, mode=result.header.mode), end="\n\n")
     if args.json:
         print(json_visible(report.model_dump_json(indent=2)))
     elif ab_command:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.ab import AbReport, Rate
+from runner.ab import AbReport, Effect, Rate, interval_level
 from runner.compare import Comparison
 from runner.engine import RunRecord
 from runner.figures import change, money, secs, signed, signed_money, signed_secs
 from runner.results import RunResult, SuiteHeader, SuiteResult
+from runner.stats import MIN_SCENARIOS
 from runner.terminal import visible
 from runner.transcript import SessionSummary, TranscriptSummary
 
@@ -255,6 +256,49 @@ def _metric(metric: str, value: float | None, *, signed_: bool = False) -> str:
 
 
 _METRIC_NAMES = {"cost_usd": "cost", "num_turns": "turns", "duration_ms": "time"}
+
+
+def headline(report: AbReport, *, mode: str) -> list[str]:
+    """The answer first, one line per effect: the verdict, by how much, at what cost. The
+    short form of Effect.reason, shown above everything else by the terminal and the report."""
+    scripted = "; scripted: nothing billed" if mode == "scripted" else ""
+    return [f"{_headline(e, report.trials)}{scripted}" for e in report.effects]
+
+
+def _headline(e: Effect, trials: int) -> str:
+    start = f"{e.b} vs {e.a}: {e.verdict.upper()}"
+    if e.diff is None:
+        return f"{start}: {e.reason}"
+    if e.verdict == "equivalent":
+        start += f" within ±{e.margin * 100:.0f} points"
+    shown = f"{_points(e.diff)} points"
+    if e.ci is not None and e.ci.low != e.ci.high:
+        shown += f" ({interval_level(e.alpha)} CI {_points(e.ci.low)} to {_points(e.ci.high)})"
+    on = f"{plural(e.scenarios_paired, 'scenario')} × {plural(trials, 'trial')}"
+    parts = [f"{start}, {shown} on {on}"]
+    if e.ci is None:
+        parts.append(f"a verdict needs at least {MIN_SCENARIOS} scenarios")
+    elif e.advice is not None:
+        a = e.advice
+        more = (
+            f"{a.trials_needed} trials per scenario"
+            if a.add == "trials" and a.trials_needed is not None
+            else f"{a.scenarios_needed} scenarios"
+        )
+        parts.append(f"about {more} would detect ±{a.effect * 100:.0f} points")
+    figures = {m.metric: m for m in e.metrics}
+    cost = figures["cost_usd"].diff
+    if cost is not None:
+        ratio = "" if e.cost.ratio is None else f"{change(e.cost.ratio)}, "
+        parts.append(f"cost {signed_money(cost)}/run ({ratio}{e.cost.verdict})")
+    turns = figures["num_turns"].diff
+    if turns is not None:
+        parts.append(f"turns {turns:+.1f}")
+    return "; ".join(parts)
+
+
+def render_headline(report: AbReport, *, mode: str) -> str:
+    return _text(headline(report, mode=mode))
 
 
 def render_ab(report: AbReport) -> str:

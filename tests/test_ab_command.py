@@ -325,7 +325,17 @@ def test_the_text_says_the_verdict_and_these_runs_apart(cached: Workbench) -> No
     proc = _ab(cached, "agent-skill,agent-baseline")
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    assert out.startswith(f"A/B · {len(SCENARIOS)} scenarios x {TRIALS} trials · verdicts about")
+    # The answer first, in one line, then the statistics it is the short form of.
+    first, blank, table, *_ = out.splitlines()
+    assert first.startswith("agent-baseline vs agent-skill: WORSE, ")
+    on = f" on {len(SCENARIOS)} scenarios × {TRIALS} trials; "
+    assert on in first
+    assert "(95% CI " in first
+    assert "; cost -$" in first
+    assert "costs less); turns " in first
+    assert first.endswith("; scripted: nothing billed")
+    assert blank == ""
+    assert table.startswith(f"A/B · {len(SCENARIOS)} scenarios x {TRIALS} trials · verdicts about")
     assert "pass rate (95% CI)" in out
     assert "agent-baseline over agent-skill: WORSE: " in out
     assert "  cost       " in out
@@ -371,7 +381,11 @@ def test_eval_with_two_lanes_prints_the_table_then_the_ab(cached: Workbench) -> 
     proc = cached.eval("--variant", "agent-baseline,agent-skill", "--trials", str(TRIALS))
     assert proc.returncode == 1, proc.stderr[-3000:]  # without --fail-on: a run failed
     out = proc.stdout
-    assert out.startswith("scenario")  # the table, then the A/B
+    # The headline, then the table, then the A/B it is the short form of.
+    first, blank, table, *_ = out.splitlines()
+    assert first.startswith("agent-skill vs agent-baseline: BETTER, ")
+    assert blank == ""
+    assert table.startswith("scenario")
     assert f"A/B · {len(SCENARIOS)} scenarios x {TRIALS} trials · verdicts about" in out
     assert "agent-skill over agent-baseline: BETTER: " in out
     assert "skill used" in out

@@ -12,9 +12,17 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from runner.ab import analyze
+from runner.render import headline
 from runner.report import StoredResult, build_report
 from runner.results import SuiteResult
 from tests.replay_support import Evaluated
@@ -60,9 +68,13 @@ class Opened:
 
 
 def open_page(
-    browser: Browser, path: Path, *, color_scheme: Literal["light", "dark"] = "light"
+    browser: Browser,
+    path: Path,
+    *,
+    color_scheme: Literal["light", "dark"] = "light",
+    viewport: ViewportSize | None = None,
 ) -> Opened:
-    page = browser.new_page(color_scheme=color_scheme)
+    page = browser.new_page(color_scheme=color_scheme, viewport=viewport)
     opened = Opened(page, path.as_uri())
 
     def console(message: ConsoleMessage) -> None:
@@ -426,3 +438,43 @@ def test_a_failed_skill_call_is_its_own_badge(verdicts: Opened) -> None:
     assert lanes.get_by_test_id("skill-errors").count() == 2
     assert [r.split("\t")[5] for r in counts] == ["-", "33% (1/3)"]
     verdicts.assert_clean()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_the_headline_is_on_the_first_screen_above_the_tabs(
+    browser: Browser, verdicts_file: Path, tmp_path: Path, width: int, height: int
+) -> None:
+    opened = open_page(browser, verdicts_file, viewport={"width": width, "height": height})
+    page = opened.page
+    for i, verdict in enumerate(VERDICTS):
+        page.get_by_test_id("result-picker").select_option(str(i))
+        lines = page.get_by_test_id("headline-line")
+        # The terminal's headline, word for word: one line, the one effect.
+        want = headline(analyze(verdict_result(verdict)), mode="scripted")
+        assert lines.all_text_contents() == want
+        assert want[0].startswith(f"agent-skill vs agent-baseline: {verdict.upper()}")
+        box = page.get_by_test_id("headline").bounding_box()
+        tabs = page.locator("#tabs").bounding_box()
+        assert box is not None
+        assert tabs is not None
+        # Whole on the first screen, unscrolled, no part cut off at the right, above the tabs.
+        assert box["y"] >= 0
+        assert box["y"] + box["height"] <= tabs["y"] <= height
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= width
+        assert page.evaluate("window.scrollY") == 0
+        overflow = "n => n.scrollWidth - n.clientWidth"
+        assert page.get_by_test_id("headline").evaluate(overflow) == 0
+    page.screenshot(path=str(tmp_path / f"headline-{width}.png"))
+    opened.assert_clean()
+    page.close()
+
+
+def test_a_result_with_one_lane_has_no_headline(browser: Browser, tmp_path: Path) -> None:
+    path = tmp_path / "one-lane.html"
+    result = suite_of([made_run(f"s{i}", "agent-skill", 0, True) for i in range(3)])
+    path.write_text(build_report([StoredResult("one.json", result)]), encoding="utf-8")
+    opened = open_page(browser, path)
+    expect(opened.page.get_by_test_id("headline")).to_be_hidden()
+    opened.assert_clean()
+    opened.page.close()

@@ -59,6 +59,7 @@ def _head(title: str, css: str, js: str) -> str:
 <span class="spacer"></span>
 <button type="button" id="theme-toggle" data-testid="theme-toggle">Theme</button>
 </header>
+<div id="headline" class="headline" data-testid="headline" hidden></div>
 <div id="result-info" class="info"></div>
 <nav id="tabs" class="tabs" role="tablist">
 <button type="button" role="tab" data-view="runs" data-testid="tab-runs">Runs</button>

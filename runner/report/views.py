@@ -13,7 +13,7 @@ from runner.ab import AbReport, analyze
 from runner.compare import Comparison, compare
 from runner.figures import secs
 from runner.lanes import LANES
-from runner.render import cost_text, status_text
+from runner.render import cost_text, headline, status_text
 from runner.report.timeline import Clip, Timeline, load_timeline
 from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult
 
@@ -65,6 +65,7 @@ class ResultView(BaseModel):
     lanes: list[LaneView]
     rows: list[Row]
     ab: AbReport | None  # with two or more lanes, or an A/A copy
+    headline: list[str]  # the answer, one line per effect, as the terminal prints it first
 
 
 class CompareView(BaseModel):
@@ -126,12 +127,14 @@ def result_view(stored: StoredResult, index: int) -> ResultView:
     result = stored.result
     lanes = result.lanes_run()
     wants_ab = len(lanes) >= 2 or result.header.aa is not None
+    ab = analyze(result) if wants_ab else None
     return ResultView(
         name=stored.name,
         header=result.header,
         lanes=[LaneView(lane=lane, label=lane_label(lane)) for lane in lanes],
         rows=[row(r, detail_id(index, i)) for i, r in enumerate(result.runs)],
-        ab=analyze(result) if wants_ab else None,
+        ab=ab,
+        headline=[] if ab is None else headline(ab, mode=result.header.mode),
     )
 
 

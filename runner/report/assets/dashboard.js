@@ -432,6 +432,14 @@
     );
   }
 
+  // The answer first: the headline lines runner/render.py words, above the tabs.
+  function renderHeadline(result) {
+    const lines = result ? result.headline : [];
+    const node = document.getElementById("headline");
+    fill(node, lines.map((line) => h("p", { class: "headline-line", data: { testid: "headline-line" }, text: line })));
+    node.hidden = lines.length === 0;
+  }
+
   function renderRuns(result) {
     const fragment = document.createDocumentFragment();
     (result ? result.rows : []).forEach((row, i) => fragment.append(runGroup(row, i)));
@@ -801,6 +809,7 @@
     state.result = index;
     state.lane = null;
     const result = data.results[index];
+    renderHeadline(result);
     renderInfo(result);
     renderRuns(result);
     renderAb(result);
