@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from runner import __version__, sandbox
 from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude, pinned_version
+from runner.cli_init import add_init_command
 from runner.cli_results import add_result_commands
 from runner.cli_suite import add_suite_commands
 from runner.cmdline import (
@@ -315,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     add_suite_commands(sub)
     add_result_commands(sub)
+    add_init_command(sub)
     return parser
 
 

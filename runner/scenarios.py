@@ -36,7 +36,7 @@ from runner.inputs import (
 from runner.sandbox import DEFAULT_MAX_PROCESSES, MIN_PROCESSES, Network, SandboxMode
 
 SCENARIO_FILE = "scenario.toml"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class ScenarioError(ValueError):
@@ -72,7 +72,7 @@ class Scenario(BaseModel):
     @field_validator("id")
     @classmethod
     def _id_shape(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not ID_PATTERN.match(value):
             raise ValueError("use letters, digits, '.', '_' and '-' (it names folders and files)")
         return value
 
