@@ -33,6 +33,7 @@ from runner.inputs import (
     read_input,
     tree_problems,
 )
+from runner.lanes import LANES
 from runner.sandbox import DEFAULT_MAX_PROCESSES, MIN_PROCESSES, Network, SandboxMode
 
 SCENARIO_FILE = "scenario.toml"
@@ -177,9 +178,23 @@ def load_scenario(path: Path) -> Scenario:
         data["skill"] = found
     try:
         # The context carries the folder to the checks, which resolve their own paths.
-        return Scenario.model_validate({**data, "folder": folder}, context={"folder": folder})
+        scenario = Scenario.model_validate({**data, "folder": folder}, context={"folder": folder})
     except ValidationError as exc:
         raise ScenarioError(f"{path}: {_first_problem(exc)}") from None
+    _check_lane_globs(path, scenario)
+    return scenario
+
+
+def _check_lane_globs(path: Path, scenario: Scenario) -> None:
+    """Refuse a check's ``lanes`` glob that matches no lane: it would switch the check off
+    without a word (a typo such as ``agent-skil``)."""
+    for index, check in enumerate(scenario.checks):
+        for glob in check.lanes:
+            if not any(fnmatch.fnmatchcase(lane, glob) for lane in LANES):
+                raise ScenarioError(
+                    f"{path}: check.{index} ({check.label}): lanes: {glob!r} matches no lane; "
+                    f"the lanes are: {', '.join(LANES)}"
+                )
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -438,6 +438,27 @@ def test_checks_for_a_lane_honours_lane_globs(suite: Path) -> None:
     }
 
 
+def test_a_lanes_glob_that_matches_no_lane_is_refused(suite: Path) -> None:
+    # A typo would switch the check off everywhere, silently.
+    toml = MINIMAL + dedent(
+        """
+        [[check]]
+        type = "tool_called"
+        tool = "Edit"
+        lanes = ["agent-*"]
+
+        [[check]]
+        type = "skill_invoked"
+        lanes = ["agent-skil", "skill"]
+        """
+    )
+    message = refused(write(suite, "s", toml))
+    assert message.endswith(
+        "check.1 (skill_invoked (the scenario skill)): lanes: 'agent-skil' matches no lane; "
+        "the lanes are: baseline, skill, agent-baseline, agent-skill, agent-skill-nonudge"
+    ), message
+
+
 def test_run_spec_carries_the_scenario_and_model_overrides(suite: Path) -> None:
     toml = dedent(
         """
