@@ -46,6 +46,7 @@ from runner.replay.http import serve
 from runner.replay.mock_api import Exchange, ScriptedModel, scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
 from runner.sandbox import default_mode
+from runner.scenarios import skill_problem
 from runner.stream import iter_events
 from runner.terminal import json_visible, visible
 from runner.transcript import SummaryBuilder
@@ -139,6 +140,8 @@ def _run(args: argparse.Namespace) -> int:
         for tree, option in ((spec.fixture, "--workspace"), (spec.skill, "--skill")):
             if tree is not None and (problem := next(tree_problems(tree), None)):
                 return fail(f"{option}: {problem}")
+        if lane.uses_skill and spec.skill and (problem := skill_problem(spec.skill)):
+            return fail(f"--skill: {problem}")
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0])
