@@ -39,6 +39,7 @@ from runner.cmdline import (
     turn_count,
 )
 from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
+from runner.figures import plural
 from runner.inputs import open_input, tree_problems
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import render_record, render_summary
@@ -207,15 +208,12 @@ async def _serve_model(model: ScriptedModel, source: str, port: int) -> int:
             return fail(f"cannot listen on 127.0.0.1:{port} ({exc.strerror})")
         url = f"http://127.0.0.1:{bound}"
         print(
-            f"mock-model: serving {source} ({_turns(model.turns_left)}, seed {model.base_seed}) "
+            f"mock-model: serving {source} ({plural(model.turns_left, 'turn')}, "
+            f"seed {model.base_seed}) "
             f"on {url}; use ANTHROPIC_BASE_URL={url} ANTHROPIC_API_KEY=any",
             flush=True,
         )
     return 0
-
-
-def _turns(n: int) -> str:
-    return f"{n} turn" if n == 1 else f"{n} turns"
 
 
 def _log_exchange(x: Exchange) -> None:

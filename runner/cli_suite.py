@@ -40,10 +40,10 @@ from runner.cmdline import (
     trial_count,
 )
 from runner.compare import Comparison, compare
-from runner.figures import money
+from runner.figures import money, plural
 from runner.inputs import MAX_RUNS
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
-from runner.render import plural, render_ab, render_comparison, render_eval, run_line
+from runner.render import render_ab, render_comparison, render_eval, run_line
 from runner.results import (
     Look,
     RunResult,
