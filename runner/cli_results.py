@@ -111,9 +111,9 @@ each is compared with the one before it.
 The page is one file with everything inline (no network, no CDN): a results table with a
 filter per lane and a skill badge per run; click a run for its transcript (tool calls and
 results, thinking, subagents) or its agent log; the A/B statistics when a result has two lanes
-or more; the comparisons; light and dark themes. Transcripts are read from the run cache
-(--cache-dir of the eval) and shown only when a run is opened, so a page of 1,000 runs stays
-fast.
+or more; the comparisons; light and dark themes. Transcripts are read from each run's folder
+in the run cache the eval used (the result records where) and shown only when a run is
+opened, so a page of 1,000 runs stays fast.
 
 examples:
   python -m runner report                          # latest -> .runner/report.html

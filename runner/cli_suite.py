@@ -470,8 +470,8 @@ with nothing changed. Every run is cached, so raising --trials runs only the new
 a stopped --until-decided study resumes where it was.
 
 --until-decided runs rounds of --trials per scenario up to --max-trials, and stops at the
-first look where every verdict is decided. Each look tests at its share of the 5% (O'Brien-
-Fleming-type spending), so looking often does not add false verdicts.
+first look where every verdict is decided. Each look tests at its share of the 5%
+(O'Brien-Fleming-type spending), so looking often does not add false verdicts.
 
 examples:
   python -m runner ab --lanes agent-baseline,agent-skill
