@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from runner import stats
-from runner.figures import change
+from runner.figures import change, plural
 from runner.lanes import LANES
 from runner.results import RunResult, Sequential, SuiteResult, VerdictSettings
 
@@ -426,14 +426,14 @@ def _reason(
         need = f"at least {stats.MIN_SCENARIOS}"
         if advice is not None:
             need += f"; about {advice.scenarios_needed} would detect {_pp(margin, sign=False)}"
-        return f"{_scenarios(m)}: a verdict about tasks like these needs {need}"
+        return f"{plural(m, 'scenario')}: a verdict about tasks like these needs {need}"
     level = interval_level(alpha)
     low, high = test.interval
     shown = (
-        f"{_pp(test.mean)} pass rate on every one of {_scenarios(m)}"
+        f"{_pp(test.mean)} pass rate on every one of {plural(m, 'scenario')}"
         if low == high
         else f"{_pp(test.mean)} pass rate ({level} CI {low * 100:+.0f} to {high * 100:+.0f}) "
-        f"across {_scenarios(m)}"
+        f"across {plural(m, 'scenario')}"
     )
     within = f"±{_pp(margin, sign=False)}"
     if decided.direction in ("higher", "lower"):
@@ -447,14 +447,15 @@ def _reason(
         return why
     size = _pp(margin, sign=False)
     if advice.add == "trials" and advice.trials_needed is not None:
-        return f"{why}; about {advice.trials_needed} trials per scenario would detect {size}"
+        trials = plural(advice.trials_needed, "trial")
+        return f"{why}; about {trials} per scenario would detect {size}"
     # advise adds scenarios when the between term dominates, or is alone too big for trials.
     because = (
         "the spread between scenarios alone is too large"
         if advice.trials_needed is None
         else "most of the spread is between scenarios"
     )
-    scenarios = f"about {advice.scenarios_needed} scenarios would detect {size}"
+    scenarios = f"about {plural(advice.scenarios_needed, 'scenario')} would detect {size}"
     return f"{why}; {scenarios}, not more trials: {because}"
 
 
@@ -465,10 +466,6 @@ def interval_level(alpha: float) -> str:
 
 def _p(p_value: float) -> str:
     return ", p < 0.001" if p_value < 0.001 else f", p = {p_value:.2g}"
-
-
-def _scenarios(m: int) -> str:
-    return "1 scenario" if m == 1 else f"{m} scenarios"
 
 
 def _pp(diff: float, *, sign: bool = True) -> str:
@@ -491,13 +488,13 @@ def _cost(by_scenario: dict[str, list[Pair]], margin: float, alpha: float) -> Co
             ci=None,
             p_value=None,
             margin=margin,
-            reason=f"{_scenarios(len(logs))} with a known cost in both lanes: a verdict needs "
-            f"at least {stats.MIN_SCENARIOS}",
+            reason=f"{plural(len(logs), 'scenario')} with a known cost in both lanes: a verdict "
+            f"needs at least {stats.MIN_SCENARIOS}",
         )
     ratio, low, high = (math.exp(v) for v in (test.mean, *test.interval))
     shown = (
         f"{change(ratio)} per run ({interval_level(alpha)} CI {change(low)} to {change(high)}) "
-        f"across {_scenarios(len(logs))}"
+        f"across {plural(len(logs), 'scenario')}"
     )
     # +-margin on the log scale: from 1 / (1 + margin) to 1 + margin, -9% to +10% at 10%.
     within = f"{change(1 / (1 + margin))} to {change(1 + margin)}"

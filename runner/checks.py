@@ -24,6 +24,7 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from runner.engine import RunRecord
+from runner.figures import plural
 from runner.inputs import MAX_TIMEOUT_S, LinkOutside, open_input, resolve_inside
 from runner.results import CheckResult
 from runner.sandbox import WORKSPACE, Network, SandboxMode, confined, default_mode
@@ -300,7 +301,7 @@ class CommandCheck(_Check):
         ):
             code, output = await _sh(argv, env, root, self.timeout_s)
         left_out = sum(not c.captured for c in run.record.files)
-        missing = f" ({left_out} files over the capture cap are not here)" if left_out else ""
+        missing = f" ({plural(left_out, 'file')} over the capture cap left out)" if left_out else ""
         if code is None:
             return False, f"timed out after {self.timeout_s:g}s{missing}"
         tail = _clip(output.strip().splitlines()[-1]) if output.strip() else "no output"
@@ -430,7 +431,10 @@ class MaxTurns(_Check):
         turns = run.record.num_turns
         if turns is None:
             return False, "turns unknown: the run has no result"
-        return turns <= self.max, f"{turns} turns {'<=' if turns <= self.max else '>'} {self.max}"
+        return (
+            turns <= self.max,
+            f"{plural(turns, 'turn')} {'<=' if turns <= self.max else '>'} {self.max}",
+        )
 
 
 class MaxCost(_Check):

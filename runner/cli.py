@@ -40,6 +40,7 @@ from runner.cmdline import (
     turn_count,
 )
 from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
+from runner.figures import plural
 from runner.inputs import open_input, tree_problems
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import render_record, render_summary
@@ -47,6 +48,7 @@ from runner.replay.http import serve
 from runner.replay.mock_api import Exchange, ScriptedModel, scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
 from runner.sandbox import default_mode
+from runner.scenarios import skill_problem
 from runner.stream import iter_events
 from runner.terminal import json_visible, visible
 from runner.transcript import SummaryBuilder
@@ -140,6 +142,8 @@ def _run(args: argparse.Namespace) -> int:
         for tree, option in ((spec.fixture, "--workspace"), (spec.skill, "--skill")):
             if tree is not None and (problem := next(tree_problems(tree), None)):
                 return fail(f"{option}: {problem}")
+        if lane.uses_skill and spec.skill and (problem := skill_problem(spec.skill)):
+            return fail(f"--skill: {problem}")
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0])
@@ -205,15 +209,12 @@ async def _serve_model(model: ScriptedModel, source: str, port: int) -> int:
             return fail(f"cannot listen on 127.0.0.1:{port} ({exc.strerror})")
         url = f"http://127.0.0.1:{bound}"
         print(
-            f"mock-model: serving {source} ({_turns(model.turns_left)}, seed {model.base_seed}) "
+            f"mock-model: serving {source} ({plural(model.turns_left, 'turn')}, "
+            f"seed {model.base_seed}) "
             f"on {url}; use ANTHROPIC_BASE_URL={url} ANTHROPIC_API_KEY=any",
             flush=True,
         )
     return 0
-
-
-def _turns(n: int) -> str:
-    return f"{n} turn" if n == 1 else f"{n} turns"
 
 
 def _log_exchange(x: Exchange) -> None:

@@ -11,6 +11,7 @@ from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
 from runner.cmdline import HelpFormatter, absolute, dir_option, fail, positive_number, say
 from runner.compare import compare
+from runner.figures import plural
 from runner.render import render_comparison
 from runner.report import StoredResult, build_report
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
@@ -93,7 +94,10 @@ def _report(args: argparse.Namespace) -> int:
     write_atomically(out, page)
     runs = sum(len(r.result.runs) for r in results)
     size = len(page.encode()) / 1e6
-    print(f"wrote {out} ({runs} runs, {size:.1f} MB): open it in a browser, no network needed")
+    print(
+        f"wrote {out} ({plural(runs, 'run')}, {size:.1f} MB): open it in a browser, "
+        "no network needed"
+    )
     return 0
 
 
@@ -107,9 +111,9 @@ each is compared with the one before it.
 The page is one file with everything inline (no network, no CDN): a results table with a
 filter per lane and a skill badge per run; click a run for its transcript (tool calls and
 results, thinking, subagents) or its agent log; the A/B statistics when a result has two lanes
-or more; the comparisons; light and dark themes. Transcripts are read from the run cache
-(--cache-dir of the eval) and shown only when a run is opened, so a page of 1,000 runs stays
-fast.
+or more; the comparisons; light and dark themes. Transcripts are read from each run's folder
+in the run cache the eval used (the result records where) and shown only when a run is
+opened, so a page of 1,000 runs stays fast.
 
 examples:
   python -m runner report                          # latest -> .runner/report.html

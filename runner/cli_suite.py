@@ -40,11 +40,10 @@ from runner.cmdline import (
     trial_count,
 )
 from runner.compare import Comparison, compare
-from runner.figures import money
+from runner.figures import money, plural
 from runner.inputs import MAX_RUNS
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import (
-    plural,
     render_ab,
     render_comparison,
     render_eval,
@@ -480,8 +479,8 @@ with nothing changed. Every run is cached, so raising --trials runs only the new
 a stopped --until-decided study resumes where it was.
 
 --until-decided runs rounds of --trials per scenario up to --max-trials, and stops at the
-first look where every verdict is decided. Each look tests at its share of the 5% (O'Brien-
-Fleming-type spending), so looking often does not add false verdicts.
+first look where every verdict is decided. Each look tests at its share of the 5%
+(O'Brien-Fleming-type spending), so looking often does not add false verdicts.
 
 examples:
   python -m runner ab --lanes agent-baseline,agent-skill

@@ -195,15 +195,31 @@ _WRITING = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG}
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Epilogs as written (examples, tables); a long one-line description wrapped to the
-    terminal, which the raw formatter would leave as one line."""
+    terminal, which the raw formatter would leave as one line. Wrapped at spaces only: a
+    break at a hyphen would cut `stream-json` or `--lanes` where a reader copies it."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         return "\n".join(
-            textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent)
-            if len(line) > 100
+            "\n".join(_wrap(line, width, indent))
+            # An indented line is an example or a table row: kept whole, to be copied.
+            if len(line) > 100 and not line[:1].isspace()
             else indent + line
             for line in text.splitlines()
         )
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return _wrap(" ".join(text.split()), width)
+
+
+def _wrap(text: str, width: int, indent: str = "") -> list[str]:
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
 
 
 UNCONFINED = (

@@ -11,7 +11,7 @@ from typing import Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from runner.figures import money, secs
+from runner.figures import money, plural, secs
 from runner.results import RunResult, SuiteHeader, SuiteResult
 
 Status = Literal["improved", "regressed", "unchanged", "new", "removed"]
@@ -215,8 +215,8 @@ def _commentary(
     if not lines and not _figures(totals.cost_usd, totals.num_turns, totals.duration_ms):
         passed = totals.passed_after
         return [
-            f"Nothing changed: the same {totals.runs_after} runs, {passed} passed in both, "
-            "same tools and checks, no notable cost, turn or duration change."
+            f"Nothing changed: the same {plural(totals.runs_after, 'run')}, {passed} passed in "
+            "both, same tools and checks, no notable cost, turn or duration change."
         ]
     lines.append(_overall(totals, counts))
     return lines
@@ -308,7 +308,7 @@ def _id_list(runs: list[RunChange]) -> str:
 
 
 def _plural(n: int, word: str) -> str:
-    return "" if n == 0 else f"{n} {word}{'' if n == 1 else 's'}"
+    return "" if n == 0 else plural(n, word)
 
 
 def _times(n: int) -> str:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def plural(count: int, noun: str) -> str:
+    """ "1 scenario", "3 scenarios"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def money(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
 

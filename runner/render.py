@@ -8,7 +8,7 @@ from pathlib import Path
 from runner.ab import AbReport, Effect, Rate, interval_level
 from runner.compare import Comparison
 from runner.engine import RunRecord
-from runner.figures import change, money, secs, signed, signed_money, signed_secs
+from runner.figures import change, money, plural, secs, signed, signed_money, signed_secs
 from runner.results import RunResult, SuiteHeader, SuiteResult
 from runner.stats import MIN_SCENARIOS
 from runner.terminal import visible
@@ -69,11 +69,11 @@ def _cost(cli: float | None, estimated: float | None, why: str = "") -> str:
 
 
 def _session_line(n: int, s: SessionSummary) -> str:
-    turns = "-" if s.num_turns is None else str(s.num_turns)
+    turns = "- turns" if s.num_turns is None else plural(s.num_turns, "turn")
     cost = _cost(s.cost_usd, s.estimated_cost_usd)
     return (
-        f"session {n:<3} {s.session_id or '-'}: {s.status}, {turns} turns, {cost}, "
-        f"{s.tool_calls} tool calls"
+        f"session {n:<3} {s.session_id or '-'}: {s.status}, {turns}, {cost}, "
+        f"{plural(s.tool_calls, 'tool call')}"
     )
 
 
@@ -118,8 +118,8 @@ def run_line(r: RunResult) -> str:
     """One finished run, for live progress."""
     status = "PASS" if r.passed else f"FAIL ({failure_reason(r)})"
     cached = " (cached)" if r.cache_hit else ""
-    turns = "-" if r.num_turns is None else str(r.num_turns)
-    line = f"{r.run_id} {status}{cached} {cost_text(r)} {turns} turns {secs(r.duration_ms)}"
+    turns = "- turns" if r.num_turns is None else plural(r.num_turns, "turn")
+    line = f"{r.run_id} {status}{cached} {cost_text(r)} {turns} {secs(r.duration_ms)}"
     return visible(line)
 
 
@@ -190,13 +190,13 @@ def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
     unknown = f", {t.unknown_cost} unknown" if t.unknown_cost else ""
     troubled = f" ({t.cache_problems} with a cache problem)" if t.cache_problems else ""
     lines.append(
-        f"{t.runs} runs: {t.passed} passed, {t.failed} failed · {t.cache_hits} from cache"
+        f"{plural(t.runs, 'run')}: {t.passed} passed, {t.failed} failed · {t.cache_hits} from cache"
         f"{troubled} · cost {money(t.cost_usd)}{unknown}{billed} · agent time "
         f"{secs(t.duration_ms)}"
     )
     if t.replayed:
         lines.append(
-            f"replay: {t.replayed} runs replayed for {money(0.0)}; recording them cost "
+            f"replay: {plural(t.replayed, 'run')} replayed for {money(0.0)}; recording them cost "
             f"{money(t.recorded_cost_usd)} · billed in all {money(t.billed_usd)}"
         )
     return _text(lines)
@@ -234,11 +234,6 @@ def _rate(r: Rate | None) -> str:
     if r.rate is None or r.ci is None:
         return "- (0 runs)"
     return f"{_pct(r.rate)} ({r.successes}/{r.n}, {_pct(r.ci.low)} to {_pct(r.ci.high)})"
-
-
-def plural(count: int, noun: str) -> str:
-    """ "1 scenario", "3 scenarios"."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _points(value: float) -> str:
@@ -352,7 +347,9 @@ def render_ab(report: AbReport) -> str:
                 f"{p.p_value:.2g}: true of these scenarios only"
             )
         if e.unpaired:
-            lines.append(f"  unpaired   {e.unpaired} runs without a partner (not counted)")
+            lines.append(
+                f"  unpaired   {plural(e.unpaired, 'run')} without a partner (not counted)"
+            )
         per = " · ".join(
             f"{s.scenario} {s.a_passed}/{s.pairs} → {s.b_passed}/{s.pairs}" for s in e.scenarios
         )
@@ -361,19 +358,19 @@ def render_ab(report: AbReport) -> str:
     if report.sequential is not None:
         q = report.sequential
         looks = ", ".join(
-            f"{look.trials} trials at p < {look.alpha:.2g}: {'/'.join(look.verdicts)}"
+            f"{plural(look.trials, 'trial')} at p < {look.alpha:.2g}: {'/'.join(look.verdicts)}"
             for look in q.looks
         )
         lines += [
             "",
-            f"sequential: {q.stopped}; {q.runs} of at most {q.max_runs} runs ({looks})",
+            f"sequential: {q.stopped}; {q.runs} of at most {plural(q.max_runs, 'run')} ({looks})",
         ]
     if report.noise is not None:
         n = report.noise
         lines += [
             "",
-            f"noise floor: {n.lane} against itself, {n.pairs} pairs: {_rate(n.flip_rate)} of "
-            f"runs flip with nothing changed (p = {n.p_value:.3g})",
+            f"noise floor: {n.lane} against itself, {plural(n.pairs, 'pair')}: "
+            f"{_rate(n.flip_rate)} of runs flip with nothing changed (p = {n.p_value:.3g})",
         ]
         for e in report.effects:
             if e.discordant_rate is not None:

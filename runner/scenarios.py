@@ -30,13 +30,18 @@ from runner.inputs import (
     MAX_TIMEOUT_S,
     MAX_TURNS,
     SCENARIO_FILE_BYTES,
+    SKILL_FILE_BYTES,
     read_input,
     tree_problems,
 )
+from runner.lanes import LANES
 from runner.sandbox import DEFAULT_MAX_PROCESSES, MIN_PROCESSES, Network, SandboxMode
 
 SCENARIO_FILE = "scenario.toml"
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# SKILL.md's front matter (Agent Skills format): a "---" line, "key: value" lines, "---".
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$", re.DOTALL | re.MULTILINE)
+_FRONT_KEY = re.compile(r"^([A-Za-z0-9_-]+):(.*)$")
 
 
 class ScenarioError(ValueError):
@@ -156,6 +161,55 @@ def find_skill(name: str, start: Path) -> Path | None:
     return None
 
 
+def skill_problem(skill: Path) -> str | None:
+    """Why the CLI would not list ``skill`` (None: it would): SKILL.md's front matter must
+    give ``name`` (the folder's name) and ``description``. One line naming the file and the fix."""
+    skill_md = skill / "SKILL.md"
+    try:
+        text = read_input(skill_md, limit=SKILL_FILE_BYTES).decode("utf-8")
+    except OSError as exc:
+        return f"{skill_md}: cannot read ({exc.strerror})"
+    except UnicodeDecodeError as exc:
+        return f"{skill_md}: not UTF-8 text ({exc.reason}); save it as UTF-8"
+    fields = _front_matter(text)
+    if fields is None:
+        return (
+            f"{skill_md}: no front matter; begin the file with lines '---', 'name: {skill.name}', "
+            "'description: what it does and when to use it', '---'"
+        )
+    name = fields.get("name", "").strip("'\"")
+    if not name:
+        return f"{skill_md}: front matter: no name; add 'name: {skill.name}'"
+    if name != skill.name:
+        return (
+            f"{skill_md}: front matter: name {name!r} is not the folder's name; "
+            f"make it 'name: {skill.name}' or rename the folder to {name}"
+        )
+    if not re.sub(r"^[>|][+-]?", "", fields.get("description", "")).strip("'\" "):
+        return (
+            f"{skill_md}: front matter: no description; "
+            "add 'description: what it does and when to use it'"
+        )
+    return None
+
+
+def _front_matter(text: str) -> dict[str, str] | None:
+    """The top-level ``key: value`` pairs of the front matter, an indented line continuing the
+    value before it (YAML's folded and literal blocks, enough for name and description)."""
+    match = _FRONT_MATTER.match(text.removeprefix("\ufeff"))
+    if match is None:
+        return None
+    fields: dict[str, str] = {}
+    key = None
+    for line in match.group(1).splitlines():
+        if found := _FRONT_KEY.match(line):
+            key = found.group(1)
+            fields[key] = found.group(2).strip()
+        elif key is not None and line[:1] in {" ", "\t"}:
+            fields[key] = f"{fields[key]} {line.strip()}".strip()
+    return fields
+
+
 def load_scenario(path: Path) -> Scenario:
     """Read and validate one ``scenario.toml``."""
     folder = path.parent.resolve()
@@ -174,12 +228,28 @@ def load_scenario(path: Path) -> Scenario:
             raise ScenarioError(
                 f"{path}: skill: no skills/{skill}/SKILL.md in {folder} or a folder above it"
             )
+        if (problem := skill_problem(found)) is not None:
+            raise ScenarioError(f"{path}: skill: {problem}")
         data["skill"] = found
     try:
         # The context carries the folder to the checks, which resolve their own paths.
-        return Scenario.model_validate({**data, "folder": folder}, context={"folder": folder})
+        scenario = Scenario.model_validate({**data, "folder": folder}, context={"folder": folder})
     except ValidationError as exc:
         raise ScenarioError(f"{path}: {_first_problem(exc)}") from None
+    _check_lane_globs(path, scenario)
+    return scenario
+
+
+def _check_lane_globs(path: Path, scenario: Scenario) -> None:
+    """Refuse a check's ``lanes`` glob that matches no lane: it would switch the check off
+    without a word (a typo such as ``agent-skil``)."""
+    for index, check in enumerate(scenario.checks):
+        for glob in check.lanes:
+            if not any(fnmatch.fnmatchcase(lane, glob) for lane in LANES):
+                raise ScenarioError(
+                    f"{path}: check.{index} ({check.label}): lanes: {glob!r} matches no lane; "
+                    f"the lanes are: {', '.join(LANES)}"
+                )
 
 
 def _first_problem(exc: ValidationError) -> str:

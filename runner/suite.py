@@ -436,4 +436,10 @@ def _model(record: RunRecord, spec: RunSpec) -> str | None:
 
 
 def _first_error(record: RunRecord) -> str | None:
-    return record.transcript.errors[0] if record.transcript.errors else None
+    if record.transcript.errors:
+        return record.transcript.errors[0]
+    # An API error's words are the result's text ("API Error: 400 scripted model: the script
+    # has 2 turns for this conversation, all used"): without them the run reads "api_error".
+    if record.exit_reason == "api_error":
+        return record.transcript.final_text
+    return None

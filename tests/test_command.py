@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import array
 import errno
 import fcntl
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +19,7 @@ from typing import IO
 import pytest
 
 from runner.atomic import PathError
+from runner.cli import build_parser
 from runner.cmdline import describe_os_error, io_error
 from tests.command_support import runner
 from tests.conftest import FIXTURES
@@ -179,6 +183,42 @@ def test_help_teaches() -> None:
     proc = runner("transcript", "--help")
     assert "stream-json" in proc.stdout
     assert "examples:" in proc.stdout
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    (sub,) = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_help_at_60_columns_cuts_no_example_and_no_word(command: str) -> None:
+    # A cut at a hyphen ("stream-" / "json", "agent-" / "skill") breaks what a reader copies.
+    env = {**os.environ, "COLUMNS": "60"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", command, "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    lines = proc.stdout.splitlines()
+    assert not [line for line in lines if re.search(r"\w-$", line)]
+    examples = False
+    for line in lines:
+        if re.fullmatch(r"examples?:", line):
+            examples = True
+        elif not line:
+            examples = False
+        elif examples:
+            assert line.startswith("  "), f"{command} --help: an example cut: {line!r}"
+
+
+def test_report_help_names_only_its_own_options() -> None:
+    proc = runner("report", "--help")
+    shown = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", proc.stdout))
+    own = {o for a in _commands()["report"]._actions for o in a.option_strings}
+    # The rest are named as eval's and ab's ("an `eval --out` file"); no --cache-dir.
+    assert shown - own == {"--out", "--margin", "--until-decided"}
 
 
 def test_the_commands_that_run_document_their_exit_codes() -> None:

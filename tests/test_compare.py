@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from runner.compare import Comparison, RunChange, compare
-from runner.render import render_comparison
-from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult
+from runner.render import render_comparison, render_eval, run_line
+from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult, Totals
 
 
 def run(
@@ -223,3 +223,18 @@ def test_render_names_both_files_then_commentary_then_table() -> None:
     b_row = next(line for line in lines if line.startswith("greet/b#0"))
     assert b_row.split() == ["greet/b#0", "regressed", "-", "+0", "+0.0s"]
     assert c.commentary[-1].endswith("cost unknown for 0 run(s) before, 1 after.")
+
+
+def test_one_of_a_thing_reads_in_the_singular() -> None:
+    one = run(num_turns=1, checks=[check("greeting", False, "missing")], passed=False)
+    before, after = suite(one), suite(one, started_at="2026-11-22T10:00:00Z")
+    totals = Totals(runs=1, failed=1, replayed=1)
+    table = render_eval(
+        after.model_copy(update={"header": after.header.model_copy(update={"totals": totals})}),
+        skill_lanes={"skill"},
+    ).splitlines()
+    assert table[-2].startswith("1 run: 0 passed, 1 failed"), table
+    assert table[-1].startswith("replay: 1 run replayed"), table
+    assert " 1 turn " in run_line(one)
+    text = render_comparison(compare(before, after), before_name="a", after_name="b")
+    assert "the same 1 run, 0 passed in both" in text, text

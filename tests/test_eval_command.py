@@ -210,6 +210,21 @@ def test_offline_without_a_script_for_the_lane_says_how_to_fix(bench: Workbench)
     assert "ANTHROPIC_API_KEY" in proc.stderr
 
 
+def test_a_script_that_runs_out_of_turns_says_so_as_the_runs_error(bench: Workbench) -> None:
+    # Only the first of the baseline's turns is left: the CLI's second request finds none.
+    script = bench.suite / "fix-entry" / "mock" / "baseline.json"
+    doc = json.loads(script.read_text())
+    script.write_text(json.dumps({**doc, "turns": doc["turns"][:1]}))
+    why = "scripted model: the script has 1 turn for this conversation, all used"
+    table = bench.eval("--variant", "agent-baseline", "--scenarios", "fix-entry")
+    assert table.returncode == 1, table.stderr
+    assert f"    ! API Error: 400 {why}" in table.stdout.splitlines(), table.stdout
+    (run,) = report(
+        bench.eval("--variant", "agent-baseline", "--scenarios", "fix-entry", "--json")
+    )["runs"]
+    assert (run["exit_reason"], run["error"]) == ("api_error", f"API Error: 400 {why}")
+
+
 def test_with_a_key_runs_are_live(bench: Workbench, tmp_path: Path) -> None:
     # A live run against a local endpoint: ANTHROPIC_BASE_URL reaches the CLI, nothing else.
     with live_upstream(bench) as (url, _):

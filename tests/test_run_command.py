@@ -89,6 +89,20 @@ def test_user_mistakes_are_one_line(tmp_path: Path, args: list[str], message: st
     assert not (tmp_path / ".runner").exists()
 
 
+def test_a_skill_without_front_matter_is_refused_before_the_run(tmp_path: Path) -> None:
+    # The CLI would not list it, so the run could never use it.
+    skill = tmp_path / "greeter"
+    skill.mkdir()
+    (skill / "SKILL.md").write_text("Write a greeting.\n")
+    proc = runner("run", "Hi.", "--skill", "greeter", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"runner: --skill: {skill}/SKILL.md: no front matter; begin the file with lines '---', "
+        "'name: greeter', 'description: what it does and when to use it', '---'"
+    ]
+    assert not (tmp_path / ".runner").exists()
+
+
 @pytest.mark.cli
 def test_relative_paths_and_the_default_run_folder(tmp_path: Path) -> None:
     """Every path as the user typed it, relative to where they are; unconfined, the CLI starts

@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "fixtures" / "scenarios"
 
 MINIMAL = 'instruction = "Do the task."\n'
+SKILL_MD = "---\nname: changelog\ndescription: Keeps a changelog.\n---\nKeep a changelog.\n"
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def suite(tmp_path: Path) -> Path:
     root = tmp_path.resolve()
     skill = root / "skills" / "changelog"
     skill.mkdir(parents=True)
-    (skill / "SKILL.md").write_text("---\nname: changelog\n---\nKeep a changelog.\n")
+    (skill / "SKILL.md").write_text(SKILL_MD)
     (root / "suite").mkdir()
     return root / "suite"
 
@@ -353,8 +354,48 @@ def test_a_symlink_that_stays_inside_is_resolved(suite: Path) -> None:
 def test_the_nearest_skills_folder_wins(suite: Path) -> None:
     nearer = suite / "skills" / "changelog"
     nearer.mkdir(parents=True)
-    (nearer / "SKILL.md").write_text("the suite's own\n")
+    (nearer / "SKILL.md").write_text(SKILL_MD.replace("Keep", "The suite's own: keep"))
     assert load_scenario(write(suite, "s", MINIMAL + 'skill = "changelog"\n')).skill == nearer
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "Keep a changelog.\n",
+            "no front matter; begin the file with lines '---', 'name: changelog', "
+            "'description: what it does and when to use it', '---'",
+        ),
+        ("---\ndescription: Logs.\n---\n", "front matter: no name; add 'name: changelog'"),
+        (
+            "---\nname: changelog\n---\n",
+            "front matter: no description; add 'description: what it does and when to use it'",
+        ),
+        (
+            "---\nname: change-log\ndescription: Logs.\n---\n",
+            "front matter: name 'change-log' is not the folder's name; make it "
+            "'name: changelog' or rename the folder to change-log",
+        ),
+    ],
+)
+def test_a_skill_the_cli_would_not_list_is_refused(suite: Path, text: str, problem: str) -> None:
+    skill_md = suite.parent / "skills" / "changelog" / "SKILL.md"
+    skill_md.write_text(text)
+    message = refused(write(suite, "s", MINIMAL + 'skill = "changelog"\n'))
+    assert message.endswith(f": skill: {skill_md}: {problem}"), message
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        "name: changelog\ndescription: Keeps a changelog.",
+        "name: 'changelog'\ndescription: >\n  Keeps a changelog,\n  when asked.\nlicense: MIT",
+        'description: |-\n  Keeps a changelog.\nname: "changelog"',
+    ],
+)
+def test_front_matter_in_yaml_styles_is_accepted(suite: Path, front: str) -> None:
+    (suite.parent / "skills" / "changelog" / "SKILL.md").write_text(f"---\n{front}\n---\nBody.\n")
+    assert load_scenario(write(suite, "s", MINIMAL + 'skill = "changelog"\n')).skill
 
 
 # ---- scripted models, checks per lane, the run spec -----------------------------------------
@@ -436,6 +477,27 @@ def test_checks_for_a_lane_honours_lane_globs(suite: Path) -> None:
         "baseline": ["tool_called Edit", "max_turns 3"],
         "agent-skill": ["tool_called Edit", "skill_invoked (the scenario skill)"],
     }
+
+
+def test_a_lanes_glob_that_matches_no_lane_is_refused(suite: Path) -> None:
+    # A typo would switch the check off everywhere, silently.
+    toml = MINIMAL + dedent(
+        """
+        [[check]]
+        type = "tool_called"
+        tool = "Edit"
+        lanes = ["agent-*"]
+
+        [[check]]
+        type = "skill_invoked"
+        lanes = ["agent-skil", "skill"]
+        """
+    )
+    message = refused(write(suite, "s", toml))
+    assert message.endswith(
+        "check.1 (skill_invoked (the scenario skill)): lanes: 'agent-skil' matches no lane; "
+        "the lanes are: baseline, skill, agent-baseline, agent-skill, agent-skill-nonudge"
+    ), message
 
 
 def test_run_spec_carries_the_scenario_and_model_overrides(suite: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 
+from runner.figures import plural
 from runner.replay.http import (
     HttpRequest,
     HttpResponse,
@@ -169,7 +170,8 @@ class ScriptedModel:
         if conversation.left == 0:
             self._note(replace(exchange, status=400))
             # A 400 ends the CLI quickly; a 5xx would send it into minutes of retries.
-            msg = f"scripted model: the script has {n} turns for this conversation, all used"
+            has = plural(n, "turn")
+            msg = f"scripted model: the script has {has} for this conversation, all used"
             return api_error(400, "invalid_request_error", msg)
         turn = conversation.turns[conversation.served]
         conversation.served += 1

@@ -22,6 +22,7 @@ from typing import Any
 
 import xxhash
 
+from runner.figures import plural
 from runner.redact import MIN_SECRET, REDACTED
 
 SECRET = REDACTED
@@ -242,5 +243,5 @@ def json_diff(recorded: Any, live: Any, *, limit: int = _DIFF_LINES) -> list[str
         )
     )[2:]
     if len(lines) > limit:
-        lines = [*lines[:limit], f"... {len(lines) - limit} more diff lines"]
+        lines = [*lines[:limit], f"... {plural(len(lines) - limit, 'more diff line')}"]
     return lines

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel
 
+from runner.figures import plural
 from runner.replay.cassette import (
     Cassette,
     CassetteRequest,
@@ -382,7 +383,7 @@ def _last_message(sign: str, body: Any, lines: int = 6) -> list[str]:
         return []
     last = projection({"messages": messages})["messages"][-1]
     shown = list(flatten(last, f"messages[{len(messages) - 1}]"))
-    more = [f"{sign}... {len(shown) - lines} more lines"] if len(shown) > lines else []
+    more = [f"{sign}... {plural(len(shown) - lines, 'more line')}"] if len(shown) > lines else []
     return [f"{sign}{line}" for line in shown[:lines]] + more
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 from pydantic import BaseModel, Field, ValidationError
 
 from runner.engine import RunRecord
+from runner.figures import plural
 from runner.inputs import RESULT_FILE_BYTES, open_input, read_input
 from runner.stream import iter_events
 from runner.transcript import (
@@ -258,5 +259,5 @@ def _agent_log(record: Path) -> tuple[str, str]:
     try:
         log = RunRecord.model_validate_json(data).diagnostics.agent_log
     except ValidationError as exc:
-        return "", f"record.json cannot be read ({exc.error_count()} problems)"
+        return "", f"record.json cannot be read ({plural(exc.error_count(), 'problem')})"
     return (log, "") if log.strip() else ("", "no agent log in record.json")

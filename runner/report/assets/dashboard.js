@@ -389,7 +389,7 @@
     for (const button of document.querySelectorAll("#filters button")) {
       button.setAttribute("aria-pressed", String((button.dataset.lane || null) === state.lane));
     }
-    document.getElementById("runs-shown").textContent = "Showing " + shown + " of " + bodies.length + " runs";
+    document.getElementById("runs-shown").textContent = "Showing " + shown + " of " + plural(bodies.length, "run");
   }
 
   function renderFilters(result) {
@@ -484,7 +484,7 @@
   // and most of the spread is within scenarios (runner/stats.py advise decides which).
   function adviceView(a, e, ab) {
     const aim = "To detect " + within(a.effect) + " at " + pct(ab.power) + " power: ";
-    const scenarios = "about " + a.scenarios_needed + " scenarios at " + plural(ab.trials, "trial") + " each";
+    const scenarios = "about " + plural(a.scenarios_needed, "scenario") + " at " + plural(ab.trials, "trial") + " each";
     return h(
       "div",
       { class: "advice", data: { testid: "advice" } },
@@ -615,7 +615,7 @@
       h("p", {
         data: { testid: "sequential-runs" },
         text:
-          q.runs + " of at most " + q.max_runs + " runs (" + pct(1 - q.runs / q.max_runs) + " saved); " +
+          q.runs + " of at most " + plural(q.max_runs, "run") + " (" + pct(1 - q.runs / q.max_runs) + " saved); " +
           "rounds of " + plural(q.round_trials, "trial") + " per scenario, up to " + q.max_trials + ".",
       }),
       h("p", {
