@@ -71,7 +71,8 @@ def made_run(
     trial: int,
     passed: bool,
     *,
-    cost_usd: float = 0.01,
+    cost_usd: float | None = 0.01,
+    num_turns: int | None = 3,
     skills_invoked: tuple[str, ...] = (),
     skill_errors: tuple[str, ...] = (),
 ) -> RunResult:
@@ -86,7 +87,7 @@ def made_run(
         cache_key=f"key-{scenario}-{lane}-{trial}",
         live=False,
         cost_usd=cost_usd,
-        num_turns=3,
+        num_turns=num_turns,
         duration_ms=2000,
         skills_invoked=list(skills_invoked),
         skill_errors=list(skill_errors),

@@ -15,7 +15,7 @@ from runner.ab import Effect, analyze, effect, lane_stats
 from runner.render import render_ab
 from runner.results import Look, RunResult, Sequential
 from tests.ab_support import plain_tost, scipy_t, scipy_tost
-from tests.report_support import suite_of
+from tests.report_support import made_run, suite_of
 
 
 def run(
@@ -28,19 +28,14 @@ def run(
     turns: int | None = 3,
     skills: list[str] | None = None,
 ) -> RunResult:
-    return RunResult(
-        scenario=scenario,
-        lane=lane,
-        trial=trial,
-        passed=passed,
-        exit_reason="success",
-        cache_hit=False,
-        cache_key="k",
-        live=False,
+    return made_run(
+        scenario,
+        lane,
+        trial,
+        passed,
         cost_usd=cost,
         num_turns=turns,
-        duration_ms=1000,
-        skills_invoked=skills or [],
+        skills_invoked=tuple(skills or ()),
     )
 
 

@@ -325,7 +325,7 @@ def test_clustered_rate_covers_the_mean_over_scenarios() -> None:
 def test_scenarios_needed_starts_from_the_normal_answer_and_stays_exact() -> None:
     # Counting up from the least scenarios, one t quantile per step: the reference.
     def scan(variance: float, effect: float, alpha: float = 0.05, power: float = 0.8) -> int:
-        m = stats.min_scenarios(alpha)
+        m = stats.MIN_SCENARIOS  # the function's floor: the paired t-test's least
         while True:
             k = sp.t.ppf(1 - alpha / 2, m - 1) + sp.t.ppf(power, m - 1)
             if m >= k * k * variance / effect**2:
