@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from runner import stats
-from runner.figures import change, plural
+from runner.figures import change, plural, points
 from runner.lanes import LANES
 from runner.results import RunResult, Sequential, SuiteResult, VerdictSettings
 
@@ -432,7 +432,7 @@ def _reason(
     shown = (
         f"{_pp(test.mean)} pass rate on every one of {plural(m, 'scenario')}"
         if low == high
-        else f"{_pp(test.mean)} pass rate ({level} CI {low * 100:+.0f} to {high * 100:+.0f}) "
+        else f"{_pp(test.mean)} pass rate ({level} CI {points(low)} to {points(high)}) "
         f"across {plural(m, 'scenario')}"
     )
     within = f"±{_pp(margin, sign=False)}"
@@ -470,7 +470,7 @@ def _p(p_value: float) -> str:
 
 def _pp(diff: float, *, sign: bool = True) -> str:
     """A difference in pass rate, in percentage points."""
-    return f"{diff * 100:+.0f} points" if sign else f"{diff * 100:.0f} points"
+    return f"{points(diff)} points" if sign else f"{diff * 100:.0f} points"
 
 
 def _cost(by_scenario: dict[str, list[Pair]], margin: float, alpha: float) -> CostEffect:

@@ -33,3 +33,8 @@ def signed_secs(delta: int | None) -> str:
 def change(ratio: float) -> str:
     """A ratio of B over A as a change: 1.38 reads +38%."""
     return f"{(ratio - 1) * 100:+.0f}%"
+
+
+def points(diff: float) -> str:
+    """A difference of pass rates in percentage points, signed: 0.42 reads +42."""
+    return f"{diff * 100:+.0f}"

@@ -8,7 +8,7 @@ from pathlib import Path
 from runner.ab import AbReport, Effect, Rate, interval_level
 from runner.compare import Comparison
 from runner.engine import RunRecord
-from runner.figures import change, money, plural, secs, signed, signed_money, signed_secs
+from runner.figures import change, money, plural, points, secs, signed, signed_money, signed_secs
 from runner.results import RunResult, SuiteHeader, SuiteResult
 from runner.stats import MIN_SCENARIOS
 from runner.terminal import visible
@@ -236,10 +236,6 @@ def _rate(r: Rate | None) -> str:
     return f"{_pct(r.rate)} ({r.successes}/{r.n}, {_pct(r.ci.low)} to {_pct(r.ci.high)})"
 
 
-def _points(value: float) -> str:
-    return f"{value * 100:+.0f}"
-
-
 def _metric(metric: str, value: float | None, *, signed_: bool = False) -> str:
     if value is None:
         return "-"
@@ -266,9 +262,9 @@ def _headline(e: Effect, trials: int) -> str:
         return f"{start}: {e.reason}"
     if e.verdict == "equivalent":
         start += f" within ±{e.margin * 100:.0f} points"
-    shown = f"{_points(e.diff)} points"
+    shown = f"{points(e.diff)} points"
     if e.ci is not None and e.ci.low != e.ci.high:
-        shown += f" ({interval_level(e.alpha)} CI {_points(e.ci.low)} to {_points(e.ci.high)})"
+        shown += f" ({interval_level(e.alpha)} CI {points(e.ci.low)} to {points(e.ci.high)})"
     on = f"{plural(e.scenarios_paired, 'scenario')} × {plural(trials, 'trial')}"
     parts = [f"{start}, {shown} on {on}"]
     if e.ci is None:
@@ -285,10 +281,12 @@ def _headline(e: Effect, trials: int) -> str:
     cost = figures["cost_usd"].diff
     if cost is not None:
         ratio = "" if e.cost.ratio is None else f"{change(e.cost.ratio)}, "
-        parts.append(f"cost {signed_money(cost)}/run ({ratio}{e.cost.verdict})")
+        parts.append(
+            f"cost {_metric('cost_usd', cost, signed_=True)}/run ({ratio}{e.cost.verdict})"
+        )
     turns = figures["num_turns"].diff
     if turns is not None:
-        parts.append(f"turns {turns:+.1f}")
+        parts.append(f"turns {_metric('num_turns', turns, signed_=True)}")
     return "; ".join(parts)
 
 
@@ -342,8 +340,8 @@ def render_ab(report: AbReport) -> str:
         if e.pooled is not None:
             p = e.pooled
             lines.append(
-                f"  these runs {_points(p.diff)} points over {plural(e.pairs, 'pair')} (95% CI "
-                f"{_points(p.ci.low)} to {_points(p.ci.high)}), McNemar exact p = "
+                f"  these runs {points(p.diff)} points over {plural(e.pairs, 'pair')} (95% CI "
+                f"{points(p.ci.low)} to {points(p.ci.high)}), McNemar exact p = "
                 f"{p.p_value:.2g}: true of these scenarios only"
             )
         if e.unpaired:
