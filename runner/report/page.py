@@ -89,6 +89,16 @@ def _head(title: str, css: str, js: str) -> str:
 """
 
 
+# The page's script, in order: one function scope, so each part uses the ones before it and
+# the last (dashboard.js) sets the page up once every function is defined.
+SCRIPT_PARTS = ("core.js", "transcript.js", "dashboard.js")
+
+
+def script() -> str:
+    parts = "\n".join(asset(name, "</script") for name in SCRIPT_PARTS)
+    return f'(function () {{\n"use strict";\n\n{parts}}})();\n'
+
+
 def _details(results: Sequence[StoredResult]) -> Iterator[str]:
     for i, stored in enumerate(results):
         for j, run in enumerate(stored.result.runs):
@@ -99,7 +109,7 @@ def build_page(
     results: Sequence[StoredResult], comparisons: Sequence[tuple[StoredResult, StoredResult]]
 ) -> str:
     css = asset("dashboard.css", "</style")
-    js = asset("dashboard.js", "</script")
+    js = script()
     title = f"runner report: {results[-1].name}" if results else "runner report"
     # The script before the transcripts: the table is drawn before they are even parsed.
     return "".join(

@@ -1,908 +1,608 @@
-/* runner report: draws the results table, a run's transcript when its row opens, the A/B
-   statistics and the comparisons, from this page's JSON elements. Data reaches the DOM through
-   createElement and text nodes only: transcripts are untrusted text. */
-(function () {
-  "use strict";
+/* The runs table, the A/B statistics, the comparisons and the page's set-up; the last part
+   of the page script, so it runs once every function above is defined. */
 
-  const root = document.documentElement;
-  const THEME_KEY = "runner-report-theme";
+// ---- the runs table ----------------------------------------------------------------------
 
-  function readJson(id) {
-    const node = document.getElementById(id);
-    return node ? JSON.parse(node.textContent) : null;
-  }
+// As the terminal's (runner/render.py _badge): a Skill call whose result was an error (an
+// unknown skill) is no invocation, and says so.
+function skillBadge(row) {
+  if (row.skills == null) return null; // a lane without a skill
+  const badge = (good, text) =>
+    h("span", {
+      class: "badge " + (good ? "good" : "bad"),
+      data: { testid: "skill-badge" },
+      title: text, // the whole of it, where the cell cuts it short
+      text: text,
+    });
+  if (row.skills.length) return badge(true, "invoked: " + row.skills.join(", "));
+  if (row.skill_errors.length) return badge(false, "skill call failed: " + row.skill_errors.join(", "));
+  return badge(false, "not invoked");
+}
 
-  const data = readJson("report-data") || { results: [], comparisons: [] };
-  const state = { result: data.results.length - 1, lane: null };
+// The runs table is a grid of divs, not a <table>: a row off screen then costs no layout
+// (content-visibility), where a table lays out all thousand rows before its first paint.
+// One row built by h(), then cloned for every run: cloning is several times faster than
+// building eleven elements a row, and a thousand rows are drawn at load.
+let rowTemplate = null;
 
-  // An element: h("td", {class: "num", text: "3", data: {lane: "x"}, on: {click: f}}, child, ...).
-  // Children are nodes, strings (as text nodes) or arrays of them; null and false are skipped.
-  function h(tag, props, ...kids) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (value == null || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = String(value);
-      else if (key === "data") Object.assign(node.dataset, value);
-      else if (key === "on") {
-        for (const [event, fn] of Object.entries(value)) node.addEventListener(event, fn);
-      } else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    return append(node, kids);
-  }
-
-  function append(node, kids) {
-    for (const kid of kids.flat(Infinity)) {
-      if (kid == null || kid === false) continue;
-      node.append(kid instanceof Node ? kid : String(kid)); // a string becomes a text node
-    }
-    return node;
-  }
-
-  // replaceChildren, with h's children: nested arrays flattened, null and false left out.
-  function fill(node, ...kids) {
-    node.replaceChildren();
-    return append(node, kids);
-  }
-
-  // ---- figures: formats only, as runner/figures.py prints them; every figure is the model's ---
-
-  const dash = "-";
-  const pct = (x) => (x == null ? dash : (x * 100).toFixed(0) + "%");
-  const signedPoints = (x) => (x >= 0 ? "+" : "") + (x * 100).toFixed(0);
-  const points = (x) => (x == null ? dash : signedPoints(x) + " points");
-  const money = (x) => (x == null ? dash : "$" + x.toFixed(4));
-  const signedMoney = (x) => (x == null ? dash : (x >= 0 ? "+" : "-") + "$" + Math.abs(x).toFixed(4));
-  const secs = (ms) => (ms == null ? dash : (ms / 1000).toFixed(1) + "s");
-  const signedSecs = (ms) => (ms == null ? dash : (ms >= 0 ? "+" : "") + (ms / 1000).toFixed(1) + "s");
-  const signed = (n) => (n == null ? dash : (n >= 0 ? "+" : "") + n);
-  // A ratio of B over A as a change: 1.38 reads +38% (figures.change).
-  const change = (r) => (r == null ? dash : (r >= 1 ? "+" : "") + ((r - 1) * 100).toFixed(0) + "%");
-  // Not toLocaleString: Intl costs a millisecond a call or so, and the table makes thousands.
-  const count = (n) => (n == null ? dash : String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","));
-  const interval = (ci, f) => (ci == null ? dash : f(ci.low) + " to " + f(ci.high));
-
-  const METRICS = {
-    cost_usd: { label: "cost", plain: money, delta: signedMoney },
-    num_turns: {
-      label: "turns",
-      plain: (x) => (x == null ? dash : x.toFixed(1)),
-      delta: (x) => (x == null ? dash : (x >= 0 ? "+" : "") + x.toFixed(1)),
-    },
-    duration_ms: { label: "duration", plain: secs, delta: signedSecs },
-  };
-
-  function rate(r) {
-    if (r == null) return dash;
-    if (r.rate == null) return dash + " (0 runs)";
-    return pct(r.rate) + " (" + r.successes + "/" + r.n + ")";
-  }
-
-  const isCell = (c) => c instanceof Element && (c.tagName === "TD" || c.tagName === "TH");
-
-  function table(head, rows, props) {
-    return h(
-      "table",
-      Object.assign({ class: "grid" }, props || {}),
-      h(
-        "thead",
-        null,
-        h(
-          "tr",
-          null,
-          head.map((c) => h("th", { text: c })),
-        ),
-      ),
-      h(
-        "tbody",
-        null,
-        rows.map((cells) =>
-          h(
-            "tr",
-            null,
-            cells.map((c) => (isCell(c) ? c : h("td", null, c))),
-          ),
-        ),
-      ),
-    );
-  }
-
-  // ---- clipped text ------------------------------------------------------------------------
-
-  function clip(c) {
-    if (c == null) return null;
-    if (!c.cut) return c.text;
-    const note = h("span", { class: "clipped", text: "… " + count(c.cut) + " characters cut" });
-    return c.kept === "tail" ? [note, "\n", c.text] : [c.text, "\n", note];
-  }
-
-  function firstLine(text) {
-    const line = (text || "").trim().split("\n", 1)[0];
-    return line.length > 100 ? line.slice(0, 99) + "…" : line;
-  }
-
-  // ---- a run's transcript ------------------------------------------------------------------
-
-  function toolOutput(out) {
-    return h(
-      "details",
-      { class: "tool-result" + (out.is_error ? " is-error" : "") },
-      h(
-        "summary",
-        null,
-        out.is_error ? "← error " : "← result ",
-        h("span", { class: "hint", text: firstLine(out.text.text) }),
-      ),
-      h("pre", null, clip(out.text)),
-    );
-  }
-
-  function toolCall(it) {
-    const box = h(
+function runGroup(row, index) {
+  if (rowTemplate == null) {
+    const cell = (cls) => h("div", { role: "cell", class: cls });
+    const line = h(
       "div",
-      { class: "ev tool-call", data: { tool: it.name } },
-      h(
-        "details",
-        { class: "tool-input" },
-        h(
-          "summary",
-          null,
-          "→ ",
-          h("span", { class: "tool-name", text: it.name }),
-          " ",
-          h("span", { class: "hint", text: it.hint }),
-        ),
-        h("pre", null, clip(it.input)),
-      ),
+      { class: "run-row", role: "row", tabindex: 0, "aria-expanded": "false" },
+      h("div", { role: "cell", class: "caret", text: "▸" }),
+      [null, null, "num", null, "num", "num", "num", "num", null].map(cell),
     );
-    if (it.children && it.children.length) {
-      box.append(
-        h(
-          "div",
-          { class: "subagent", data: { testid: "subagent" } },
-          h("div", { class: "subagent-label", text: "inside " + it.name }),
-          it.children.map(item),
-        ),
-      );
-    }
-    box.append(
-      it.result
-        ? toolOutput(it.result)
-        : h("div", { class: "tool-result pending", text: "← no result in the transcript" }),
-    );
-    return box;
+    rowTemplate = h("div", { class: "run", role: "rowgroup" }, line);
   }
+  const group = rowTemplate.cloneNode(true);
+  const line = group.firstChild;
+  group.dataset.lane = line.dataset.lane = row.lane;
+  line.dataset.detail = row.detail;
+  line.dataset.row = index;
+  const [, scenario, lane, trial, status, cost, tokens, turns, duration, skill] = line.children;
+  scenario.textContent = row.scenario;
+  lane.textContent = row.lane;
+  trial.textContent = row.trial;
+  append(status, [
+    h("span", { class: "badge " + (row.passed ? "good" : "bad"), text: row.status }),
+    row.cached ? h("span", { class: "tag", text: "cached" }) : null,
+  ]);
+  cost.textContent = row.cost;
+  tokens.textContent = count(row.tokens_in) + " / " + count(row.tokens_out);
+  turns.textContent = row.turns == null ? dash : row.turns;
+  duration.textContent = row.duration;
+  append(skill, [skillBadge(row)]);
+  return group;
+}
 
-  function item(it) {
-    switch (it.kind) {
-      case "text":
-        return h("div", { class: "ev text" }, clip(it.text));
-      case "thinking":
-        return h(
-          "details",
-          { class: "ev thinking" },
-          h("summary", { text: "thinking" }),
-          h("pre", null, clip(it.text)),
-        );
-      case "tool_call":
-        return toolCall(it);
-      case "tool_result":
-        return h(
-          "div",
-          { class: "ev orphan" },
-          "a result for ",
-          h("code", { text: it.tool_use_id }),
-          ", a call not in the transcript",
-          toolOutput(it.output),
-        );
-      case "retry":
-        return h(
-          "div",
-          { class: "ev retry" },
-          "↻ API retry " + it.attempt,
-          it.error_status != null ? " (HTTP " + it.error_status + ")" : null,
-          it.error ? ": " + it.error : null,
-          it.retry_delay_ms != null ? ", next in " + secs(it.retry_delay_ms) : null,
-        );
-      case "task":
-        return h(
-          "div",
-          { class: "ev task" },
-          "◇ task " + it.phase,
-          it.status ? " (" + it.status + ")" : null,
-          it.description ? ": " + it.description : null,
-          it.task_id ? h("span", { class: "muted", text: " " + it.task_id }) : null,
-        );
-      case "notice":
-        return h(
-          "div",
-          { class: "ev notice", role: "note" },
-          "⚠ " + it.what,
-          it.line != null ? " (line " + it.line + ")" : null,
-        );
-      case "result":
-        return h(
-          "div",
-          { class: "ev result" + (it.is_error ? " is-error" : ""), data: { testid: "final-result" } },
-          h(
-            "div",
-            { class: "result-head" },
-            "■ result: " + it.status,
-            it.num_turns != null ? " · " + it.num_turns + " turns" : null,
-            it.cost_usd != null ? " · " + money(it.cost_usd) : null,
-          ),
-          it.text ? h("div", { class: "result-text" }, clip(it.text)) : null,
-        );
-      default:
-        return h(
-          "div",
-          { class: "ev notice", role: "note" },
-          "⚠ an item of kind " + it.kind + " this page does not draw",
-        );
-    }
+// The rows of the result shown: a run's line names its row by index (data-row).
+const currentRows = () => data.results[state.result].rows;
+
+function toggleRun(line) {
+  if (document.readyState === "loading") {
+    // The transcripts come after this script in the page: wait until they are parsed.
+    document.addEventListener("DOMContentLoaded", () => toggleRun(line), { once: true });
+    return;
   }
-
-  function timeline(t) {
-    if (t.source === "stream") return h("div", { class: "timeline" }, t.items.map(item));
-    if (t.source === "agent_log") {
-      return h(
-        "div",
-        { class: "agent-log" },
-        h("p", { class: "muted", text: "No transcript; the CLI's agent log (the end of its stderr):" }),
-        h("pre", { data: { testid: "agent-log" } }, clip(t.agent_log)),
-      );
-    }
-    return h("p", { class: "muted missing", text: "No transcript and no agent log: " + t.note });
-  }
-
-  function runDetail(d, row) {
-    if (d == null) return h("p", { class: "missing", text: "This run's transcript is not in the page." });
-    const failed = d.checks.filter((c) => !c.passed);
-    return h(
+  const open = line.getAttribute("aria-expanded") !== "true";
+  let detail = line.nextElementSibling;
+  if (open && detail == null) {
+    // Parsed and drawn on first opening only: a page of a thousand runs loads fast.
+    detail = h(
       "div",
-      { class: "run-detail" },
-      h(
-        "div",
-        { class: "detail-head" },
-        h("strong", { text: d.run_id }),
-        " · exit ",
-        h("code", { text: d.exit_reason }),
-        d.run_dir ? [" · ", h("code", { class: "path", text: d.run_dir })] : null,
-      ),
-      d.error ? h("div", { class: "run-error" }, "error: ", clip(d.error)) : null,
-      row.skill_errors.length
-        ? h(
-            "div",
-            { class: "skill-failed", data: { testid: "skill-failed" } },
-            h("span", { class: "badge bad", text: "skill call failed" }),
-            " " + row.skill_errors.join(", ") + ": the Skill call's result was an error (the call is below)",
-          )
-        : null,
-      d.checks.length
-        ? h(
-            "div",
-            { class: "checks" },
-            h("div", {
-              class: "muted",
-              text: d.checks.length - failed.length + " of " + d.checks.length + " checks passed",
-            }),
-            h(
-              "ul",
-              null,
-              failed.map((c) =>
-                h("li", { class: "check-failed" }, "✗ ", h("strong", { text: c.name }), ": " + c.detail),
-              ),
-            ),
-          )
-        : null,
-      timeline(d.timeline),
+      { class: "detail", role: "row" },
+      h("div", { role: "cell" }, runDetail(readJson(line.dataset.detail), currentRows()[line.dataset.row])),
     );
+    line.after(detail);
   }
+  if (detail) detail.hidden = !open;
+  line.setAttribute("aria-expanded", String(open));
+}
 
-  // ---- the runs table ----------------------------------------------------------------------
-
-  // As the terminal's (runner/render.py _badge): a Skill call whose result was an error (an
-  // unknown skill) is no invocation, and says so.
-  function skillBadge(row) {
-    if (row.skills == null) return null; // a lane without a skill
-    const badge = (good, text) =>
-      h("span", {
-        class: "badge " + (good ? "good" : "bad"),
-        data: { testid: "skill-badge" },
-        title: text, // the whole of it, where the cell cuts it short
-        text: text,
-      });
-    if (row.skills.length) return badge(true, "invoked: " + row.skills.join(", "));
-    if (row.skill_errors.length) return badge(false, "skill call failed: " + row.skill_errors.join(", "));
-    return badge(false, "not invoked");
+function applyFilter() {
+  const bodies = document.querySelectorAll("#runs-body > .run");
+  let shown = 0;
+  for (const body of bodies) {
+    body.hidden = state.lane != null && body.dataset.lane !== state.lane;
+    if (!body.hidden) shown += 1;
   }
-
-  // The runs table is a grid of divs, not a <table>: a row off screen then costs no layout
-  // (content-visibility), where a table lays out all thousand rows before its first paint.
-  // One row built by h(), then cloned for every run: cloning is several times faster than
-  // building eleven elements a row, and a thousand rows are drawn at load.
-  let rowTemplate = null;
-
-  function runGroup(row, index) {
-    if (rowTemplate == null) {
-      const cell = (cls) => h("div", { role: "cell", class: cls });
-      const line = h(
-        "div",
-        { class: "run-row", role: "row", tabindex: 0, "aria-expanded": "false" },
-        h("div", { role: "cell", class: "caret", text: "▸" }),
-        [null, null, "num", null, "num", "num", "num", "num", null].map(cell),
-      );
-      rowTemplate = h("div", { class: "run", role: "rowgroup" }, line);
-    }
-    const group = rowTemplate.cloneNode(true);
-    const line = group.firstChild;
-    group.dataset.lane = line.dataset.lane = row.lane;
-    line.dataset.detail = row.detail;
-    line.dataset.row = index;
-    const [, scenario, lane, trial, status, cost, tokens, turns, duration, skill] = line.children;
-    scenario.textContent = row.scenario;
-    lane.textContent = row.lane;
-    trial.textContent = row.trial;
-    append(status, [
-      h("span", { class: "badge " + (row.passed ? "good" : "bad"), text: row.status }),
-      row.cached ? h("span", { class: "tag", text: "cached" }) : null,
-    ]);
-    cost.textContent = row.cost;
-    tokens.textContent = count(row.tokens_in) + " / " + count(row.tokens_out);
-    turns.textContent = row.turns == null ? dash : row.turns;
-    duration.textContent = row.duration;
-    append(skill, [skillBadge(row)]);
-    return group;
+  for (const button of document.querySelectorAll("#filters button")) {
+    button.setAttribute("aria-pressed", String((button.dataset.lane || null) === state.lane));
   }
+  document.getElementById("runs-shown").textContent = "Showing " + shown + " of " + plural(bodies.length, "run");
+}
 
-  // The rows of the result shown: a run's line names its row by index (data-row).
-  const currentRows = () => data.results[state.result].rows;
-
-  function toggleRun(line) {
-    if (document.readyState === "loading") {
-      // The transcripts come after this script in the page: wait until they are parsed.
-      document.addEventListener("DOMContentLoaded", () => toggleRun(line), { once: true });
-      return;
-    }
-    const open = line.getAttribute("aria-expanded") !== "true";
-    let detail = line.nextElementSibling;
-    if (open && detail == null) {
-      // Parsed and drawn on first opening only: a page of a thousand runs loads fast.
-      detail = h(
-        "div",
-        { class: "detail", role: "row" },
-        h("div", { role: "cell" }, runDetail(readJson(line.dataset.detail), currentRows()[line.dataset.row])),
-      );
-      line.after(detail);
-    }
-    if (detail) detail.hidden = !open;
-    line.setAttribute("aria-expanded", String(open));
-  }
-
-  function applyFilter() {
-    const bodies = document.querySelectorAll("#runs-body > .run");
-    let shown = 0;
-    for (const body of bodies) {
-      body.hidden = state.lane != null && body.dataset.lane !== state.lane;
-      if (!body.hidden) shown += 1;
-    }
-    for (const button of document.querySelectorAll("#filters button")) {
-      button.setAttribute("aria-pressed", String((button.dataset.lane || null) === state.lane));
-    }
-    document.getElementById("runs-shown").textContent = "Showing " + shown + " of " + plural(bodies.length, "run");
-  }
-
-  function renderFilters(result) {
-    const button = (lane, label) =>
-      h("button", {
-        type: "button",
-        class: "filter",
-        data: { testid: "filter-" + (lane || "all"), lane: lane || "" },
-        text: label,
-        on: {
-          click: () => {
-            state.lane = lane;
-            applyFilter();
-          },
+function renderFilters(result) {
+  const button = (lane, label) =>
+    h("button", {
+      type: "button",
+      class: "filter",
+      data: { testid: "filter-" + (lane || "all"), lane: lane || "" },
+      text: label,
+      on: {
+        click: () => {
+          state.lane = lane;
+          applyFilter();
         },
-      });
-    fill(
-      document.getElementById("filters"),
-      h("span", { class: "label", text: "Variant" }),
-      button(null, "All"),
-      result ? result.lanes.map((l) => button(l.lane, l.label)) : [],
-    );
-  }
-
-  function renderInfo(result) {
-    const info = document.getElementById("result-info");
-    if (!result) {
-      fill(info, h("p", { class: "missing", text: "No results in this report." }));
-      return;
-    }
-    const hd = result.header;
-    const t = hd.totals;
-    fill(
-      info,
-      h("strong", { text: result.name }),
-      ` · suite ${hd.suite} · ${hd.branch}@${hd.sha.slice(0, 7)} · ${hd.started_at} · ${hd.mode}`,
-      ` · ${t.runs} runs: ${t.passed} passed, ${t.failed} failed · cost ${money(t.cost_usd)}`,
-      ` · agent time ${secs(t.duration_ms)} `,
-      hd.partial ? h("span", { class: "badge warn", text: "partial" }) : null,
-    );
-  }
-
-  // The answer first: the headline lines runner/render.py words, above the tabs.
-  function renderHeadline(result) {
-    const lines = result ? result.headline : [];
-    const node = document.getElementById("headline");
-    fill(node, lines.map((line) => h("p", { class: "headline-line", data: { testid: "headline-line" }, text: line })));
-    node.hidden = lines.length === 0;
-  }
-
-  function renderRuns(result) {
-    const fragment = document.createDocumentFragment();
-    (result ? result.rows : []).forEach((row, i) => fragment.append(runGroup(row, i)));
-    document.getElementById("runs-body").replaceChildren(fragment);
-    renderFilters(result);
-    applyFilter();
-  }
-
-  // ---- A/B ---------------------------------------------------------------------------------
-
-  // The level of the lanes', the metrics' and the pooled intervals (runner/ab.py CONFIDENCE);
-  // an effect's own interval is at 1 - its alpha: wider after a sequential study, whose alpha
-  // is its last look's share of the 5%.
-  const CONFIDENCE = "95%";
-  const level = (alpha) =>
-    Math.round(alpha * 100) / 100 === alpha ? pct(1 - alpha) : (100 * (1 - alpha)).toFixed(2) + "%";
-  const pValue = (p) => (p == null ? dash : p < 0.001 ? "< 0.001" : String(Number(p.toPrecision(2))));
-  const plural = (n, noun) => n + " " + noun + (n === 1 ? "" : "s");
-  const pointsRange = (ci) =>
-    ci == null ? dash : signedPoints(ci.low) + " to " + signedPoints(ci.high) + " points";
-  const within = (margin) => "±" + (margin * 100).toFixed(0) + " points";
-
-  function verdictBadge(verdict, testid) {
-    return h("span", {
-      class: "verdict verdict-" + verdict.replace(/ /g, "-"),
-      data: { testid: testid, verdict: verdict },
-      text: verdict,
+      },
     });
-  }
+  fill(
+    document.getElementById("filters"),
+    h("span", { class: "label", text: "Variant" }),
+    button(null, "All"),
+    result ? result.lanes.map((l) => button(l.lane, l.label)) : [],
+  );
+}
 
-  // A verdict and the model's one line on it, as it is worded: three cells of a grid, so the
-  // badges and the reasons of the lines above one another line up.
-  function verdictLine(label, verdict, reason, testid) {
+function renderInfo(result) {
+  const info = document.getElementById("result-info");
+  if (!result) {
+    fill(info, h("p", { class: "missing", text: "No results in this report." }));
+    return;
+  }
+  const hd = result.header;
+  const t = hd.totals;
+  fill(
+    info,
+    h("strong", { text: result.name }),
+    ` · suite ${hd.suite} · ${hd.branch}@${hd.sha.slice(0, 7)} · ${hd.started_at} · ${hd.mode}`,
+    ` · ${t.runs} runs: ${t.passed} passed, ${t.failed} failed · cost ${money(t.cost_usd)}`,
+    ` · agent time ${secs(t.duration_ms)} `,
+    hd.partial ? h("span", { class: "badge warn", text: "partial" }) : null,
+  );
+}
+
+// The answer first: the headline lines runner/render.py words, above the tabs.
+function renderHeadline(result) {
+  const lines = result ? result.headline : [];
+  const node = document.getElementById("headline");
+  fill(node, lines.map((line) => h("p", { class: "headline-line", data: { testid: "headline-line" }, text: line })));
+  node.hidden = lines.length === 0;
+}
+
+function renderRuns(result) {
+  const fragment = document.createDocumentFragment();
+  (result ? result.rows : []).forEach((row, i) => fragment.append(runGroup(row, i)));
+  document.getElementById("runs-body").replaceChildren(fragment);
+  renderFilters(result);
+  applyFilter();
+}
+
+// ---- A/B ---------------------------------------------------------------------------------
+
+// The level of the lanes', the metrics' and the pooled intervals (runner/ab.py CONFIDENCE);
+// an effect's own interval is at 1 - its alpha: wider after a sequential study, whose alpha
+// is its last look's share of the 5%.
+const CONFIDENCE = "95%";
+const level = (alpha) =>
+  Math.round(alpha * 100) / 100 === alpha ? pct(1 - alpha) : (100 * (1 - alpha)).toFixed(2) + "%";
+const pValue = (p) => (p == null ? dash : p < 0.001 ? "< 0.001" : String(Number(p.toPrecision(2))));
+const pointsRange = (ci) =>
+  ci == null ? dash : signedPoints(ci.low) + " to " + signedPoints(ci.high) + " points";
+const within = (margin) => "±" + (margin * 100).toFixed(0) + " points";
+
+function verdictBadge(verdict, testid) {
+  return h("span", {
+    class: "verdict verdict-" + verdict.replace(/ /g, "-"),
+    data: { testid: testid, verdict: verdict },
+    text: verdict,
+  });
+}
+
+// A verdict and the model's one line on it, as it is worded: three cells of a grid, so the
+// badges and the reasons of the lines above one another line up.
+function verdictLine(label, verdict, reason, testid) {
+  return [
+    h("span", { class: "verdict-label", text: label }),
+    verdictBadge(verdict, testid),
+    h("span", { class: "reason", data: { testid: testid + "-reason" }, text: reason }),
+  ];
+}
+
+// What to add to detect the margin at the power asked for: scenarios, unless trials would do
+// and most of the spread is within scenarios (runner/stats.py advise decides which).
+function adviceView(a, e, ab) {
+  const aim = "To detect " + within(a.effect) + " at " + pct(ab.power) + " power: ";
+  const scenarios = "about " + plural(a.scenarios_needed, "scenario") + " at " + plural(ab.trials, "trial") + " each";
+  return h(
+    "div",
+    { class: "advice", data: { testid: "advice" } },
+    h("p", {
+      text:
+        a.add === "trials"
+          ? aim + "add trials, about " + a.trials_needed + " per scenario at these " +
+            plural(e.scenarios_paired, "scenario") + " (or " + scenarios + ")."
+          : aim + "add scenarios, " + scenarios + ".",
+    }),
+    h("p", {
+      class: "muted",
+      text:
+        "Spread of the effect between scenarios: sd " + (Math.sqrt(a.between) * 100).toFixed(0) +
+        " points; noise of one trial pair: sd " + (Math.sqrt(a.within) * 100).toFixed(0) + " points.",
+    }),
+  );
+}
+
+// McNemar over every pair as if each were a new task: an answer about these runs, kept apart
+// from the verdict, which is about scenarios like these.
+function pooledView(e) {
+  const p = e.pooled;
+  return h(
+    "div",
+    { class: "pooled", data: { testid: "pooled" } },
+    h("h4", { text: "These runs only: true of these scenarios only, not a verdict" }),
+    h("p", {
+      class: "muted",
+      text:
+        signedPoints(p.diff) + " points over " + plural(e.pairs, "pair") + " (" + CONFIDENCE + " CI " +
+        pointsRange(p.ci) + "), McNemar exact p = " + pValue(p.p_value) +
+        ": every (scenario, trial) pair counted as if independent.",
+    }),
+    table(
+      ["", e.b + " passed", e.b + " failed"],
+      [
+        [h("th", { text: e.a + " passed" }), e.both, e.a_only],
+        [h("th", { text: e.a + " failed" }), e.b_only, e.neither],
+      ],
+      { class: "grid two-by-two", data: { testid: "two-by-two" } },
+    ),
+  );
+}
+
+function effectView(e, ab) {
+  const metricRows = e.metrics.map((m) => {
+    const f = METRICS[m.metric] || { label: m.metric, plain: String, delta: String };
     return [
-      h("span", { class: "verdict-label", text: label }),
-      verdictBadge(verdict, testid),
-      h("span", { class: "reason", data: { testid: testid + "-reason" }, text: reason }),
+      f.label,
+      m.scenarios,
+      m.pairs,
+      f.plain(m.a_mean),
+      f.plain(m.b_mean),
+      f.delta(m.diff),
+      change(m.ratio),
+      interval(m.ci, change),
     ];
-  }
-
-  // What to add to detect the margin at the power asked for: scenarios, unless trials would do
-  // and most of the spread is within scenarios (runner/stats.py advise decides which).
-  function adviceView(a, e, ab) {
-    const aim = "To detect " + within(a.effect) + " at " + pct(ab.power) + " power: ";
-    const scenarios = "about " + plural(a.scenarios_needed, "scenario") + " at " + plural(ab.trials, "trial") + " each";
-    return h(
+  });
+  return h(
+    "section",
+    { class: "effect", data: { testid: "effect" } },
+    h("h3", { text: e.b + " over " + e.a }),
+    h(
       "div",
-      { class: "advice", data: { testid: "advice" } },
-      h("p", {
-        text:
-          a.add === "trials"
-            ? aim + "add trials, about " + a.trials_needed + " per scenario at these " +
-              plural(e.scenarios_paired, "scenario") + " (or " + scenarios + ")."
-            : aim + "add scenarios, " + scenarios + ".",
-      }),
-      h("p", {
-        class: "muted",
-        text:
-          "Spread of the effect between scenarios: sd " + (Math.sqrt(a.between) * 100).toFixed(0) +
-          " points; noise of one trial pair: sd " + (Math.sqrt(a.within) * 100).toFixed(0) + " points.",
-      }),
-    );
-  }
-
-  // McNemar over every pair as if each were a new task: an answer about these runs, kept apart
-  // from the verdict, which is about scenarios like these.
-  function pooledView(e) {
-    const p = e.pooled;
-    return h(
-      "div",
-      { class: "pooled", data: { testid: "pooled" } },
-      h("h4", { text: "These runs only: true of these scenarios only, not a verdict" }),
-      h("p", {
-        class: "muted",
-        text:
-          signedPoints(p.diff) + " points over " + plural(e.pairs, "pair") + " (" + CONFIDENCE + " CI " +
-          pointsRange(p.ci) + "), McNemar exact p = " + pValue(p.p_value) +
-          ": every (scenario, trial) pair counted as if independent.",
-      }),
-      table(
-        ["", e.b + " passed", e.b + " failed"],
+      { class: "verdicts" },
+      verdictLine("pass rate", e.verdict, e.reason, "verdict"),
+      verdictLine("cost per run", e.cost.verdict, e.cost.reason, "cost-verdict"),
+    ),
+    e.advice ? adviceView(e.advice, e, ab) : null,
+    table(
+      [
+        "scenarios",
+        "pairs",
+        "unpaired",
+        "pass rate " + e.b + " − " + e.a,
+        level(e.alpha) + " interval",
+        "p-value (paired t)",
+        "within " + within(e.margin) + " (TOST p)",
+      ],
+      [
         [
-          [h("th", { text: e.a + " passed" }), e.both, e.a_only],
-          [h("th", { text: e.a + " failed" }), e.b_only, e.neither],
+          e.scenarios_paired,
+          e.pairs,
+          e.unpaired,
+          points(e.diff),
+          pointsRange(e.ci),
+          pValue(e.p_value),
+          pValue(e.equivalence_p),
         ],
-        { class: "grid two-by-two", data: { testid: "two-by-two" } },
-      ),
-    );
-  }
+      ],
+      { class: "grid", data: { testid: "effect-figures" } },
+    ),
+    e.pooled ? pooledView(e) : null,
+    h("h4", {
+      text:
+        "Cost, turns and duration per run (over scenarios; the " + CONFIDENCE +
+        " interval is of the change, B over A)",
+    }),
+    table(
+      [
+        "metric",
+        "scenarios",
+        "pairs",
+        e.a + " mean",
+        e.b + " mean",
+        e.b + " − " + e.a,
+        "change",
+        "interval",
+      ],
+      metricRows,
+    ),
+    h("h4", { text: "By scenario" }),
+    table(
+      ["scenario", "pairs", e.a + " passed", e.b + " passed"],
+      e.scenarios.map((s) => [s.scenario, s.pairs, s.a_passed, s.b_passed]),
+    ),
+  );
+}
 
-  function effectView(e, ab) {
-    const metricRows = e.metrics.map((m) => {
-      const f = METRICS[m.metric] || { label: m.metric, plain: String, delta: String };
-      return [
-        f.label,
-        m.scenarios,
-        m.pairs,
-        f.plain(m.a_mean),
-        f.plain(m.b_mean),
-        f.delta(m.diff),
-        change(m.ratio),
-        interval(m.ci, change),
-      ];
-    });
-    return h(
-      "section",
-      { class: "effect", data: { testid: "effect" } },
-      h("h3", { text: e.b + " over " + e.a }),
-      h(
-        "div",
-        { class: "verdicts" },
-        verdictLine("pass rate", e.verdict, e.reason, "verdict"),
-        verdictLine("cost per run", e.cost.verdict, e.cost.reason, "cost-verdict"),
-      ),
-      e.advice ? adviceView(e.advice, e, ab) : null,
-      table(
-        [
-          "scenarios",
-          "pairs",
-          "unpaired",
-          "pass rate " + e.b + " − " + e.a,
-          level(e.alpha) + " interval",
-          "p-value (paired t)",
-          "within " + within(e.margin) + " (TOST p)",
-        ],
-        [
-          [
-            e.scenarios_paired,
-            e.pairs,
-            e.unpaired,
-            points(e.diff),
-            pointsRange(e.ci),
-            pValue(e.p_value),
-            pValue(e.equivalence_p),
-          ],
-        ],
-        { class: "grid", data: { testid: "effect-figures" } },
-      ),
-      e.pooled ? pooledView(e) : null,
-      h("h4", {
-        text:
-          "Cost, turns and duration per run (over scenarios; the " + CONFIDENCE +
-          " interval is of the change, B over A)",
-      }),
-      table(
-        [
-          "metric",
-          "scenarios",
-          "pairs",
-          e.a + " mean",
-          e.b + " mean",
-          e.b + " − " + e.a,
-          "change",
-          "interval",
-        ],
-        metricRows,
-      ),
-      h("h4", { text: "By scenario" }),
-      table(
-        ["scenario", "pairs", e.a + " passed", e.b + " passed"],
-        e.scenarios.map((s) => [s.scenario, s.pairs, s.a_passed, s.b_passed]),
-      ),
-    );
-  }
+// ab --until-decided: each look, its level and its verdicts, and what stopping saved.
+function sequentialView(q, effects) {
+  return h(
+    "section",
+    { class: "sequential", data: { testid: "sequential" } },
+    h("h2", { text: "Sequential study (ab --until-decided)" }),
+    h("p", { class: "reason", data: { testid: "sequential-stopped" }, text: "Stopped: " + q.stopped }),
+    h("p", {
+      data: { testid: "sequential-runs" },
+      text:
+        q.runs + " of at most " + plural(q.max_runs, "run") + " (" + pct(1 - q.runs / q.max_runs) + " saved); " +
+        "rounds of " + plural(q.round_trials, "trial") + " per scenario, up to " + q.max_trials + ".",
+    }),
+    h("p", {
+      class: "muted",
+      text:
+        "Each look tests at its own share of the level (O'Brien-Fleming-type spending), so looking " +
+        "after every round does not raise the rate of false verdicts.",
+    }),
+    table(
+      ["look", "trials per scenario", "level", ...effects.map((e) => e.b + " over " + e.a)],
+      q.looks.map((look, i) => [
+        i + 1,
+        look.trials,
+        "p < " + String(Number(look.alpha.toPrecision(2))),
+        ...look.verdicts.map((v) => verdictBadge(v, "look-verdict")),
+      ]),
+      { class: "grid", data: { testid: "looks" } },
+    ),
+  );
+}
 
-  // ab --until-decided: each look, its level and its verdicts, and what stopping saved.
-  function sequentialView(q, effects) {
-    return h(
-      "section",
-      { class: "sequential", data: { testid: "sequential" } },
-      h("h2", { text: "Sequential study (ab --until-decided)" }),
-      h("p", { class: "reason", data: { testid: "sequential-stopped" }, text: "Stopped: " + q.stopped }),
-      h("p", {
-        data: { testid: "sequential-runs" },
-        text:
-          q.runs + " of at most " + plural(q.max_runs, "run") + " (" + pct(1 - q.runs / q.max_runs) + " saved); " +
-          "rounds of " + plural(q.round_trials, "trial") + " per scenario, up to " + q.max_trials + ".",
-      }),
-      h("p", {
-        class: "muted",
-        text:
-          "Each look tests at its own share of the level (O'Brien-Fleming-type spending), so looking " +
-          "after every round does not raise the rate of false verdicts.",
-      }),
-      table(
-        ["look", "trials per scenario", "level", ...effects.map((e) => e.b + " over " + e.a)],
-        q.looks.map((look, i) => [
-          i + 1,
-          look.trials,
-          "p < " + String(Number(look.alpha.toPrecision(2))),
-          ...look.verdicts.map((v) => verdictBadge(v, "look-verdict")),
-        ]),
-        { class: "grid", data: { testid: "looks" } },
-      ),
-    );
-  }
-
-  function renderAb(result) {
-    const view = document.getElementById("view-ab");
-    if (!result) return fill(view, h("p", { class: "missing", text: "No results in this report." }));
-    const ab = result.ab;
-    if (!ab) {
-      return fill(
-        view,
-        h("p", {
-          class: "muted",
-          text: "This result ran one lane: the A/B view needs two or more lanes, or an A/A copy of one.",
-        }),
-      );
-    }
-    const passK = ab.lanes.flatMap((l) =>
-      l.pass_k.map((p) => [l.lane, p.k, pct(p.pass_at_k), pct(p.pass_hat_k)]),
-    );
-    const noise = ab.noise;
+function renderAb(result) {
+  const view = document.getElementById("view-ab");
+  if (!result) return fill(view, h("p", { class: "missing", text: "No results in this report." }));
+  const ab = result.ab;
+  if (!ab) {
     return fill(
       view,
       h("p", {
         class: "muted",
-        text:
-          `${plural(ab.scenarios, "scenario")} × ${plural(ab.trials, "trial")}; ` +
-          "runs paired by scenario and trial. A verdict is about scenarios like these, not only " +
-          "these: a paired t-test over each scenario's difference, and equivalent when the " +
-          "difference is shown to lie within the margin.",
+        text: "This result ran one lane: the A/B view needs two or more lanes, or an A/A copy of one.",
       }),
-      h("h2", { text: "Lanes" }),
-      table(
-        [
-          "lane",
-          "scenarios",
-          "runs",
-          "pass rate",
-          CONFIDENCE + " interval (scenarios like these)",
-          "skill invoked",
-          "skill call failed",
-          "mean cost",
-          "mean turns",
-          "mean duration",
-        ],
-        ab.lanes.map((l) => [
-          l.lane,
-          l.scenarios,
-          l.runs,
-          rate(l.pass_rate),
-          interval(l.pass_rate.ci, pct),
-          l.skill_invoked ? rate(l.skill_invoked) : dash,
-          l.skill_errors
-            ? h("span", {
-                class: "badge bad",
-                data: { testid: "skill-errors" },
-                text: plural(l.skill_errors, "run"),
-              })
-            : dash,
-          money(l.cost_usd),
-          METRICS.num_turns.plain(l.num_turns),
-          secs(l.duration_ms),
-        ]),
-        { class: "grid", data: { testid: "ab-lanes" } },
-      ),
-      passK.length
-        ? [
-            h("h3", { text: "pass@k and pass^k" }),
-            table(["lane", "k", "pass@k", "pass^k"], passK, { class: "grid", data: { testid: "pass-k" } }),
-          ]
-        : null,
-      h("h2", { text: "Effects" }),
-      ab.effects.length
-        ? ab.effects.map((e) => effectView(e, ab))
-        : h("p", { class: "muted", text: "One lane: no effect to measure." }),
-      ab.sequential ? sequentialView(ab.sequential, ab.effects) : null,
-      h("h2", { text: "Noise floor" }),
-      noise
-        ? h(
-            "div",
-            { data: { testid: "noise" } },
-            table(
-              ["A/A lane", "pairs", "flips", "flip rate", CONFIDENCE + " interval", "p-value"],
-              [
-                [
-                  noise.lane,
-                  noise.pairs,
-                  noise.flips,
-                  rate(noise.flip_rate),
-                  interval(noise.flip_rate.ci, pct),
-                  pValue(noise.p_value),
-                ],
-              ],
-            ),
-            h("p", {
-              class: "muted",
-              text: "How often a run's outcome flips with nothing changed: an effect no larger is noise.",
-            }),
-          )
-        : h("p", { class: "muted", text: "No A/A copy in this result, so no noise floor." }),
     );
   }
+  const passK = ab.lanes.flatMap((l) =>
+    l.pass_k.map((p) => [l.lane, p.k, pct(p.pass_at_k), pct(p.pass_hat_k)]),
+  );
+  const noise = ab.noise;
+  return fill(
+    view,
+    h("p", {
+      class: "muted",
+      text:
+        `${plural(ab.scenarios, "scenario")} × ${plural(ab.trials, "trial")}; ` +
+        "runs paired by scenario and trial. A verdict is about scenarios like these, not only " +
+        "these: a paired t-test over each scenario's difference, and equivalent when the " +
+        "difference is shown to lie within the margin.",
+    }),
+    h("h2", { text: "Lanes" }),
+    table(
+      [
+        "lane",
+        "scenarios",
+        "runs",
+        "pass rate",
+        CONFIDENCE + " interval (scenarios like these)",
+        "skill invoked",
+        "skill call failed",
+        "mean cost",
+        "mean turns",
+        "mean duration",
+      ],
+      ab.lanes.map((l) => [
+        l.lane,
+        l.scenarios,
+        l.runs,
+        rate(l.pass_rate),
+        interval(l.pass_rate.ci, pct),
+        l.skill_invoked ? rate(l.skill_invoked) : dash,
+        l.skill_errors
+          ? h("span", {
+              class: "badge bad",
+              data: { testid: "skill-errors" },
+              text: plural(l.skill_errors, "run"),
+            })
+          : dash,
+        money(l.cost_usd),
+        METRICS.num_turns.plain(l.num_turns),
+        secs(l.duration_ms),
+      ]),
+      { class: "grid", data: { testid: "ab-lanes" } },
+    ),
+    passK.length
+      ? [
+          h("h3", { text: "pass@k and pass^k" }),
+          table(["lane", "k", "pass@k", "pass^k"], passK, { class: "grid", data: { testid: "pass-k" } }),
+        ]
+      : null,
+    h("h2", { text: "Effects" }),
+    ab.effects.length
+      ? ab.effects.map((e) => effectView(e, ab))
+      : h("p", { class: "muted", text: "One lane: no effect to measure." }),
+    ab.sequential ? sequentialView(ab.sequential, ab.effects) : null,
+    h("h2", { text: "Noise floor" }),
+    noise
+      ? h(
+          "div",
+          { data: { testid: "noise" } },
+          table(
+            ["A/A lane", "pairs", "flips", "flip rate", CONFIDENCE + " interval", "p-value"],
+            [
+              [
+                noise.lane,
+                noise.pairs,
+                noise.flips,
+                rate(noise.flip_rate),
+                interval(noise.flip_rate.ci, pct),
+                pValue(noise.p_value),
+              ],
+            ],
+          ),
+          h("p", {
+            class: "muted",
+            text: "How often a run's outcome flips with nothing changed: an effect no larger is noise.",
+          }),
+        )
+      : h("p", { class: "muted", text: "No A/A copy in this result, so no noise floor." }),
+  );
+}
 
-  // ---- comparisons -------------------------------------------------------------------------
+// ---- comparisons -------------------------------------------------------------------------
 
-  const STATUSES = ["regressed", "improved", "unchanged", "new", "removed"];
+const STATUSES = ["regressed", "improved", "unchanged", "new", "removed"];
 
-  function passed(p) {
-    return p == null ? dash : p ? "pass" : "fail";
-  }
+function passed(p) {
+  return p == null ? dash : p ? "pass" : "fail";
+}
 
-  function comparisonView(c) {
-    const k = c.comparison;
-    const side = (hd) => hd.branch + "@" + hd.sha.slice(0, 7) + ", " + hd.started_at;
-    return h(
-      "section",
-      { class: "comparison", data: { testid: "comparison" } },
-      h("h2", null, c.before + " → " + c.after),
-      h("p", { class: "muted", text: "before: " + side(k.before) + " · after: " + side(k.after) }),
+function comparisonView(c) {
+  const k = c.comparison;
+  const side = (hd) => hd.branch + "@" + hd.sha.slice(0, 7) + ", " + hd.started_at;
+  return h(
+    "section",
+    { class: "comparison", data: { testid: "comparison" } },
+    h("h2", null, c.before + " → " + c.after),
+    h("p", { class: "muted", text: "before: " + side(k.before) + " · after: " + side(k.after) }),
+    h(
+      "p",
+      null,
+      STATUSES.map((s) => h("span", { class: "badge st-" + s, text: k.counts[s] + " " + s })),
+    ),
+    h(
+      "ul",
+      { class: "commentary", data: { testid: "commentary" } },
+      k.commentary.map((line) => h("li", { text: line })),
+    ),
+    table(
+      ["run", "status", "outcome", "exit", "cost", "Δ cost", "Δ turns", "Δ duration"],
+      k.runs.map((r) => [
+        r.run_id,
+        h("span", { class: "badge st-" + r.status, text: r.status }),
+        passed(r.passed_before) + " → " + passed(r.passed_after),
+        (r.exit_reason_before || dash) + " → " + (r.exit_reason_after || dash),
+        money(r.cost_usd.before) + " → " + money(r.cost_usd.after),
+        signedMoney(r.cost_usd.delta),
+        signed(r.num_turns.delta),
+        signedSecs(r.duration_ms.delta),
+      ]),
+      { class: "grid", data: { testid: "compare-runs" } },
+    ),
+  );
+}
+
+function renderCompare() {
+  const view = document.getElementById("view-compare");
+  if (!data.comparisons.length) {
+    fill(
+      view,
       h(
         "p",
-        null,
-        STATUSES.map((s) => h("span", { class: "badge st-" + s, text: k.counts[s] + " " + s })),
-      ),
-      h(
-        "ul",
-        { class: "commentary", data: { testid: "commentary" } },
-        k.commentary.map((line) => h("li", { text: line })),
-      ),
-      table(
-        ["run", "status", "outcome", "exit", "cost", "Δ cost", "Δ turns", "Δ duration"],
-        k.runs.map((r) => [
-          r.run_id,
-          h("span", { class: "badge st-" + r.status, text: r.status }),
-          passed(r.passed_before) + " → " + passed(r.passed_after),
-          (r.exit_reason_before || dash) + " → " + (r.exit_reason_after || dash),
-          money(r.cost_usd.before) + " → " + money(r.cost_usd.after),
-          signedMoney(r.cost_usd.delta),
-          signed(r.num_turns.delta),
-          signedSecs(r.duration_ms.delta),
-        ]),
-        { class: "grid", data: { testid: "compare-runs" } },
+        { class: "muted" },
+        "No comparison in this report. To compare two stored runs: ",
+        h("code", { text: "python -m runner report BEFORE AFTER" }),
       ),
     );
+    return;
   }
+  fill(view, ...data.comparisons.map(comparisonView));
+}
 
-  function renderCompare() {
-    const view = document.getElementById("view-compare");
-    if (!data.comparisons.length) {
-      fill(
-        view,
-        h(
-          "p",
-          { class: "muted" },
-          "No comparison in this report. To compare two stored runs: ",
-          h("code", { text: "python -m runner report BEFORE AFTER" }),
-        ),
-      );
-      return;
-    }
-    fill(view, ...data.comparisons.map(comparisonView));
+// ---- views, results, theme ---------------------------------------------------------------
+
+function showView(name) {
+  for (const tab of document.querySelectorAll("#tabs button")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.view === name));
   }
+  for (const view of document.querySelectorAll("main > section")) view.hidden = view.id !== "view-" + name;
+}
 
-  // ---- views, results, theme ---------------------------------------------------------------
+function showResult(index) {
+  state.result = index;
+  state.lane = null;
+  const result = data.results[index];
+  renderHeadline(result);
+  renderInfo(result);
+  renderRuns(result);
+  renderAb(result);
+}
 
-  function showView(name) {
-    for (const tab of document.querySelectorAll("#tabs button")) {
-      tab.setAttribute("aria-selected", String(tab.dataset.view === name));
-    }
-    for (const view of document.querySelectorAll("main > section")) view.hidden = view.id !== "view-" + name;
+function setupPicker() {
+  if (data.results.length < 2) return;
+  const picker = document.getElementById("result-picker");
+  fill(picker, ...data.results.map((r, i) => h("option", { value: i, text: r.name })));
+  picker.value = String(state.result);
+  picker.addEventListener("change", () => showResult(Number(picker.value)));
+  document.getElementById("picker").hidden = false;
+}
+
+const dark = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+function chosenTheme() {
+  try {
+    return window.localStorage.getItem(THEME_KEY);
+  } catch (_) {
+    return null; // storage off (a file:// page may have none): follow the system
   }
+}
 
-  function showResult(index) {
-    state.result = index;
-    state.lane = null;
-    const result = data.results[index];
-    renderHeadline(result);
-    renderInfo(result);
-    renderRuns(result);
-    renderAb(result);
-  }
+function applyTheme(choice) {
+  const theme = choice || (dark && dark.matches ? "dark" : "light");
+  root.dataset.theme = theme;
+  const button = document.getElementById("theme-toggle");
+  button.textContent = theme === "dark" ? "☀ Light" : "☾ Dark";
+  button.title = "Switch to the " + (theme === "dark" ? "light" : "dark") + " theme";
+}
 
-  function setupPicker() {
-    if (data.results.length < 2) return;
-    const picker = document.getElementById("result-picker");
-    fill(picker, ...data.results.map((r, i) => h("option", { value: i, text: r.name })));
-    picker.value = String(state.result);
-    picker.addEventListener("change", () => showResult(Number(picker.value)));
-    document.getElementById("picker").hidden = false;
-  }
-
-  const dark = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
-
-  function chosenTheme() {
+function setupTheme() {
+  applyTheme(chosenTheme());
+  if (dark)
+    dark.addEventListener("change", () => {
+      if (!chosenTheme()) applyTheme(null);
+    });
+  document.getElementById("theme-toggle").addEventListener("click", () => {
+    const next = root.dataset.theme === "dark" ? "light" : "dark";
     try {
-      return window.localStorage.getItem(THEME_KEY);
+      window.localStorage.setItem(THEME_KEY, next);
     } catch (_) {
-      return null; // storage off (a file:// page may have none): follow the system
+      /* not kept: this page only */
     }
-  }
+    applyTheme(next);
+  });
+}
 
-  function applyTheme(choice) {
-    const theme = choice || (dark && dark.matches ? "dark" : "light");
-    root.dataset.theme = theme;
-    const button = document.getElementById("theme-toggle");
-    button.textContent = theme === "dark" ? "☀ Light" : "☾ Dark";
-    button.title = "Switch to the " + (theme === "dark" ? "light" : "dark") + " theme";
-  }
+function setup() {
+  setupTheme();
+  for (const tab of document.querySelectorAll("#tabs button"))
+    tab.addEventListener("click", () => showView(tab.dataset.view));
+  const runs = document.getElementById("runs-table");
+  runs.addEventListener("click", (event) => {
+    const line = event.target.closest(".run-row");
+    if (line) toggleRun(line);
+  });
+  runs.addEventListener("keydown", (event) => {
+    const line = event.target.closest(".run-row");
+    if (line && event.target === line && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      toggleRun(line);
+    }
+  });
+  setupPicker();
+  showResult(state.result);
+  renderCompare();
+  showView("runs");
+  if (root.dataset.eager !== "1") markReady();
+  else if (document.readyState !== "loading") expandAll();
+  else document.addEventListener("DOMContentLoaded", expandAll, { once: true });
+}
 
-  function setupTheme() {
-    applyTheme(chosenTheme());
-    if (dark)
-      dark.addEventListener("change", () => {
-        if (!chosenTheme()) applyTheme(null);
-      });
-    document.getElementById("theme-toggle").addEventListener("click", () => {
-      const next = root.dataset.theme === "dark" ? "light" : "dark";
-      try {
-        window.localStorage.setItem(THEME_KEY, next);
-      } catch (_) {
-        /* not kept: this page only */
-      }
-      applyTheme(next);
-    });
-  }
+// The benchmark's baseline (<html data-eager="1">): every transcript drawn at load, once
+// the page's transcripts (after this script) are parsed.
+function expandAll() {
+  for (const line of document.querySelectorAll(".run-row")) toggleRun(line);
+  markReady();
+}
 
-  function setup() {
-    setupTheme();
-    for (const tab of document.querySelectorAll("#tabs button"))
-      tab.addEventListener("click", () => showView(tab.dataset.view));
-    const runs = document.getElementById("runs-table");
-    runs.addEventListener("click", (event) => {
-      const line = event.target.closest(".run-row");
-      if (line) toggleRun(line);
-    });
-    runs.addEventListener("keydown", (event) => {
-      const line = event.target.closest(".run-row");
-      if (line && event.target === line && (event.key === "Enter" || event.key === " ")) {
-        event.preventDefault();
-        toggleRun(line);
-      }
-    });
-    setupPicker();
-    showResult(state.result);
-    renderCompare();
-    showView("runs");
-    if (root.dataset.eager !== "1") markReady();
-    else if (document.readyState !== "loading") expandAll();
-    else document.addEventListener("DOMContentLoaded", expandAll, { once: true });
-  }
+function markReady() {
+  performance.mark("report-ready");
+  document.body.dataset.ready = "1";
+  // A timeout queued in the next frame's callback runs once that frame (the table's style,
+  // layout and paint) is done: the benchmark's measure of "the table is on screen".
+  requestAnimationFrame(() =>
+    setTimeout(() => {
+      performance.mark("report-painted");
+      document.body.dataset.painted = "1";
+    }, 0),
+  );
+}
 
-  // The benchmark's baseline (<html data-eager="1">): every transcript drawn at load, once
-  // the page's transcripts (after this script) are parsed.
-  function expandAll() {
-    for (const line of document.querySelectorAll(".run-row")) toggleRun(line);
-    markReady();
-  }
-
-  function markReady() {
-    performance.mark("report-ready");
-    document.body.dataset.ready = "1";
-    // A timeout queued in the next frame's callback runs once that frame (the table's style,
-    // layout and paint) is done: the benchmark's measure of "the table is on screen".
-    requestAnimationFrame(() =>
-      setTimeout(() => {
-        performance.mark("report-painted");
-        document.body.dataset.painted = "1";
-      }, 0),
-    );
-  }
-
-  setup();
-})();
+setup();
