@@ -4,27 +4,18 @@ and no console error or network request beyond the page's own file."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    Page,
-    ViewportSize,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Page, expect
 
 from runner.ab import analyze
 from runner.render import headline
 from runner.report import StoredResult, build_report
 from runner.results import SuiteResult
+from tests.browser_support import Opened, launch, open_page, page_for_a_test, screenshot
 from tests.replay_support import Evaluated
 from tests.report_support import (
     SEQUENTIAL_LEVELS,
@@ -37,63 +28,10 @@ from tests.report_support import (
     verdict_result,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        why = f"{CHROMIUM} is missing (Debian's chromium package): no browser to test the page in"
-        if os.environ.get("RUNNER_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{why}, and RUNNER_REQUIRE_BROWSER=1 requires one")
-        pytest.skip(why)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM))
-        yield chromium
-        chromium.close()
-
-
-@dataclass
-class Opened:
-    """A page loaded from a file, with what it logged and fetched."""
-
-    page: Page
-    url: str
-    errors: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-
-    def assert_clean(self) -> None:
-        assert self.errors == []
-        assert self.requests == [self.url]
-
-
-def open_page(
-    browser: Browser,
-    path: Path,
-    *,
-    color_scheme: Literal["light", "dark"] = "light",
-    viewport: ViewportSize | None = None,
-) -> Opened:
-    page = browser.new_page(color_scheme=color_scheme, viewport=viewport)
-    opened = Opened(page, path.as_uri())
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning"):
-            opened.errors.append(message.text)
-
-    page.on("console", console)
-    page.on("pageerror", lambda exc: opened.errors.append(str(exc)))
-    page.on("request", lambda request: opened.requests.append(request.url))
-    page.goto(opened.url)
-    page.wait_for_selector("body[data-ready='1']")
-    return opened
-
-
-def page_for_a_test(browser: Browser, path: Path) -> Iterator[Opened]:
-    """A fixture's page: opened, and closed after the test."""
-    opened = open_page(browser, path)
-    yield opened
-    opened.page.close()
+    yield from launch()
 
 
 @pytest.fixture(scope="module")
@@ -235,11 +173,9 @@ def test_theme_follows_the_system_and_toggles(browser: Browser, report_file: Pat
     page.close()
 
 
-def test_a_screenshot(dashboard: Opened, tmp_path: Path) -> None:
+def test_a_screenshot(dashboard: Opened) -> None:
     dashboard.page.locator(".run-row").nth(2).click()
-    shot = tmp_path / "dashboard.png"
-    dashboard.page.screenshot(path=str(shot), full_page=True)
-    assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    screenshot(dashboard.page, "runs-with-a-transcript", full_page=True)
     dashboard.assert_clean()
 
 
@@ -465,7 +401,7 @@ def test_the_headline_is_on_the_first_screen_above_the_tabs(
         assert page.evaluate("window.scrollY") == 0
         overflow = "n => n.scrollWidth - n.clientWidth"
         assert page.get_by_test_id("headline").evaluate(overflow) == 0
-    page.screenshot(path=str(tmp_path / f"headline-{width}.png"))
+    screenshot(page, f"headline-{width}px")
     opened.assert_clean()
     page.close()
 
