@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         "writes and summarize it: how the run ended, turns, cost and tokens, the tools it called "
         "and the skills it invoked. Bad lines are counted and skipped, never fatal.",
         epilog="examples:\n  python -m runner transcript fixtures/transcripts/tools.ndjson\n"
-        "  claude -p --output-format stream-json --verbose < prompt.txt | "
+        "  echo 'Say hello.' | claude -p --output-format stream-json --verbose | "
         "python -m runner transcript - --json",
         formatter_class=HelpFormatter,
     )
@@ -290,9 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
         "real; only the model is scripted. Each CLI session gets the script from its start, with "
         "its own draw of the script's choices, so one server serves many runs. Logs each request "
         'on stderr; runs until Ctrl-C. The script format: README, "The scripted model".',
-        epilog="example:\n  python -m runner mock-model --script script.json --port 8123\n"
-        "  ANTHROPIC_BASE_URL=http://127.0.0.1:8123 ANTHROPIC_API_KEY=any "
-        "claude -p --output-format stream-json --verbose < prompt.txt",
+        epilog='example (README, "The scripted model"):\n'
+        "  python -m runner mock-model --script fixtures/scripts/hello.json --port 8123\n"
+        "  echo 'Say hello.' | ANTHROPIC_BASE_URL=http://127.0.0.1:8123 ANTHROPIC_API_KEY=any "
+        "claude -p --output-format stream-json --verbose",
         formatter_class=HelpFormatter,
     )
     mm.add_argument(
@@ -326,9 +327,10 @@ lanes:
 {lanes}
 
 examples:
-  python -m runner run "Greet the world." --lane agent-skill --skill skills/greeter \\
-      --mock-script script.json          # offline, $0: the real CLI, a scripted model
-  python -m runner run - --lane agent-baseline --workspace fixtures/app < task.txt
+  python -m runner run "Add an entry for the fix of issue #142." --lane agent-skill \\
+      --skill skills/changelog --workspace fixtures/scenarios/fix-entry/workspace \\
+      --mock-script fixtures/scenarios/fix-entry/mock/skill.json    # offline, $0
+  python -m runner run - --lane agent-baseline --workspace DIR < task.txt    # live API
 
 Exit codes: 0 the run succeeded, 1 it ended any other way (the record says why),
 {exit_codes}"""
