@@ -414,3 +414,28 @@ def test_a_result_with_one_lane_has_no_headline(browser: Browser, tmp_path: Path
     expect(opened.page.get_by_test_id("headline")).to_be_hidden()
     opened.assert_clean()
     opened.page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_no_run_cell_is_cut_off_at_the_right(
+    browser: Browser, report_file: Path, width: int, height: int
+) -> None:
+    opened = open_page(browser, report_file, viewport={"width": width, "height": height})
+    page = opened.page
+    page.get_by_test_id("tab-runs").click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    cells = page.locator(".run-row > div")
+    assert cells.count() == 4 * 10
+    for i in range(cells.count()):
+        box = cells.nth(i).bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= width
+    # Stacked, each value says which column it is; wide, the header row does.
+    stacked = width < 1024
+    assert page.locator(".run-head").is_visible() is not stacked
+    status = page.locator(".run-row").first.locator("div[data-label='status']")
+    label = "n => getComputedStyle(n, '::before').content"
+    assert (status.evaluate(label) == '"status "') is stacked
+    screenshot(page, f"runs-{width}px")
+    opened.assert_clean()
+    page.close()

@@ -27,12 +27,23 @@ let rowTemplate = null;
 
 function runGroup(row, index) {
   if (rowTemplate == null) {
-    const cell = (cls) => h("div", { role: "cell", class: cls });
+    // data-label: the column's name, shown before the value where the grid stacks (narrow).
+    const cell = ([label, cls]) => h("div", { role: "cell", class: cls, data: { label } });
     const line = h(
       "div",
       { class: "run-row", role: "row", tabindex: 0, "aria-expanded": "false" },
       h("div", { role: "cell", class: "caret", text: "▸" }),
-      [null, null, "num", null, "num", "num", "num", "num", null].map(cell),
+      [
+        ["scenario"],
+        ["lane"],
+        ["trial", "num"],
+        ["status"],
+        ["cost", "num"],
+        ["tokens in / out", "num"],
+        ["turns", "num"],
+        ["duration", "num"],
+        ["skill"],
+      ].map(cell),
     );
     rowTemplate = h("div", { class: "run", role: "rowgroup" }, line);
   }
