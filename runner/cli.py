@@ -20,6 +20,7 @@ from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude, 
 from runner.cli_init import add_init_command
 from runner.cli_results import add_result_commands
 from runner.cli_suite import add_suite_commands
+from runner.cli_view import add_view_commands
 from runner.cmdline import (
     EXIT_CODES_REST,
     UNCONFINED,
@@ -30,6 +31,7 @@ from runner.cmdline import (
     interrupted,
     io_error,
     io_failure,
+    port,
     positive,
     positive_number,
     run_async,
@@ -233,16 +235,6 @@ def _turn_text(x: Exchange) -> str:
     return f"{where} turn {x.turn + 1}/{x.turns}"
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535; 0: any free one)")
-    return value
-
-
 DESCRIPTION = """\
 runner: does this skill make Claude Code better at these tasks, and at what cost?
 It runs the real Claude Code CLI and reads its stream-json output into typed events."""
@@ -301,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mm.add_argument(
         "--port",
-        type=_port,
+        type=port,
         default=0,
         metavar="N",
         help="port to listen on; default 0: a free one",
@@ -318,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     add_suite_commands(sub)
     add_result_commands(sub)
+    add_view_commands(sub)
     add_init_command(sub)
     return parser
 

@@ -4,16 +4,15 @@ and ``cache`` (stored runs)."""
 from __future__ import annotations
 
 import argparse
-from itertools import pairwise
 
 from runner.atomic import write_atomically
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
 from runner.cache import RunCache
 from runner.cmdline import HelpFormatter, absolute, dir_option, fail, positive_number, say
-from runner.compare import compare
+from runner.compare import compare, differences
 from runner.figures import plural
 from runner.render import render_comparison
-from runner.report import StoredResult, build_report
+from runner.report.stored import report_page
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
 from runner.store import RunStore, StoreError
 from runner.terminal import json_visible
@@ -31,6 +30,13 @@ def _compare(args: argparse.Namespace) -> int:
         before, after = store.load(before_path), store.load(after_path)
     except StoreError as exc:
         return fail(str(exc))
+    unlike = differences(before.header, after.header)
+    if unlike and not args.force:
+        return fail(
+            f"{before_path.name} and {after_path.name} are not like for like "
+            f"({'; '.join(unlike)}): compare results of one suite, lanes, trials and model, "
+            "or pass --force to compare them anyway"
+        )
     comparison = compare(before, after)
     if args.json:
         print(json_visible(comparison.model_dump_json(indent=2)))
@@ -74,25 +80,14 @@ def _report(args: argparse.Namespace) -> int:
     refs = args.results or ["latest"]
     try:
         paths = [store.resolve(ref) for ref in refs]
-        results = [StoredResult(name=path.name, result=store.load(path)) for path in paths]
+        page, runs, note = report_page(store, paths)
     except StoreError as exc:
         hint = "" if args.results else " (run `python -m runner eval` first)"
         return fail(f"{exc}{hint}")
-    comparisons = list(pairwise(results))
-    if len(results) == 1:
-        # One result: compare it with the run before it, as eval did when it finished.
-        before = store.previous(results[0].result.header, exclude=paths[0])
-        if before is not None:
-            try:
-                comparisons = [
-                    (StoredResult(before.path.name, store.load(before.path)), results[0])
-                ]
-            except StoreError as exc:
-                say(f"warning: no comparison with the previous run: {exc}")
-    page = build_report(results, comparisons)
+    if note is not None:
+        say(note)
     out = args.output
     write_atomically(out, page)
-    runs = sum(len(r.result.runs) for r in results)
     size = len(page.encode()) / 1e6
     print(
         f"wrote {out} ({plural(runs, 'run')}, {size:.1f} MB): open it in a browser, "
@@ -127,13 +122,21 @@ def add_result_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         help="compare two stored eval results: regressions, improvements, cost and turns",
         description="Compare two results in --runs-dir: per run improved, regressed, "
         "unchanged, new or removed, with cost, turn and duration changes and commentary. "
-        "A run is a file path, a file name or the start of one, `latest` or `previous`.",
+        "A run is a file path, a file name or the start of one, `latest` or `previous`. "
+        "Results of another suite, other lanes, another trial count or another model (scripted "
+        "or live) are not like for like: refused, unless --force, which marks them so.",
         epilog="examples:\n  python -m runner compare                    # previous vs latest\n"
-        "  python -m runner compare 0.1.0-main-3f2a 0.1.0-main-9c1b --json",
+        "  python -m runner compare 0.1.0-main-3f2a 0.1.0-main-9c1b --json\n"
+        "  python -m runner results                    # the stored results' names",
         formatter_class=HelpFormatter,
     )
     cmp.add_argument("runs", nargs="*", metavar="RUN", help="BEFORE AFTER; default: the last two")
     cmp.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    cmp.add_argument(
+        "--force",
+        action="store_true",
+        help="compare results that are not like for like, marked as such",
+    )
     dir_option(cmp, "--runs-dir", RUNS_ROOT)
     cmp.set_defaults(func=_compare)
 

@@ -41,6 +41,7 @@ from runner.cmdline import (
 )
 from runner.compare import Comparison, compare
 from runner.figures import money, plural
+from runner.history import previous
 from runner.inputs import MAX_RUNS
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
 from runner.render import (
@@ -63,7 +64,7 @@ from runner.sandbox import SandboxUnavailable
 from runner.sandbox import require as require_sandbox
 from runner.scenarios import ScenarioError, load_suite
 from runner.store import DEFAULT_ROOT as RUNS_ROOT
-from runner.store import Recording, RunStore, StoreError, git_identity
+from runner.store import Recording, RunStore, git_identity
 from runner.suite import PlanError, Progress, SuiteRunner, Unit, local_settings, plan
 from runner.tapes import Cassettes, ReplayMode
 from runner.terminal import json_visible, visible
@@ -357,20 +358,17 @@ def _finish(
     problems: list[str],
 ) -> int:
     saved = recording.finish(result)
-    baseline = store.previous(result.header, exclude=saved)
-    comparison = None
-    if baseline is not None:
-        try:
-            comparison = compare(store.load(baseline.path), result)
-        except StoreError as exc:
-            say(f"warning: cannot compare with the previous run: {exc}")
-            baseline = None
+    # Only a like-for-like previous result is compared; why another is not, in a line.
+    baseline, before, note = previous(store, result, exclude=saved)
+    comparison = None if before is None else compare(before, result)
+    if note is not None:
+        say(note)
     ab_command = args.command == "ab"
     ab = analyze(result) if len(lanes) > 1 or result.header.aa else None
     report = EvalReport(
         **dict(result),
         saved_to=str(saved),
-        baseline=str(baseline.path) if baseline else None,
+        baseline=str(baseline) if baseline else None,
         comparison=comparison,
         ab=ab,
         cache_problems=[*cache.problems, *problems],
@@ -397,10 +395,8 @@ def _finish(
         print(f"saved to {saved}")
         if comparison is not None and baseline is not None:
             print()
-            print(
-                render_comparison(comparison, before_name=baseline.path.name, after_name=saved.name)
-            )
-        else:
+            print(render_comparison(comparison, before_name=baseline.name, after_name=saved.name))
+        elif note is None:
             print("no previous run of this suite to compare with")
     if args.fail_on:
         # The gate replaces "every run passed": with it, failed runs are the A/B's data.

@@ -70,6 +70,16 @@ turn_count = _positive_of(int, "whole number", MAX_TURNS, "turns of one run")
 seconds = _positive_of(float, "number", MAX_TIMEOUT_S, "seconds (a day) a run may wait")
 
 
+def port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535; 0: any free one)")
+    return value
+
+
 def absolute(text: str) -> Path:
     """A path option, made absolute once, as the command starts: runs work in other folders
     (the CLI's and the reaper's working directory is the workspace), where a relative path

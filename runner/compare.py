@@ -6,10 +6,11 @@ Runs are matched by (scenario, lane, trial). ``compare`` returns pydantic models
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Generic, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from runner.figures import money, plural, secs
 from runner.results import RunResult, SuiteHeader, SuiteResult
@@ -102,10 +103,28 @@ class Comparison(BaseModel):
 
     before: SuiteHeader
     after: SuiteHeader
+    # What makes the two results differ in kind ("trials 1 -> 3"): empty when like for like.
+    not_like_for_like: list[str] = Field(default_factory=list)
     runs: list[RunChange]  # in the after result's order, removed runs last
     counts: dict[Status, int]
     totals: ComparisonTotals
     commentary: list[str]
+
+
+def differences(before: SuiteHeader, after: SuiteHeader) -> list[str]:
+    """What makes two results incomparable, one phrase each: runs are matched by scenario,
+    lane and trial, so another suite, lane set or trial count reads as runs new and removed,
+    and a scripted model's cost is no measure of a live one's."""
+    found = []
+    if os.path.normpath(before.suite) != os.path.normpath(after.suite):
+        found.append(f"suite {before.suite} -> {after.suite}")
+    if set(before.lanes) != set(after.lanes):
+        found.append(f"lanes {', '.join(before.lanes)} -> {', '.join(after.lanes)}")
+    if before.trials != after.trials:
+        found.append(f"trials {before.trials} -> {after.trials}")
+    if before.mode != after.mode:
+        found.append(f"model {before.mode} -> {after.mode}")
+    return found
 
 
 def compare(before: SuiteResult, after: SuiteResult) -> Comparison:
@@ -133,13 +152,15 @@ def compare(before: SuiteResult, after: SuiteResult) -> Comparison:
     counts: dict[Status, int] = dict.fromkeys(get_args(Status), 0)
     for change in runs:
         counts[change.status] += 1
+    unlike = differences(before.header, after.header)
     return Comparison(
         before=before.header,
         after=after.header,
+        not_like_for_like=unlike,
         runs=runs,
         counts=counts,
         totals=totals,
-        commentary=_commentary(runs, totals, counts),
+        commentary=_commentary(runs, totals, counts, unlike),
     )
 
 
@@ -201,9 +222,10 @@ def _flips(b: RunResult, a: RunResult) -> list[CheckFlip]:
 
 
 def _commentary(
-    runs: list[RunChange], totals: ComparisonTotals, counts: dict[Status, int]
+    runs: list[RunChange], totals: ComparisonTotals, counts: dict[Status, int], unlike: list[str]
 ) -> list[str]:
-    lines = [_verdict_line(r) for r in runs if r.status == "regressed"]
+    lines = [_unlike_line(unlike)] if unlike else []
+    lines += [_verdict_line(r) for r in runs if r.status == "regressed"]
     lines += [_verdict_line(r) for r in runs if r.status == "improved"]
     lines += [_verdict_line(r) for r in runs if r.status == "unchanged" and _reasons(r)]
     lines += [line for r in runs if (line := _figures_line(r))]
@@ -218,8 +240,15 @@ def _commentary(
             f"Nothing changed: the same {plural(totals.runs_after, 'run')}, {passed} passed in "
             "both, same tools and checks, no notable cost, turn or duration change."
         ]
-    lines.append(_overall(totals, counts))
+    lines.append(_overall(totals, counts, like=not unlike))
     return lines
+
+
+def _unlike_line(unlike: list[str]) -> str:
+    return (
+        f"Not like for like: {'; '.join(unlike)}. Runs new, removed and the totals' change "
+        "come from that difference, not from a change in the skill or the agent."
+    )
 
 
 def _reasons(r: RunChange) -> list[str]:
@@ -249,12 +278,18 @@ def _notable(c: Change[N], minimum: float) -> bool:
 
 
 def _figures(
-    cost: Change[float], turns: Change[int], duration: Change[int], *, any_cost: bool = False
+    cost: Change[float],
+    turns: Change[int],
+    duration: Change[int],
+    *,
+    any_cost: bool = False,
+    like: bool = True,
 ) -> list[str]:
-    """The notable ones of the three, as text (the cost whenever known, with ``any_cost``)."""
+    """The notable ones of the three, as text (the cost whenever known, with ``any_cost``);
+    without ``like``, the cost as figures only, no headline percentage."""
     parts = []
     if _notable(cost, MIN_COST_USD) or (any_cost and cost.delta is not None):
-        parts.append(_cost_text(cost))
+        parts.append(_cost_text(cost, relative=like))
     if _notable(turns, MIN_TURNS):
         parts.append(f"turns {turns.before} -> {turns.after}")
     if _notable(duration, MIN_DURATION_MS):
@@ -279,7 +314,7 @@ def _tools_line(r: RunChange) -> str | None:
     return f"{r.run_id} {'; '.join(parts)}." if parts else None
 
 
-def _overall(totals: ComparisonTotals, counts: dict[Status, int]) -> str:
+def _overall(totals: ComparisonTotals, counts: dict[Status, int], *, like: bool) -> str:
     parts = [
         _plural(counts["regressed"], "regression"),
         _plural(counts["improved"], "improvement"),
@@ -289,12 +324,15 @@ def _overall(totals: ComparisonTotals, counts: dict[Status, int]) -> str:
         f"passed {totals.passed_before}/{totals.runs_before} -> "
         f"{totals.passed_after}/{totals.runs_after}"
     ]
-    tail += _figures(totals.cost_usd, totals.num_turns, totals.duration_ms, any_cost=True)
+    tail += _figures(
+        totals.cost_usd, totals.num_turns, totals.duration_ms, any_cost=True, like=like
+    )
     unknown = (totals.unknown_cost_before, totals.unknown_cost_after)
     if any(unknown):
         # The sums leave these runs out, so the cost change above is not like for like.
         tail.append(f"cost unknown for {unknown[0]} run(s) before, {unknown[1]} after")
-    return f"Overall: {flips}; {'; '.join(tail)}."
+    head = "Overall" if like else "Overall (not like for like)"
+    return f"{head}: {flips}; {'; '.join(tail)}."
 
 
 def _id_list(runs: list[RunChange]) -> str:
@@ -315,7 +353,7 @@ def _times(n: int) -> str:
     return "once" if n == 1 else f"{n} times"
 
 
-def _cost_text(c: Change[float]) -> str:
+def _cost_text(c: Change[float], *, relative: bool = True) -> str:
     span = f"{money(c.before)} -> {money(c.after)}"
     ratio = c.ratio
-    return f"cost {span}" if ratio is None else f"cost {ratio:+.0%} ({span})"
+    return f"cost {span}" if ratio is None or not relative else f"cost {ratio:+.0%} ({span})"

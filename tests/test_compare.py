@@ -29,7 +29,9 @@ def run(
     return RunResult(scenario=scenario, lane=lane, trial=trial, passed=passed, **(fields | kw))
 
 
-def suite(*runs: RunResult, started_at: str = "2026-11-21T10:00:00Z") -> SuiteResult:
+def suite(
+    *runs: RunResult, started_at: str = "2026-11-21T10:00:00Z", lanes: list[str] | None = None
+) -> SuiteResult:
     h = SuiteHeader(
         runner_version="0.1.0",
         branch="main",
@@ -37,7 +39,7 @@ def suite(*runs: RunResult, started_at: str = "2026-11-21T10:00:00Z") -> SuiteRe
         started_at=started_at,
         partial=False,
         suite="suites/greet",
-        lanes=sorted({r.lane for r in runs}),
+        lanes=lanes or sorted({r.lane for r in runs}),
         scenarios=sorted({r.scenario for r in runs}),
         trials=1,
         mode="scripted",
@@ -144,17 +146,20 @@ def test_flipped_checks() -> None:
 
 
 def test_commentary_order_and_verdict() -> None:
+    lanes = ["better", "fresh", "gone", "pricier", "worse"]  # the same eval, runs lost and found
     before = suite(
         run(lane="better", passed=False, cost_usd=0.004),
         run(lane="worse", passed=True, cost_usd=0.004),
         run(lane="pricier", cost_usd=0.004, num_turns=3, tool_sequence=["Skill"]),
         run(lane="gone"),
+        lanes=lanes,
     )
     after = suite(
         run(lane="better", passed=True, cost_usd=0.004),
         run(lane="worse", passed=False, cost_usd=0.004),
         run(lane="pricier", cost_usd=0.008, num_turns=7, tool_sequence=[]),
         run(lane="fresh", passed=False),
+        lanes=lanes,
     )
     lines = compare(before, after).commentary
     assert lines[0].startswith("greet/worse#0 regressed")  # regressions lead, whatever the order

@@ -33,13 +33,13 @@ def json_element(element_id: str, model: BaseModel) -> str:
     return f'<script type="application/json" id="{element_id}">{payload}</script>\n'
 
 
-def _digest(text: str) -> str:
+def csp_digest(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
 def _head(title: str, css: str, js: str) -> str:
     policy = (
-        f"default-src 'none'; script-src {_digest(js)}; style-src {_digest(css)}; "
+        f"default-src 'none'; script-src {csp_digest(js)}; style-src {csp_digest(css)}; "
         "base-uri 'none'; form-action 'none'"
     )
     return f"""<!doctype html>

@@ -463,6 +463,14 @@ function comparisonView(c) {
     "section",
     { class: "comparison", data: { testid: "comparison" } },
     h("h2", null, c.before + " → " + c.after),
+    // Results of another suite, lanes, trials or model: its figures are no change of anything.
+    k.not_like_for_like.length
+      ? h("p", {
+          class: "badge warn unlike",
+          data: { testid: "not-like-for-like" },
+          text: "not like for like: " + k.not_like_for_like.join("; "),
+        })
+      : null,
     h("p", { class: "muted", text: "before: " + side(k.before) + " · after: " + side(k.after) }),
     h(
       "p",

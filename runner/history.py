@@ -1,0 +1,160 @@
+"""Every stored result at a glance (``results``, the ``view`` list page), and the previous result
+a new one is compared with, only when the two are like for like."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import NamedTuple
+
+from pydantic import BaseModel
+
+from runner.compare import differences
+from runner.figures import money, plural
+from runner.results import SuiteHeader, SuiteResult
+from runner.store import PARTIAL_SUFFIX, RunStore, StoreError, started
+from runner.terminal import visible
+
+
+class LanePass(BaseModel):
+    lane: str
+    passed: int
+    runs: int
+
+    @property
+    def text(self) -> str:
+        rate = f"{self.passed / self.runs:.0%}" if self.runs else "-"
+        return f"{self.lane} {rate} ({self.passed}/{self.runs})"
+
+
+class Listed(BaseModel):
+    """One stored result, as the list shows it."""
+
+    name: str  # the file's name in the store
+    started_at: str  # UTC, ISO 8601
+    suite: str
+    lanes: list[str]
+    scenarios: int
+    trials: int
+    runs: int
+    planned: int
+    partial: bool
+    mode: str  # scripted: nothing was billed, whatever the runs' prices say
+    cost: str  # "scripted: nothing billed", or the runs' cost (and what reached a bill)
+    pass_rates: list[LanePass]  # per lane, in the eval's order
+
+    @property
+    def when(self) -> str:
+        """2026-12-05 14:30Z: to the minute, as the list shows it."""
+        return self.started_at[:16].replace("T", " ") + "Z"
+
+
+class Unreadable(BaseModel):
+    name: str
+    why: str
+
+
+class Listing(BaseModel):
+    root: str
+    results: list[Listed]  # newest last
+    unreadable: list[Unreadable]
+
+
+def cost_line(header: SuiteHeader) -> str:
+    """What the result cost, never a scripted model's priced tokens as if billed."""
+    t = header.totals
+    if header.mode == "scripted":
+        return "scripted: nothing billed"
+    unknown = f", {t.unknown_cost} unknown" if t.unknown_cost else ""
+    billed = "" if abs(t.billed_usd - t.cost_usd) < 5e-5 else f" (billed {money(t.billed_usd)})"
+    return f"{money(t.cost_usd)}{unknown}{billed}"
+
+
+def listed(name: str, result: SuiteResult) -> Listed:
+    h = result.header
+    runs = Counter(r.lane for r in result.runs)
+    passed = Counter(r.lane for r in result.runs if r.passed)
+    return Listed(
+        name=name,
+        started_at=started(h).isoformat(timespec="seconds"),
+        suite=h.suite,
+        lanes=h.lanes,
+        scenarios=len(h.scenarios),
+        trials=h.trials,
+        runs=len(result.runs),
+        planned=h.planned,
+        partial=h.partial or name.endswith(PARTIAL_SUFFIX),
+        mode=h.mode,
+        cost=cost_line(h),
+        pass_rates=[
+            LanePass(lane=lane, passed=passed[lane], runs=runs[lane]) for lane in result.lanes_run()
+        ],
+    )
+
+
+def stored_names(root: Path) -> list[str]:
+    """The result files' names in the store (hidden ones are a writer's temporaries)."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.glob("*.json") if not p.name.startswith("."))
+
+
+def listing(store: RunStore) -> Listing:
+    """Every file in the store read whole (the pass rates need its runs); one that cannot be
+    read is listed with why, never raised."""
+    found: list[Listed] = []
+    unreadable = []
+    for name in stored_names(store.root):
+        try:
+            found.append(listed(name, store.load(store.root / name)))
+        except StoreError as exc:  # a time that is no time, too: listed() reads it
+            unreadable.append(Unreadable(name=name, why=_why(str(exc), store.root / name)))
+    found.sort(key=lambda r: (r.started_at, r.name))  # all UTC, so the text sorts as the time
+    return Listing(root=str(store.root), results=found, unreadable=unreadable)
+
+
+def _why(message: str, path: Path) -> str:
+    # StoreError names the file first; the list names it already.
+    return message.removeprefix(f"{path}: ")
+
+
+def render_listing(found: Listing) -> str:
+    """One line per result, newest last, then the unreadable files; names and suites are the
+    user's, made visible (never a raw escape)."""
+    lines = []
+    for r in found.results:
+        rates = ", ".join(p.text for p in r.pass_rates) or "no runs"
+        partial = f"  PARTIAL {r.runs}/{r.planned} runs" if r.partial else ""
+        lines.append(
+            f"{r.name}  {r.when}  {r.suite}  {', '.join(r.lanes)}  "
+            f"{plural(r.scenarios, 'scenario')} × {plural(r.trials, 'trial')}  "
+            f"pass {rates}  {r.cost}{partial}"
+        )
+    lines += [f"{u.name}  unreadable: {u.why}" for u in found.unreadable]
+    return "\n".join(visible(line) for line in lines)
+
+
+class Previous(NamedTuple):
+    """The result before one, to compare with; or none, and why not in a line (``note``)."""
+
+    path: Path | None = None
+    result: SuiteResult | None = None
+    note: str | None = None
+
+
+def previous(store: RunStore, result: SuiteResult, *, exclude: Path) -> Previous:
+    """The previous complete result of the same suite, if it is like for like."""
+    before = store.previous(result.header, exclude=exclude)
+    if before is None:
+        return Previous()
+    try:
+        loaded = store.load(before.path)
+    except StoreError as exc:
+        return Previous(note=f"warning: cannot compare with the previous run: {exc}")
+    unlike = differences(loaded.header, result.header)
+    if unlike:
+        return Previous(
+            note=f"not compared with the previous run {before.path.name}: not like for like "
+            f"({'; '.join(unlike)})"
+        )
+    return Previous(before.path, loaded)

@@ -1,0 +1,32 @@
+"""A report page of results in the store, as ``report`` writes it and ``view`` serves it."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+from typing import NamedTuple
+
+from runner.history import previous
+from runner.report.page import build_page
+from runner.report.views import StoredResult
+from runner.store import RunStore
+
+
+class ReportPage(NamedTuple):
+    html: str
+    runs: int  # in the results shown
+    note: str | None  # why the previous result is not compared, for the terminal
+
+
+def report_page(store: RunStore, paths: list[Path]) -> ReportPage:
+    """The page ``report`` writes for these stored results: each compared with the one before
+    it, or one alone with the previous like-for-like result."""
+    results = [StoredResult(name=path.name, result=store.load(path)) for path in paths]
+    comparisons = list(pairwise(results))
+    note = None
+    if len(results) == 1:
+        before_path, before, note = previous(store, results[0].result, exclude=paths[0])
+        if before_path is not None and before is not None:
+            comparisons = [(StoredResult(before_path.name, before), results[0])]
+    runs = sum(len(r.result.runs) for r in results)
+    return ReportPage(build_page(results, comparisons), runs, note)
