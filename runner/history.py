@@ -99,23 +99,44 @@ def stored_names(root: Path) -> list[str]:
     return sorted(p.name for p in root.glob("*.json") if not p.name.startswith("."))
 
 
-def listing(store: RunStore) -> Listing:
+# A file's identity and version: the store writes by rename, so a new result is a new inode.
+Stamp = tuple[int, int, int]
+Memo = dict[str, tuple[Stamp, Listed | Unreadable]]
+
+
+def listing(store: RunStore, memo: Memo | None = None) -> Listing:
     """Every file in the store read whole (the pass rates need its runs); one that cannot be
-    read is listed with why, never raised."""
+    read is listed with why, never raised. With ``memo`` (a server's, kept between calls), a
+    file unchanged since it was last read is not read again."""
+    memo = {} if memo is None else memo
     found: list[Listed] = []
-    unreadable = []
-    for name in stored_names(store.root):
+    unreadable: list[Unreadable] = []
+    names = stored_names(store.root)
+    for name in names:
+        path = store.root / name
         try:
-            found.append(listed(name, store.load(store.root / name)))
-        except StoreError as exc:  # a time that is no time, too: listed() reads it
-            unreadable.append(Unreadable(name=name, why=_why(str(exc), store.root / name)))
+            st = path.stat()
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except OSError:
+            continue  # gone since the folder was listed
+        known = memo.get(name)
+        entry = known[1] if known is not None and known[0] == stamp else _entry(store, path)
+        memo[name] = (stamp, entry)
+        if isinstance(entry, Listed):
+            found.append(entry)
+        else:
+            unreadable.append(entry)
+    for gone in memo.keys() - set(names):
+        del memo[gone]
     found.sort(key=lambda r: (r.started_at, r.name))  # all UTC, so the text sorts as the time
     return Listing(root=str(store.root), results=found, unreadable=unreadable)
 
 
-def _why(message: str, path: Path) -> str:
-    # StoreError names the file first; the list names it already.
-    return message.removeprefix(f"{path}: ")
+def _entry(store: RunStore, path: Path) -> Listed | Unreadable:
+    try:
+        return listed(path.name, store.load(path))
+    except StoreError as exc:  # a time that is no time, too: listed() reads it
+        return Unreadable(name=path.name, why=str(exc).removeprefix(f"{path}: "))
 
 
 def render_listing(found: Listing) -> str:

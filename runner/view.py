@@ -8,13 +8,14 @@ name this server as its Host, so a web page cannot reach it through a rebound DN
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from runner.history import listing, stored_names
+from runner.history import Memo, listing, stored_names
 from runner.report.listing import href, listing_page
 from runner.report.stored import report_page
 from runner.store import RunStore, StoreError
@@ -39,6 +40,8 @@ class Site:
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
+        self.memo: Memo = {}  # the list's rows by file, read again only when a file changes
+        self.memo_lock = threading.Lock()  # one request at a time updates it
 
     def stored(self, name: str) -> Path | None:
         """The file ``name`` (or ``name``.json) names in the store, if it is one, inside it."""
@@ -54,7 +57,9 @@ class Site:
         url = urlsplit(target)
         parts = [unquote(p) for p in url.path.split("/")[1:]]
         if parts in ([], [""]):
-            page, csp = listing_page(listing(self.store))
+            with self.memo_lock:
+                found = listing(self.store, self.memo)
+            page, csp = listing_page(found)
             return Reply(HTTPStatus.OK, page, headers={"Content-Security-Policy": csp})
         if parts == ["compare"]:
             return self._chosen_pair(parse_qs(url.query))
@@ -70,7 +75,8 @@ class Site:
         if missing:
             return _text(HTTPStatus.NOT_FOUND, f"{missing[0]}: no such result in the store")
         try:
-            page = report_page(self.store, [p for p in paths if p is not None])
+            # A store of its own: RunStore keeps the problems of its last scan.
+            page = report_page(RunStore(self.store.root), [p for p in paths if p is not None])
         except StoreError as exc:
             return _text(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc))
         return Reply(HTTPStatus.OK, page.html)

@@ -86,9 +86,17 @@ def test_a_result_and_a_pair_are_report_pages(served: Served) -> None:
 
 
 def test_a_result_stored_while_serving_is_listed(served: Served) -> None:
-    later = stored(served.store.root, ab_result([(1, 2)], 2), day=9)
+    s = served.store
+    assert 'data-testid="unreadable"' in get(served.url)[2]
+    later = stored(s.root, ab_result([(1, 2)], 2), day=9)
+    # The broken file made whole, as the store writes: beside it, then renamed over it.
+    whole = s.root / ".whole.tmp"
+    whole.write_text(s.scripted.read_text())
+    whole.rename(s.corrupt)
     _, _, page = get(served.url)
     assert f'data-name="{later.name}"' in page
+    assert f'data-name="{s.corrupt.name}"' in page
+    assert 'data-testid="unreadable"' not in page
     assert get(served.url + "result/" + later.name)[0] == 200
 
 
