@@ -219,3 +219,15 @@ def test_a_pair_not_like_for_like_is_marked_in_the_browser(
     screenshot(page, "view-compare-not-like-for-like", full_page=True)
     pair.assert_clean()
     page.close()
+
+
+def test_the_list_at_phone_width_scrolls_its_table_not_the_page(
+    browser: Browser, served: Served
+) -> None:
+    listed = open_url(browser, served.url, viewport={"width": 390, "height": 844})
+    page = listed.page
+    page_wide = page.evaluate("document.documentElement.scrollWidth")
+    assert page_wide <= 390
+    screenshot(page, "view-list-narrow")
+    listed.assert_clean()
+    page.close()
