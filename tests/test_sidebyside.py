@@ -153,6 +153,20 @@ def test_a_run_opens_side_by_side_with_its_other_lane(side: Opened, evaluated: E
     side.assert_clean()
 
 
+def test_a_transcript_on_a_phone(browser: Browser, side_file: Path) -> None:
+    opened = open_page(browser, side_file, viewport={"width": 390, "height": 844})
+    page = opened.page
+    page.locator(".run-row[data-lane='agent-skill']").first.click()
+    expect(page.locator(".detail").get_by_test_id("edit")).to_be_visible()
+    # The transcript wraps within the screen (the runs table's own columns are its own matter).
+    box = page.locator(".run-detail").bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] <= 390
+    screenshot(page, "transcript-390px", full_page=True)
+    opened.assert_clean()
+    opened.page.close()
+
+
 def test_on_a_phone_the_columns_stack(browser: Browser, side_file: Path) -> None:
     opened = open_page(browser, side_file, viewport={"width": 390, "height": 844})
     page = opened.page
