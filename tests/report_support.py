@@ -38,6 +38,33 @@ def run_folder(tmp: Path, name: str, stream: bytes | None = None) -> Path:
     return folder
 
 
+def stream_line(event: dict[str, Any]) -> bytes:
+    """One line of a made-up stream-json transcript."""
+    return json.dumps(event).encode() + b"\n"
+
+
+def assistant_line(msg_id: str, *content: dict[str, Any]) -> bytes:
+    message = {"id": msg_id, "model": "claude-sonnet-4-5", "content": list(content)}
+    return stream_line({"type": "assistant", "message": message, "parent_tool_use_id": None})
+
+
+def tool_use(call_id: str, name: str, **tool_input: Any) -> dict[str, Any]:
+    return {"type": "tool_use", "id": call_id, "name": name, "input": tool_input}
+
+
+def tool_result_line(call_id: str, text: str) -> bytes:
+    block = {"type": "tool_result", "tool_use_id": call_id, "content": text}
+    return stream_line(
+        {"type": "user", "message": {"content": [block]}, "parent_tool_use_id": None}
+    )
+
+
+def result_line(text: str) -> bytes:
+    """The run's end: success, with ``text`` as its final text."""
+    event = {"type": "result", "subtype": "success", "is_error": False, "result": text}
+    return stream_line({**event, "num_turns": 5, "total_cost_usd": 0.01})
+
+
 def fixture_run(
     tmp: Path, name: str, *, lane: str = "agent-baseline", trial: int = 0, passed: bool = True
 ) -> RunResult:

@@ -104,7 +104,9 @@ def test_tool_calls_are_paired_with_their_results(tmp_path: Path) -> None:
     assert by_name["Bash"].result is not None
     assert by_name["Bash"].result.text.text == "hello"
     assert by_name["Bash"].hint == "Run the script"
-    assert json.loads(by_name["Read"].input.text) == {"file_path": "hello.py"}
+    read_input = by_name["Read"].input
+    assert read_input is not None  # a Read stays JSON; an Edit or Write has its own view
+    assert json.loads(read_input.text) == {"file_path": "hello.py"}
     assert all(c.result is not None and not c.result.is_error for c in calls(items))
     assert not any(isinstance(i, ToolResultItem) for i in items)  # every result found its call
     assert isinstance(items[0], ThinkingItem)
@@ -130,10 +132,12 @@ def test_long_inputs_and_results_are_clipped_with_the_count_cut(tmp_path: Path) 
             for b in ev["message"]["content"]
             if b["type"] == "tool_use"
         )
-    pretty = json.dumps(given, indent=2, ensure_ascii=False)
-    assert len(pretty) > 1_000_000  # the whole file is in the Write's input
-    assert write.input.text == pretty[:CLIP_CHARS]
-    assert write.input.cut == len(pretty) - CLIP_CHARS
+    content = given["content"]
+    assert len(content) > 1_000_000  # the whole file is in the Write's input
+    # A Write is shown as the file it wrote, clipped as any long text.
+    assert write.path == given["file_path"]
+    assert write.input is None
+    assert write.written == Clip(text=content[:CLIP_CHARS], cut=len(content) - CLIP_CHARS)
     long = "y" * (CLIP_CHARS + 123)
     stream = assistant({"type": "tool_use", "id": "t1", "name": "Read", "input": {}})
     folder = run_folder(tmp_path, "long_result", stream + tool_result("t1", long))
@@ -271,7 +275,8 @@ def test_a_hostile_transcript_stays_inside_its_element(tmp_path: Path) -> None:
     page = build_report([StoredResult(ATTACK, suite_of([run]))])
     assert "<script>alert" not in page
     assert "<!--" not in page
-    assert sum(tag == "script" for tag, _ in tags(page)) == 3  # data, one run, the code
+    # data, the code, one run, its result's extras (no pair: one run)
+    assert sum(tag == "script" for tag, _ in tags(page)) == 4
     detail = json_element(page, "run-0-0")
     text, call = detail["timeline"]["items"]
     assert text["text"]["text"] == ATTACK

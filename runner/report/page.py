@@ -1,7 +1,9 @@
 """The dashboard as one HTML file: a skeleton, the CSS and JS inlined from ``assets/``, and the
 data as JSON elements: one for the tables, one per run for its transcript, parsed only when
-its row is opened. Nothing is fetched: a Content-Security-Policy lets only this page's own
-script and style run, so a transcript that breaks out of its element still cannot run code."""
+its row is opened, and per result its extras (SKILL.md texts, the pairs offered side by side)
+and one per pair of runs, parsed only when the pair is shown. Nothing is fetched: a
+Content-Security-Policy lets only this page's own script and style run, so a transcript that
+breaks out of its element still cannot run code."""
 
 from __future__ import annotations
 
@@ -13,7 +15,14 @@ from importlib.resources import files
 
 from pydantic import BaseModel
 
-from runner.report.views import StoredResult, detail_id, page_data, run_detail
+from runner.report.views import (
+    ResultDetails,
+    StoredResult,
+    detail_id,
+    extras_id,
+    page_data,
+    pair_id,
+)
 
 
 class AssetError(ValueError):
@@ -65,6 +74,7 @@ def _head(title: str, css: str, js: str) -> str:
 <button type="button" role="tab" data-view="runs" data-testid="tab-runs">Runs</button>
 <button type="button" role="tab" data-view="ab" data-testid="tab-ab">A/B</button>
 <button type="button" role="tab" data-view="compare" data-testid="tab-compare">Compare</button>
+<button type="button" role="tab" data-view="side" data-testid="tab-side">Side by side</button>
 </nav>
 <main>
 <section id="view-runs">
@@ -84,6 +94,7 @@ def _head(title: str, css: str, js: str) -> str:
 </section>
 <section id="view-ab" hidden></section>
 <section id="view-compare" hidden></section>
+<section id="view-side" hidden></section>
 </main>
 <noscript>This report draws its tables with JavaScript; please enable it.</noscript>
 """
@@ -91,7 +102,7 @@ def _head(title: str, css: str, js: str) -> str:
 
 # The page's script, in order: one function scope, so each part uses the ones before it and
 # the last (dashboard.js) sets the page up once every function is defined.
-SCRIPT_PARTS = ("core.js", "transcript.js", "dashboard.js")
+SCRIPT_PARTS = ("core.js", "markdown.js", "transcript.js", "sidebyside.js", "dashboard.js")
 
 
 def script() -> str:
@@ -101,8 +112,12 @@ def script() -> str:
 
 def _details(results: Sequence[StoredResult]) -> Iterator[str]:
     for i, stored in enumerate(results):
-        for j, run in enumerate(stored.result.runs):
-            yield json_element(detail_id(i, j), run_detail(run))
+        built = ResultDetails(stored)
+        for j, detail in enumerate(built.details()):
+            yield json_element(detail_id(i, j), detail)
+        yield json_element(extras_id(i), built.extras())
+        for pair in built.pairs():
+            yield json_element(pair_id(i, pair.a, pair.b), pair)
 
 
 def build_page(

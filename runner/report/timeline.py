@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from runner.engine import RunRecord
 from runner.figures import plural
 from runner.inputs import RESULT_FILE_BYTES, open_input, read_input
+from runner.report.diffs import unified
 from runner.stream import iter_events
 from runner.transcript import (
     NoticeEvent,
@@ -62,6 +63,7 @@ class Clip(BaseModel):
 class TextItem(BaseModel):
     kind: Literal["text"] = "text"
     text: Clip
+    final: bool = False  # the run's final text, which its result repeats (shown once, here)
 
 
 class ThinkingItem(BaseModel):
@@ -74,14 +76,26 @@ class ToolOutput(BaseModel):
     is_error: bool
 
 
+class EditDiff(BaseModel):
+    """One edit of an Edit or MultiEdit call: old_string to new_string as diff lines."""
+
+    lines: list[str]
+    cut: int = 0
+    replace_all: bool = False
+
+
 class ToolCallItem(BaseModel):
-    """A tool call, its result once it came, and (Agent/Task) the subagent's own events."""
+    """A tool call, its result once it came, and (Agent/Task) the subagent's own events. An
+    Edit or MultiEdit comes as ``edits``, a Write as the file it wrote, instead of JSON."""
 
     kind: Literal["tool_call"] = "tool_call"
     id: str
     name: str
     hint: str  # one line from the input, for the collapsed view
-    input: Clip  # pretty JSON
+    input: Clip | None = None  # pretty JSON, when not shown as edits or a written file
+    path: str | None = None  # Edit, MultiEdit, Write: the file
+    edits: list[EditDiff] | None = None
+    written: Clip | None = None  # Write: the content
     result: ToolOutput | None = None
     children: list[Item] = Field(default_factory=list)
 
@@ -180,12 +194,58 @@ def build_items(events: Iterable[TranscriptEvent]) -> list[Item]:
             inside(owner or ev.parent_tool_use_id).append(_task(ev))
         else:
             inside(ev.parent_tool_use_id).append(_item(ev))
+    _final_once(top)
     return top
 
 
+def _final_once(top: list[Item]) -> None:
+    """The result repeats the last text: that text is marked final and the result's dropped."""
+    result = next((i for i in reversed(top) if isinstance(i, ResultItem)), None)
+    last = next((i for i in reversed(top) if isinstance(i, TextItem)), None)
+    if result is None or result.text is None or last is None:
+        return
+    if result.text.text.strip() == last.text.text.strip() and result.text.cut == last.text.cut:
+        last.final = True
+        result.text = None
+
+
 def _call(ev: ToolUseEvent) -> ToolCallItem:
-    pretty = json.dumps(ev.input, indent=2, ensure_ascii=False)
-    return ToolCallItem(id=ev.id, name=ev.name, hint=_hint(ev.input), input=Clip.of(pretty))
+    call = ToolCallItem(id=ev.id, name=ev.name, hint=_hint(ev.input))
+    path, edits, written = _file_input(ev.name, ev.input)
+    if path is not None and (edits is not None or written is not None):
+        call.path, call.edits, call.written = path, edits, written
+    else:
+        call.input = Clip.of(json.dumps(ev.input, indent=2, ensure_ascii=False))
+    return call
+
+
+def _edit(edit: Any) -> EditDiff | None:
+    if not isinstance(edit, dict):
+        return None
+    old, new = edit.get("old_string"), edit.get("new_string")
+    if not isinstance(old, str) or not isinstance(new, str):
+        return None
+    lines, cut = unified(old, new, context=-1)
+    return EditDiff(lines=lines, cut=cut, replace_all=edit.get("replace_all") is True)
+
+
+def _file_input(
+    name: str, tool_input: dict[str, Any]
+) -> tuple[str | None, list[EditDiff] | None, Clip | None]:
+    """An Edit's or MultiEdit's edits, or a Write's content, when the input has their shape;
+    anything else stays JSON."""
+    path = tool_input.get("file_path")
+    if not isinstance(path, str):
+        return None, None, None
+    if name == "Write" and isinstance(content := tool_input.get("content"), str):
+        return path, None, Clip.of(content)
+    raw = (
+        tool_input.get("edits") if name == "MultiEdit" else [tool_input] if name == "Edit" else None
+    )
+    edits = [_edit(e) for e in raw] if isinstance(raw, list) and raw else None
+    if edits is None or any(e is None for e in edits):
+        return path, None, None
+    return path, [e for e in edits if e is not None], None
 
 
 def _hint(tool_input: dict[str, Any]) -> str:

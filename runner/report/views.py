@@ -4,7 +4,7 @@ so the page shows what the terminal shows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -14,7 +14,17 @@ from runner.compare import Comparison, compare
 from runner.figures import secs
 from runner.lanes import LANES
 from runner.render import cost_text, headline, status_text
-from runner.report.timeline import Clip, Timeline, load_timeline
+from runner.report.pairs import (
+    PairView,
+    RunFiles,
+    align,
+    compare_checks,
+    default_pair,
+    file_diffs,
+    pair_indices,
+)
+from runner.report.received import KeyInputs, Received, SkillView, Suite, read_key
+from runner.report.timeline import Clip, Timeline, ToolCallItem, load_timeline
 from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult
 
 
@@ -56,7 +66,16 @@ class RunDetail(BaseModel):
     error: Clip | None
     checks: list[CheckResult]
     run_dir: str | None
+    received: Received  # the instruction, nudge and skill the run was given
     timeline: Timeline
+
+
+class ResultExtras(BaseModel):
+    """A result's side-by-side index and the SKILL.md texts its runs name (once each)."""
+
+    skills: dict[str, SkillView]
+    pairs: list[tuple[int, int]]  # the pairs of runs with a side-by-side element
+    default: tuple[int, int] | None  # the A/B effect's first pair
 
 
 class ResultView(BaseModel):
@@ -112,15 +131,73 @@ def row(r: RunResult, detail: str) -> Row:
     )
 
 
-def run_detail(r: RunResult) -> RunDetail:
+def extras_id(result: int) -> str:
+    return f"extras-{result}"
+
+
+def pair_id(result: int, a: int, b: int) -> str:
+    return f"pair-{result}-{a}-{b}"
+
+
+def run_detail(r: RunResult, suite: Suite, key: KeyInputs | None) -> RunDetail:
     return RunDetail(
         run_id=r.run_id,
         exit_reason=r.exit_reason,
         error=None if r.error is None else Clip.of(r.error),
         checks=r.checks,
         run_dir=r.run_dir,
+        received=suite.received(r.scenario, r.lane, key),
         timeline=load_timeline(r.run_dir),
     )
+
+
+def _tools(t: Timeline) -> list[str]:
+    """The run's top-level calls, as the page finds them in its timeline."""
+    return [i.name for i in t.items if isinstance(i, ToolCallItem)]
+
+
+class ResultDetails:
+    """One result's runs' details, then its extras and its pairs. Each detail is made when it
+    is asked for and not kept (a thousand timelines need not sit in memory at once): only
+    what the pairs need stays, each run's tool names and the files it changed."""
+
+    def __init__(self, stored: StoredResult) -> None:
+        self.runs = stored.result.runs
+        self.lanes = stored.result.lanes_run()
+        self.suite = Suite(stored.result.header.suite)
+        self.tools: dict[int, list[str]] = {}
+        self.files: dict[int, RunFiles | None] = {}
+
+    def details(self) -> Iterator[RunDetail]:
+        for i, r in enumerate(self.runs):
+            key = read_key(r.run_dir)
+            detail = run_detail(r, self.suite, key)
+            self.tools[i] = _tools(detail.timeline)
+            fixture = self.suite.fixture(r.scenario, key)
+            known = fixture is not None or (key is not None and key.fixture is None)
+            self.files[i] = RunFiles.of(r, fixture, known)
+            yield detail
+
+    def extras(self) -> ResultExtras:
+        """After ``details``: the SKILL.md texts they named, and the pairs."""
+        return ResultExtras(
+            skills=self.suite.skills,
+            pairs=pair_indices(self.runs),
+            default=default_pair(self.runs, self.lanes),
+        )
+
+    def pairs(self) -> Iterator[PairView]:
+        """After ``details``: each pair compared."""
+        for a, b in pair_indices(self.runs):
+            diffs, note = file_diffs(self.files[a], self.files[b])
+            yield PairView(
+                a=a,
+                b=b,
+                tools=align(self.tools[a], self.tools[b]),
+                checks=compare_checks(self.runs[a].checks, self.runs[b].checks),
+                files=diffs,
+                files_note=note,
+            )
 
 
 def result_view(stored: StoredResult, index: int) -> ResultView:

@@ -11,7 +11,7 @@ function readJson(id) {
 }
 
 const data = readJson("report-data") || { results: [], comparisons: [] };
-const state = { result: data.results.length - 1, lane: null };
+const state = { result: data.results.length - 1, lane: null, side: null }; // side: the pair shown side by side
 
 // An element: h("td", {class: "num", text: "3", data: {lane: "x"}, on: {click: f}}, child, ...).
 // Children are nodes, strings (as text nodes) or arrays of them; null and false are skipped.

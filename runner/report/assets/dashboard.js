@@ -84,7 +84,14 @@ function toggleRun(line) {
     detail = h(
       "div",
       { class: "detail", role: "row" },
-      h("div", { role: "cell" }, runDetail(readJson(line.dataset.detail), currentRows()[line.dataset.row])),
+      h(
+        "div",
+        { role: "cell" },
+        runDetail(readJson(line.dataset.detail), currentRows()[line.dataset.row], {
+          result: state.result,
+          index: Number(line.dataset.row),
+        }),
+      ),
     );
     line.after(detail);
   }
@@ -523,16 +530,19 @@ function showView(name) {
     tab.setAttribute("aria-selected", String(tab.dataset.view === name));
   }
   for (const view of document.querySelectorAll("main > section")) view.hidden = view.id !== "view-" + name;
+  if (name === "side") renderSide(); // drawn when shown: it parses a pair and two transcripts
 }
 
 function showResult(index) {
   state.result = index;
   state.lane = null;
+  state.side = null;
   const result = data.results[index];
   renderHeadline(result);
   renderInfo(result);
   renderRuns(result);
   renderAb(result);
+  if (!document.getElementById("view-side").hidden) renderSide();
 }
 
 function setupPicker() {

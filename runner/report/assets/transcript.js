@@ -30,13 +30,51 @@ function toolOutput(out) {
   );
 }
 
+// A unified diff's lines, each coloured by its first character (runner/report/diffs.py).
+const DIFF_CLASS = { "+": "add", "-": "del", "@": "hunk" };
+
+function diffView(lines, cut) {
+  return h(
+    "pre",
+    { class: "diff", data: { testid: "diff" } },
+    lines.map((line) => h("span", { class: "dl " + (DIFF_CLASS[line[0]] || "ctx"), text: line + "\n" })),
+    cut ? h("span", { class: "clipped", text: "… " + plural(cut, "more line") }) : null,
+  );
+}
+
+// What a call did, as a person reads it: an Edit as its diff, a Write as the file, else JSON.
+function toolInput(it) {
+  if (it.edits) {
+    return h(
+      "div",
+      { class: "file-edit", data: { testid: "edit" } },
+      h("code", { class: "path", text: it.path }),
+      it.edits.map((e, i) => [
+        it.edits.length > 1 || e.replace_all
+          ? h("div", { class: "muted", text: "edit " + (i + 1) + (e.replace_all ? ", every occurrence" : "") })
+          : null,
+        diffView(e.lines, e.cut),
+      ]),
+    );
+  }
+  if (it.written) {
+    return h(
+      "div",
+      { class: "file-write", data: { testid: "write" } },
+      h("code", { class: "path", text: it.path }),
+      h("pre", { class: "written" }, clip(it.written)),
+    );
+  }
+  return h("pre", null, clip(it.input));
+}
+
 function toolCall(it) {
   const box = h(
     "div",
     { class: "ev tool-call", data: { tool: it.name } },
     h(
       "details",
-      { class: "tool-input" },
+      { class: "tool-input", open: Boolean(it.edits || it.written) },
       h(
         "summary",
         null,
@@ -45,7 +83,7 @@ function toolCall(it) {
         " ",
         h("span", { class: "hint", text: it.hint }),
       ),
-      h("pre", null, clip(it.input)),
+      toolInput(it),
     ),
   );
   if (it.children && it.children.length) {
@@ -69,7 +107,12 @@ function toolCall(it) {
 function item(it) {
   switch (it.kind) {
     case "text":
-      return h("div", { class: "ev text" }, clip(it.text));
+      return h(
+        "div",
+        { class: "ev text" + (it.final ? " final" : ""), data: it.final ? { testid: "final-text" } : null },
+        it.final ? h("div", { class: "final-label", text: "final answer" }) : null,
+        markdownClip(it.text),
+      );
     case "thinking":
       return h(
         "details",
@@ -124,7 +167,7 @@ function item(it) {
           it.num_turns != null ? " · " + it.num_turns + " turns" : null,
           it.cost_usd != null ? " · " + money(it.cost_usd) : null,
         ),
-        it.text ? h("div", { class: "result-text" }, clip(it.text)) : null,
+        it.text ? h("div", { class: "result-text" }, markdownClip(it.text)) : null,
       );
     default:
       return h(
@@ -148,9 +191,76 @@ function timeline(t) {
   return h("p", { class: "muted missing", text: "No transcript and no agent log: " + t.note });
 }
 
-function runDetail(d, row) {
+// The instruction, the nudge and the skill's SKILL.md the run was given (views.Received); a
+// skill's text sits once in its result's extras, named by ref.
+function receivedView(got, skills) {
+  if (!got) return null;
+  const skill = got.skill ? skills[got.skill] : null;
+  return h(
+    "div",
+    { class: "received", data: { testid: "received" } },
+    got.instruction
+      ? h(
+          "div",
+          { class: "instruction", data: { testid: "instruction" } },
+          h("div", { class: "label", text: "instruction" }),
+          markdownClip(got.instruction),
+        )
+      : null,
+    got.nudge
+      ? h(
+          "div",
+          { class: "nudge", data: { testid: "nudge" } },
+          h("div", { class: "label", text: "nudge (system prompt)" }),
+          h("pre", null, clip(got.nudge)),
+        )
+      : null,
+    skill
+      ? h(
+          "details",
+          { class: "skill-text", data: { testid: "skill-text" } },
+          h(
+            "summary",
+            null,
+            "skill ",
+            h("code", { text: skill.name }),
+            h("span", { class: "muted", text: " · " + skill.source }),
+          ),
+          markdownClip(skill.text),
+        )
+      : null,
+    got.notes ? got.notes.map((n) => h("div", { class: "muted", text: n })) : null,
+  );
+}
+
+function checksView(checks) {
+  const failed = checks.filter((c) => !c.passed);
+  return h(
+    "div",
+    { class: "checks", data: { testid: "checks" } },
+    h("div", { class: "muted", text: checks.length - failed.length + " of " + checks.length + " checks passed" }),
+    h(
+      "ul",
+      null,
+      checks.map((c) =>
+        h(
+          "li",
+          { class: c.passed ? "check-passed" : "check-failed" },
+          c.passed ? "✓ " : "✗ ",
+          h("strong", { text: c.name }),
+          ": " + c.detail,
+        ),
+      ),
+    ),
+  );
+}
+
+// ctx: where the run sits ({result, index}), for its skill text and the side-by-side link;
+// null in the side-by-side columns themselves.
+function runDetail(d, row, ctx) {
   if (d == null) return h("p", { class: "missing", text: "This run's transcript is not in the page." });
-  const failed = d.checks.filter((c) => !c.passed);
+  const result = ctx ? ctx.result : state.result;
+  const partner = ctx ? partnerOf(ctx.result, ctx.index) : null;
   return h(
     "div",
     { class: "run-detail" },
@@ -161,6 +271,15 @@ function runDetail(d, row) {
       " · exit ",
       h("code", { text: d.exit_reason }),
       d.run_dir ? [" · ", h("code", { class: "path", text: d.run_dir })] : null,
+      partner
+        ? h("button", {
+            type: "button",
+            class: "compare-lane",
+            data: { testid: "compare-lane" },
+            text: "Compare with " + partner.label + " ⇆",
+            on: { click: () => showSide(partner.a, partner.b) },
+          })
+        : null,
     ),
     d.error ? h("div", { class: "run-error" }, "error: ", clip(d.error)) : null,
     row.skill_errors.length
@@ -171,23 +290,8 @@ function runDetail(d, row) {
           " " + row.skill_errors.join(", ") + ": the Skill call's result was an error (the call is below)",
         )
       : null,
-    d.checks.length
-      ? h(
-          "div",
-          { class: "checks" },
-          h("div", {
-            class: "muted",
-            text: d.checks.length - failed.length + " of " + d.checks.length + " checks passed",
-          }),
-          h(
-            "ul",
-            null,
-            failed.map((c) =>
-              h("li", { class: "check-failed" }, "✗ ", h("strong", { text: c.name }), ": " + c.detail),
-            ),
-          ),
-        )
-      : null,
+    receivedView(d.received, extrasOf(result).skills),
+    d.checks.length ? checksView(d.checks) : null,
     timeline(d.timeline),
   );
 }
