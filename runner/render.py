@@ -51,7 +51,8 @@ def render_summary(s: TranscriptSummary, *, source: str) -> str:
     if s.unknown_events or s.unknown_blocks:
         kinds = ", ".join(f"{kind} ({n})" for kind, n in s.unknown_kinds.items())
         lines.append(
-            f"unknown     {s.unknown_events} events, {s.unknown_blocks} content blocks "
+            f"unknown     {plural(s.unknown_events, 'event')}, "
+            f"{plural(s.unknown_blocks, 'content block')} "
             "of types runner does not model (kept)" + (f": {kinds}" if kinds else "")
         )
     for problem in s.shape_problems:
@@ -272,9 +273,9 @@ def _headline(e: Effect, trials: int) -> str:
     elif e.advice is not None:
         a = e.advice
         more = (
-            f"{a.trials_needed} trials per scenario"
+            f"{plural(a.trials_needed, 'trial')} per scenario"
             if a.add == "trials" and a.trials_needed is not None
-            else f"{a.scenarios_needed} scenarios"
+            else plural(a.scenarios_needed, "scenario")
         )
         parts.append(f"about {more} would detect ±{a.effect * 100:.0f} points")
     figures = {m.metric: m for m in e.metrics}
