@@ -18,6 +18,7 @@ from typing import Literal
 
 from runner.claude import describe_call
 from runner.engine import RunRecord
+from runner.figures import plural
 from runner.replay.engine import ReplayEngine
 from runner.replay.normalize import Normalizer, digest
 from runner.terminal import visible
@@ -79,8 +80,8 @@ def _first_difference(expected: list[str], actual: list[str]) -> str:
         if want != got:
             return f"call {i + 1} is {got}, not {want}"
     if len(actual) > len(expected):
-        return f"{len(actual) - len(expected)} more calls after the expected ones"
-    return f"it stopped after {len(actual)} of {len(expected)} calls"
+        return f"{plural(len(actual) - len(expected), 'more call')} after the expected ones"
+    return f"it stopped after {len(actual)} of {plural(len(expected), 'call')}"
 
 
 def _subsequence(expected: list[str], actual: list[str]) -> tuple[bool, str]:
@@ -96,7 +97,11 @@ def _subsequence(expected: list[str], actual: list[str]) -> tuple[bool, str]:
 
 def _count_difference(expected: list[str], actual: list[str]) -> str:
     want, got = Counter(expected), Counter(actual)
-    parts = [f"{n}: {got[n]} calls, not {want[n]}" for n in sorted(want | got) if want[n] != got[n]]
+    parts = [
+        f"{n}: {plural(got[n], 'call')}, not {want[n]}"
+        for n in sorted(want | got)
+        if want[n] != got[n]
+    ]
     return "; ".join(parts)
 
 
@@ -158,8 +163,8 @@ def assert_no_loops(run: Run, *, max_repeats: int = 3) -> None:
         note = "" if isinstance(run, ReplayEngine) else " (by name only: a RunRecord has no inputs)"
         raise _fail(
             run,
-            f"the same tool call {streak[0][2]} was made {len(streak)} times in a row, more than "
-            f"max_repeats={max_repeats}{note}.",
+            f"the same tool call {streak[0][2]} was made {plural(len(streak), 'time')} in a row, "
+            f"more than max_repeats={max_repeats}{note}.",
         )
 
 
@@ -167,6 +172,8 @@ def assert_max_turns(run: Run, n: int) -> None:
     """The run took at most ``n`` turns (the CLI's count)."""
     turns = _summary(run).num_turns
     if turns is None:
-        raise _fail(run, f"expected at most {n} turns; the number is unknown (no result event).")
+        raise _fail(
+            run, f"expected at most {plural(n, 'turn')}; the number is unknown (no result event)."
+        )
     if turns > n:
-        raise _fail(run, f"expected at most {n} turns, got {turns}.")
+        raise _fail(run, f"expected at most {plural(n, 'turn')}, got {turns}.")

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from runner.atomic import write_atomically
 from runner.claude import CliSpec, inherited_env
 from runner.engine import RunRecord, RunSpec
+from runner.figures import plural
 from runner.lanes import Lane
 from runner.redact import is_secret_name
 from runner.replay.script import Script
@@ -259,7 +260,7 @@ def _by_sizes(entry: Path, manifest: Manifest) -> str | None:
         if stat.S_ISLNK(info.st_mode) != want.symlink:
             return f"{path} is {'no longer' if want.symlink else 'now'} a symlink"
         if not want.symlink and info.st_size != want.size:
-            return f"{path} is {info.st_size} bytes, the manifest says {want.size}"
+            return f"{path} is {plural(info.st_size, 'byte')}, the manifest says {want.size}"
     return None
 
 
@@ -284,7 +285,7 @@ def _difference(have: FileState, want: ManifestFile) -> str:
     if have.symlink != want.symlink:
         return "its kind"
     if have.size != want.size:
-        return f"{have.size} bytes, not {want.size}"
+        return f"{plural(have.size, 'byte')}, not {want.size}"
     return "its digest" if have.digest != want.digest else f"mode {have.mode:o}, not {want.mode:o}"
 
 

@@ -173,7 +173,7 @@ def _run(args: argparse.Namespace) -> int:
     print(
         json_visible(record.model_dump_json(indent=2))
         if args.json
-        else render_record(record, run_dir=run_dir)
+        else render_record(record, run_dir=run_dir, scripted=script is not None)
     )
     return 0 if record.succeeded else 1
 

@@ -67,7 +67,7 @@ def _init(args: argparse.Namespace) -> int:
     where = "" if suite == Path.cwd() / DEFAULT_SUITE else f" --suite {shlex.quote(_shown(suite))}"
     only = f"{where} --scenarios {scenario}"
     print("next, offline and $0 (the scripted models in mock/):")
-    print(f"  python -m runner eval --variant agent-skill{only}")
+    print(f"  python -m runner eval --lanes agent-skill{only}")
     print(f"  python -m runner ab --lanes agent-baseline,agent-skill{only} --trials 1")
     print("then write your own task, checks and scripts; with ANTHROPIC_API_KEY set, runs are live")
     return 0
@@ -120,7 +120,7 @@ replace the example with your skill, task and checks, and record scripts or run 
 
 examples:
   python -m runner init release-notes
-  python -m runner eval --variant agent-skill --scenarios release-notes-example
+  python -m runner eval --lanes agent-skill --scenarios release-notes-example
   python -m runner init release-notes --scenario notes-from-commits --dir ../my-skills
 
 Exit codes: 0 created, 2 a bad name or a folder that exists (nothing written), 3 a folder

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,12 +45,12 @@ from runner.figures import money, plural
 from runner.history import previous
 from runner.inputs import MAX_RUNS
 from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
+from runner.progress import ProgressDisplay, State, colour_allowed, eta_seconds
 from runner.render import (
     render_ab,
     render_comparison,
     render_eval,
     render_headline,
-    run_line,
 )
 from runner.results import (
     Look,
@@ -90,7 +91,7 @@ def _lanes(text: str, option: str) -> list[Lane]:
 
 
 def _eval_lanes(args: argparse.Namespace) -> tuple[list[Lane], Lane | None]:
-    return _lanes(args.variant, "--variant"), None
+    return _lanes(args.lanes, "--lanes"), None
 
 
 def _ab_lanes(args: argparse.Namespace) -> tuple[list[Lane], Lane | None]:
@@ -146,9 +147,9 @@ def _run_suite(
     except (UnknownLaneError, ScenarioError, ClaudeNotFoundError, SandboxUnavailable) as exc:
         return fail(str(exc))
     if args.fail_on and len(lanes) < 2:
-        two = "--variant A,B" if args.command == "eval" else "--lanes A,B"
         return fail(
-            f"--fail-on {args.fail_on}: gates on an A/B verdict, which takes two lanes; give {two}"
+            f"--fail-on {args.fail_on}: gates on an A/B verdict, which takes two lanes; "
+            "give --lanes A,B"
         )
     looks = _looks(args)
     if isinstance(looks, str):
@@ -218,19 +219,18 @@ def _run_suite(
     runner = SuiteRunner(settings, cache)
     shown = 0
     runs: list[RunResult] = []  # every look's so far
+    out = ProgressDisplay(sys.stderr, say, live=colour_allowed(sys.stderr, no_color=args.no_color))
 
     def on_result(result: RunResult, progress: Progress) -> None:
         nonlocal shown
         problems = [*cache.problems, *runner.problems]
         for problem in problems[shown:]:
-            say(f"warning: {visible(problem)}")
+            out.note(f"warning: {visible(problem)}")
         shown = len(problems)
         so_far = _result(header, [*runs, *progress.results], partial=True)
-        t, width = so_far.header.totals, len(str(progress.total))
-        say(
-            f"[{progress.done:>{width}}/{progress.total}] {run_line(result)} · "
-            f"{t.cache_hits} cached · {money(t.cost_usd)} so far"
-        )
+        eta = eta_seconds(so_far.runs, progress.total - progress.done, args.concurrency)
+        at = State(progress.done, progress.total, so_far.header.totals, scripted, eta)
+        out.finished(result, at)
         recording.save_partial(so_far)
 
     spent = look_levels(looks)
@@ -239,7 +239,8 @@ def _run_suite(
     for index, (trials, units) in enumerate(zip(looks, rounds, strict=True)):
         header = header.model_copy(update={"trials": trials, "planned": len(runs) + len(units)})
         try:
-            runs += run_async(runner.run_plan, units, on_result)
+            with out.round(State(0, len(units), Totals.of(runs), scripted)):
+                runs += run_async(runner.run_plan, units, on_result)
         except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP: the runs in flight have ended
             say(f"interrupted: the runs done so far are in {recording.partial_path}")
             return interrupted()
@@ -431,6 +432,10 @@ are live and billed. Every run is cached by a hash of all its inputs: a second i
 eval starts no CLI. Checks are scored from the stored run, so editing a check re-scores
 without running the agent.
 
+Progress goes to stderr: on a terminal, one line redrawn in place (runs done, ETA, passed,
+failed, cached, cost so far), and each failed run on a line of its own; piped, or with
+--no-color, NO_COLOR or TERM=dumb, a plain line per run.
+
 Record once, replay for $0: --record DIR puts a proxy between the CLI and the model and
 writes each run's requests and replies to DIR/<scenario>/<lane>-<trial>.ndjson (API keys and
 auth headers are never written; workspace and home paths become placeholders). --replay DIR
@@ -445,7 +450,7 @@ an HTML page.
 
 examples:
   python -m runner eval                                   # the example suite, agent-skill
-  python -m runner eval --variant agent-baseline,agent-skill --trials 3
+  python -m runner eval --lanes agent-baseline,agent-skill --trials 3
   python -m runner eval --scenarios fix-entry --json --out results.json
   python -m runner eval --record fixtures/cassettes       # record once ...
   python -m runner eval --replay fixtures/cassettes --no-cache   # ... replay, offline, $0
@@ -569,6 +574,23 @@ def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
     dir_option(parser, "--runs-dir", RUNS_ROOT)
     parser.add_argument("--claude-bin", metavar="PATH", help="path to the claude binary")
     sandbox_option(parser)
+    parser.add_argument(
+        "--no-color",
+        action="store_true",
+        help="progress as plain lines, no colour or redrawn line, also on a terminal "
+        "(as NO_COLOR=1 or TERM=dumb do)",
+    )
+
+
+def _lanes_option(
+    parser: argparse.ArgumentParser, metavar: str, help: str, default: str | None = None
+) -> None:
+    """--lanes, and --variant: its older name, kept working (``eval --variant agent-skill`` is
+    in every guide) but left out of the usage, so one name for lanes is taught."""
+    parser.add_argument(
+        "--lanes", default=default, metavar=metavar, help=f"{help}; --variant is an alias"
+    )
+    parser.add_argument("--variant", dest="lanes", default=default, help=argparse.SUPPRESS)
 
 
 def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -576,17 +598,14 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     ev = sub.add_parser(
         "eval",
         help="run a suite of scenarios in one or more lanes, scored, cached and compared",
-        description="Run every scenario of --suite in each lane of --variant, --trials times, "
+        description="Run every scenario of --suite in each lane of --lanes, --trials times, "
         "through the cache; score each run's checks; print a summary table; save the results "
         "under --runs-dir and compare them with the previous run.",
         epilog=EVAL_EPILOG.format(lanes=lanes, exit_codes=EXIT_CODES),
         formatter_class=HelpFormatter,
     )
-    ev.add_argument(
-        "--variant",
-        default="agent-skill",
-        metavar="LANE[,LANE...]",
-        help="the lanes to run; default: agent-skill",
+    _lanes_option(
+        ev, "LANE[,LANE...]", "the lanes to run; default: agent-skill", default="agent-skill"
     )
     _run_options(ev, trials=1)
     ev.set_defaults(func=_eval)
@@ -604,10 +623,8 @@ def add_suite_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         epilog=AB_EPILOG.format(lanes=lanes, exit_codes=f"{EXIT_CODES_REST}\n{STOPPING}"),
         formatter_class=HelpFormatter,
     )
-    ab.add_argument(
-        "--lanes",
-        metavar="A,B[,C...]",
-        help="the lanes to compare: each later lane is compared with the first",
+    _lanes_option(
+        ab, "A,B[,C...]", "the lanes to compare: each later lane is compared with the first"
     )
     ab.add_argument(
         "--aa",

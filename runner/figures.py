@@ -8,6 +8,15 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+# What a scripted (offline) run's cost figures say: the CLI priced the tokens, no one paid.
+NOT_BILLED = "scripted: nothing billed"
+
+
+def unbilled(figure: str, *, scripted: bool) -> str:
+    """A cost ``figure`` as read in text: a scripted run's says it reached no bill."""
+    return f"{figure} ({NOT_BILLED})" if scripted else figure
+
+
 def money(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
 

@@ -182,7 +182,7 @@ class RunnerRuns:
     def _command(self, scenario: str, lane: str, trial: int, *, record: bool = False) -> str:
         """The eval that makes this run (into the cache, or ``record``: as a cassette)."""
         words = ["--record", _shown(self.cassettes)] if record else []
-        words += ["--suite", _shown(self.suite), "--scenarios", scenario, "--variant", lane]
+        words += ["--suite", _shown(self.suite), "--scenarios", scenario, "--lanes", lane]
         words += ["--trials", str(trial + 1)]
         if not record:
             words += ["--cache-dir", _shown(self.cache_root)]

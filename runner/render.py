@@ -8,7 +8,18 @@ from pathlib import Path
 from runner.ab import AbReport, Effect, Rate, interval_level
 from runner.compare import Comparison
 from runner.engine import RunRecord
-from runner.figures import change, money, plural, points, secs, signed, signed_money, signed_secs
+from runner.figures import (
+    NOT_BILLED,
+    change,
+    money,
+    plural,
+    points,
+    secs,
+    signed,
+    signed_money,
+    signed_secs,
+    unbilled,
+)
 from runner.results import RunResult, SuiteHeader, SuiteResult
 from runner.stats import MIN_SCENARIOS
 from runner.terminal import visible
@@ -25,9 +36,11 @@ def _clip(text: str, width: int = 300) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_summary(s: TranscriptSummary, *, source: str) -> str:
+def render_summary(s: TranscriptSummary, *, source: str, scripted: bool = False) -> str:
+    """A transcript's summary; ``scripted``: a scripted model answered it, nothing billed."""
     u = s.usage
     cost = _cost(s.cost_usd, s.estimated_cost_usd, " (estimated: no result event)")
+    cost = unbilled(cost, scripted=scripted)
     lines = [f"transcript  {source}", *(f"warning     {w}" for w in s.warnings)]
     lines += [
         f"status      {s.status}{' (error)' if s.is_error else ''}"
@@ -51,7 +64,8 @@ def render_summary(s: TranscriptSummary, *, source: str) -> str:
     if s.unknown_events or s.unknown_blocks:
         kinds = ", ".join(f"{kind} ({n})" for kind, n in s.unknown_kinds.items())
         lines.append(
-            f"unknown     {s.unknown_events} events, {s.unknown_blocks} content blocks "
+            f"unknown     {plural(s.unknown_events, 'event')}, "
+            f"{plural(s.unknown_blocks, 'content block')} "
             "of types runner does not model (kept)" + (f": {kinds}" if kinds else "")
         )
     for problem in s.shape_problems:
@@ -77,7 +91,7 @@ def _session_line(n: int, s: SessionSummary) -> str:
     )
 
 
-def render_record(r: RunRecord, *, run_dir: Path) -> str:
+def render_record(r: RunRecord, *, run_dir: Path, scripted: bool = False) -> str:
     """One run: how it ended and why, what it changed, then its transcript's summary."""
     d = r.diagnostics
     ended = r.exit_reason
@@ -106,7 +120,8 @@ def render_record(r: RunRecord, *, run_dir: Path) -> str:
         lines.append(f"warning     {d.process_tree_lost}")
     for leftover in d.leftover_processes:
         lines.append(f"ended proc  {_clip(leftover, 100)}")
-    lines += render_summary(r.transcript, source=str(run_dir / "stream.ndjson")).split("\n")
+    stream = str(run_dir / "stream.ndjson")
+    lines += render_summary(r.transcript, source=stream, scripted=scripted).split("\n")
     if r.exit_reason != "success" and d.agent_log.strip():
         tail = d.agent_log.strip().splitlines()[-5:]
         lines += [f"agent log   {_clip(line, 200)}" for line in tail]
@@ -116,11 +131,17 @@ def render_record(r: RunRecord, *, run_dir: Path) -> str:
 
 def run_line(r: RunResult) -> str:
     """One finished run, for live progress."""
+    return "".join(run_parts(r))
+
+
+def run_parts(r: RunResult) -> tuple[str, str, str]:
+    """One finished run's line in three parts, the status in the middle (to colour it):
+    "fix-entry/agent-skill#0 ", "FAIL (2 checks)", " (cached) $0.0553 5 turns 1.1s"."""
     status = "PASS" if r.passed else f"FAIL ({failure_reason(r)})"
     cached = " (cached)" if r.cache_hit else ""
     turns = "- turns" if r.num_turns is None else plural(r.num_turns, "turn")
-    line = f"{r.run_id} {status}{cached} {cost_text(r)} {turns} {secs(r.duration_ms)}"
-    return visible(line)
+    rest = f"{cached} {cost_text(r)} {turns} {secs(r.duration_ms)}"
+    return visible(f"{r.run_id} "), visible(status), visible(rest)
 
 
 def cost_text(r: RunResult) -> str:
@@ -186,12 +207,12 @@ def render_eval(result: SuiteResult, *, skill_lanes: set[str]) -> str:
             lines += [f"      {_clip(line, 160)}" for line in more]
         lines += [f"    ✗ {c.name}: {c.detail}" for c in r.checks if not c.passed]
     t = result.header.totals
-    billed = "" if result.header.mode == "live" else " (scripted model: nothing billed)"
     unknown = f", {t.unknown_cost} unknown" if t.unknown_cost else ""
+    cost = unbilled(f"{money(t.cost_usd)}{unknown}", scripted=result.header.mode == "scripted")
     troubled = f" ({t.cache_problems} with a cache problem)" if t.cache_problems else ""
     lines.append(
         f"{plural(t.runs, 'run')}: {t.passed} passed, {t.failed} failed · {t.cache_hits} from cache"
-        f"{troubled} · cost {money(t.cost_usd)}{unknown}{billed} · agent time "
+        f"{troubled} · cost {cost} · agent time "
         f"{secs(t.duration_ms)}"
     )
     if t.replayed:
@@ -252,7 +273,7 @@ _METRIC_NAMES = {"cost_usd": "cost", "num_turns": "turns", "duration_ms": "time"
 def headline(report: AbReport, *, mode: str) -> list[str]:
     """The answer first, one line per effect: the verdict, by how much, at what cost. The
     short form of Effect.reason, shown above everything else by the terminal and the report."""
-    scripted = "; scripted: nothing billed" if mode == "scripted" else ""
+    scripted = f"; {NOT_BILLED}" if mode == "scripted" else ""
     return [f"{_headline(e, report.trials)}{scripted}" for e in report.effects]
 
 
@@ -272,9 +293,9 @@ def _headline(e: Effect, trials: int) -> str:
     elif e.advice is not None:
         a = e.advice
         more = (
-            f"{a.trials_needed} trials per scenario"
+            f"{plural(a.trials_needed, 'trial')} per scenario"
             if a.add == "trials" and a.trials_needed is not None
-            else f"{a.scenarios_needed} scenarios"
+            else plural(a.scenarios_needed, "scenario")
         )
         parts.append(f"about {more} would detect ±{a.effect * 100:.0f} points")
     figures = {m.metric: m for m in e.metrics}

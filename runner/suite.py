@@ -32,7 +32,7 @@ from runner.replay.mock_api import scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
 from runner.results import RunResult
 from runner.sandbox import SandboxMode, default_mode
-from runner.scenarios import Scenario
+from runner.scenarios import SCENARIO_FILE, Scenario
 from runner.tapes import Cassettes, Tape, TapeError, Upstream, run_taped, tape_for
 
 KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
@@ -193,9 +193,13 @@ def _replayed(tape: Tape | None) -> str | None:
 def _lane_script(scenario: Scenario, lane: Lane, loaded: dict[Path, Script]) -> Script:
     source = scenario.mock_script(lane.name)
     if source is None:
+        # Named after the lane, the file the fix writes: the one line to add points at it.
+        expected = f"mock/{lane.name}.json"
         raise PlanError(
-            f"{scenario.folder / 'scenario.toml'}: mock: no scripted model for lane {lane.name}; "
-            'add one (e.g. [mock] "*" = "mock.json"), or set ANTHROPIC_API_KEY to run live'
+            f"{scenario.folder}: no scripted model for lane {lane.name}, so it cannot run "
+            f"offline; write {expected} (the model's turns) and add "
+            f'"{lane.name}" = "{expected}" under [mock] in {SCENARIO_FILE}, '
+            "or set ANTHROPIC_API_KEY to run it live"
         )
     return _script(source, loaded)
 

@@ -72,22 +72,29 @@ class Workbench:
     ) -> subprocess.CompletedProcess[str]:
         """``python -m runner NAME`` (eval or ab) on this bench's suite, cache and store;
         ``wrap``: a command to run it under (e.g. ``unshare -m ...``)."""
-        argv, given = self._invocation(name, args, env)
+        argv, given = self.invocation(name, args, env)
         return run_runner(*argv, cwd=self.root, env=given, wrap=wrap)
 
-    def start(self, *args: str, command: str = "eval") -> subprocess.Popen[str]:
-        """``COMMAND ARGS`` started, not waited for: its output in pipes, as text."""
-        argv, env = self._invocation(command, args, None)
+    def start(
+        self,
+        *args: str,
+        command: str = "eval",
+        env: dict[str, str] | None = None,
+        stderr: int = subprocess.PIPE,
+    ) -> subprocess.Popen[str]:
+        """``COMMAND ARGS`` started, not waited for: its output in pipes (``stderr``: or that
+        file descriptor), as text."""
+        argv, given = self.invocation(command, args, env)
         return subprocess.Popen(
             [sys.executable, "-m", "runner", *argv],
             cwd=self.root,
-            env=env,
+            env=given,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             text=True,
         )
 
-    def _invocation(
+    def invocation(
         self, name: str, args: Sequence[str], env: dict[str, str] | None
     ) -> tuple[list[str], dict[str, str]]:
         given = env if env is not None else offline_env()

@@ -365,10 +365,9 @@ def test_the_text_says_the_verdict_and_these_runs_apart(cached: Workbench) -> No
 def test_fail_on_sets_the_exit_code(
     cached: Workbench, command: str, lanes: str, gate: str, code: int
 ) -> None:
-    option = "--lanes" if command == "ab" else "--variant"
     margin = ["--margin", EQUIVALENT_MARGIN] if gate == "not-equivalent" else []
     proc = cached.command(
-        command, option, lanes, "--trials", str(TRIALS), "--fail-on", gate, *margin
+        command, "--lanes", lanes, "--trials", str(TRIALS), "--fail-on", gate, *margin
     )
     assert proc.returncode == code, proc.stderr[-3000:]
     a, b = lanes.split(",")
@@ -378,7 +377,7 @@ def test_fail_on_sets_the_exit_code(
 
 
 def test_eval_with_two_lanes_prints_the_table_then_the_ab(cached: Workbench) -> None:
-    proc = cached.eval("--variant", "agent-baseline,agent-skill", "--trials", str(TRIALS))
+    proc = cached.eval("--lanes", "agent-baseline,agent-skill", "--trials", str(TRIALS))
     assert proc.returncode == 1, proc.stderr[-3000:]  # without --fail-on: a run failed
     out = proc.stdout
     # The headline, then the table, then the A/B it is the short form of.
@@ -395,6 +394,7 @@ def test_eval_with_two_lanes_prints_the_table_then_the_ab(cached: Workbench) -> 
     ("args", "message"),
     [
         (["--lanes", "agent-skill"], "--lanes: give two lanes or more"),
+        (["--variant", "agent-skill"], "--lanes: give two lanes or more"),  # the alias
         (["--lanes", "agent-skill,nope"], "nope"),
         (["--aa", "nope"], "nope"),
         (["--lanes", "agent-baseline,agent-skill", "--trials", "0"], "--trials"),
@@ -438,7 +438,7 @@ def test_fail_on_with_one_lane_is_a_usage_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr == (
         "runner: --fail-on not-better: gates on an A/B verdict, which takes two lanes; "
-        "give --variant A,B\n"
+        "give --lanes A,B\n"
     )
     assert bench.cli_runs() == 0
 

@@ -51,7 +51,7 @@ def test_tool_sequence_strict(skill_run: ReplayEngine | RunRecord) -> None:
         r"got \[Skill, Read, Edit\]; call 2 is Read, not Edit\.$"
     ):
         assert_tool_sequence(skill_run, ["Skill", "Edit"])
-    with fails(r"1 more calls after the expected ones"):
+    with fails(r"1 more call after the expected ones"):
         assert_tool_sequence(skill_run, ["Skill", "Read"])
     with fails(r"it stopped after 3 of 4 calls"):
         assert_tool_sequence(skill_run, ["Skill", "Read", "Edit", "Bash"])
@@ -68,7 +68,7 @@ def test_tool_sequence_subset(skill_run: ReplayEngine | RunRecord) -> None:
 
 def test_tool_sequence_unordered(skill_run: ReplayEngine | RunRecord) -> None:
     assert_tool_sequence(skill_run, ["Edit", "Skill", "Read"], mode="unordered")
-    with fails(r"\(unordered\) .*; Read: 1 calls, not 2; Write: 0 calls, not 1\.$"):
+    with fails(r"\(unordered\) .*; Read: 1 call, not 2; Write: 0 calls, not 1\.$"):
         assert_tool_sequence(
             skill_run, ["Edit", "Read", "Read", "Skill", "Write"], mode="unordered"
         )

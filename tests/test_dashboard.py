@@ -60,11 +60,12 @@ def visible_lanes(page: Page) -> list[str | None]:
     ]
 
 
-def test_a_variant_filter_shows_only_its_lanes_rows(dashboard: Opened) -> None:
+def test_a_lane_filter_shows_only_its_lanes_rows(dashboard: Opened) -> None:
     page = dashboard.page
     assert visible_lanes(page) == ["agent-baseline"] * 2 + ["agent-skill"] * 2
+    assert page.locator("#filters .label").inner_text() == "Lane"
     labels = page.locator("#filters button").all_inner_texts()
-    assert labels == ["All", "Agent Baseline", "Agent Skill"]
+    assert labels == ["All", "agent-baseline", "agent-skill"]  # as --lanes names them
     page.get_by_test_id("filter-agent-skill").click()
     assert visible_lanes(page) == ["agent-skill", "agent-skill"]
     assert page.get_by_test_id("filter-agent-skill").get_attribute("aria-pressed") == "true"

@@ -86,6 +86,23 @@ def test_example_suite_runs_offline_then_all_from_cache_and_compared(bench: Work
     assert saved["header"]["totals"]["cache_hits"] == 3
 
 
+def test_variant_is_the_documented_alias_of_lanes(bench: Workbench) -> None:
+    # `eval --variant agent-skill` is in every guide: the same runs as --lanes, so cached.
+    first = bench.eval("--variant", "agent-skill", "--json")
+    assert first.returncode == 0, first.stderr
+    assert report(first)["header"]["lanes"] == ["agent-skill"]
+    started = bench.cli_runs()
+    second = bench.eval("--lanes", "agent-skill", "--json")
+    assert second.returncode == 0, second.stderr
+    assert all(r["cache_hit"] for r in report(second)["runs"])
+    assert bench.cli_runs() == started
+    for command in ("eval", "ab"):
+        usage = " ".join(run_runner(command, "--help", cwd=bench.root).stdout.split())
+        assert "[--lanes " in usage
+        assert "--variant is an alias" in usage
+        assert "[--variant" not in usage  # one name taught
+
+
 def test_an_edited_check_rescores_the_cached_run_without_the_cli(bench: Workbench) -> None:
     assert bench.eval().returncode == 0
     started = bench.cli_runs()
@@ -175,7 +192,9 @@ def test_a_corrupt_cache_entry_is_reported_and_run_again(bench: Workbench) -> No
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--lanes", "agent-sklil"], "agent-sklil"),
         (["--variant", "agent-sklil"], "agent-sklil"),
+        (["--lanes", ","], "--lanes: give at least one lane"),
         (["--scenarios", "nope"], "no scenario nope"),
         (["--suite", "missing"], "missing: no such suite folder"),
         (["--trials", "0"], "'0' is not a positive whole number"),
@@ -201,13 +220,25 @@ def test_a_bad_scenario_file_names_file_and_field(bench: Workbench) -> None:
     assert "timeout_s" in line
 
 
-def test_offline_without_a_script_for_the_lane_says_how_to_fix(bench: Workbench) -> None:
+@pytest.mark.parametrize("command", ["eval", "ab"])
+def test_offline_a_lane_without_a_script_stops_before_any_run(
+    bench: Workbench, command: str
+) -> None:
+    # fix-entry scripts only the skill lanes: its baseline cannot run offline. Planned
+    # first, the other scenarios' runs and fix-entry's skill run never start.
     toml = bench.scenario_file("fix-entry")
     toml.write_text(toml.read_text().replace('"*" = "mock/baseline.json"', ""))
-    proc = bench.eval("--variant", "agent-baseline")
+    proc = bench.command(command, "--lanes", "agent-skill,agent-baseline", "--trials", "1")
     assert proc.returncode == 2
-    assert "no scripted model for lane agent-baseline" in proc.stderr
-    assert "ANTHROPIC_API_KEY" in proc.stderr
+    folder = bench.suite.resolve() / "fix-entry"
+    assert proc.stderr == (
+        f"runner: {folder}: no scripted model for lane agent-baseline, so it cannot run "
+        "offline; write mock/agent-baseline.json (the model's turns) and add "
+        '"agent-baseline" = "mock/agent-baseline.json" under [mock] in scenario.toml, '
+        "or set ANTHROPIC_API_KEY to run it live\n"
+    )
+    assert bench.cli_runs() == 0
+    assert bench.stored() == []  # no run started, none saved
 
 
 def test_a_script_that_runs_out_of_turns_says_so_as_the_runs_error(bench: Workbench) -> None:

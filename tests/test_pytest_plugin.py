@@ -79,7 +79,7 @@ def test_a_users_tests_assert_on_cached_runs_with_no_cli(
     )
     assert (
         "in cache; make it with `python -m runner eval --suite suite --scenarios fix-entry "
-        "--variant agent-skill --trials 6 --cache-dir cache`, or run pytest with "
+        "--lanes agent-skill --trials 6 --cache-dir cache`, or run pytest with "
         "--runner-run-missing to run it now (starts the CLI)" in out
     )
     assert "the runner_run fixture needs @pytest.mark.runner_run(scenario" in out
@@ -140,7 +140,7 @@ def test_unknown_source(runner_run):
         "runner: no cassette for fix-entry/agent-skill#3: "
         "fixtures/cassettes/fix-entry/agent-skill-3.ndjson is missing; record it with "
         "`python -m runner eval --record fixtures/cassettes --suite fixtures/scenarios "
-        "--scenarios fix-entry --variant agent-skill --trials 4" in out
+        "--scenarios fix-entry --lanes agent-skill --trials 4" in out
     )
     assert "runner: runner_run source 'tape': use 'cached' or 'cassette'" in out
 

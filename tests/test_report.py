@@ -312,11 +312,10 @@ def test_the_page_holds_every_runs_transcript(evaluated_result: SuiteResult) -> 
 @pytest.mark.parametrize(
     ("lane", "label"),
     [
-        ("agent-baseline", "Agent Baseline"),
-        ("agent-skill", "Agent Skill"),
-        ("baseline", "Baseline"),
-        ("skill", "Skill"),
-        ("agent-skill-nonudge", "Agent Skill Nonudge"),
+        ("agent-baseline", "agent-baseline"),
+        ("agent-skill", "agent-skill"),
+        ("baseline", "baseline"),
+        ("agent-skill-nonudge", "agent-skill-nonudge"),
     ],
 )
 def test_lane_labels(lane: str, label: str) -> None:
@@ -326,8 +325,8 @@ def test_lane_labels(lane: str, label: str) -> None:
 def test_filters_come_from_the_lanes_that_ran(evaluated_result: SuiteResult) -> None:
     view = page_data([StoredResult("r", evaluated_result)], []).results[0]
     assert [(v.lane, v.label) for v in view.lanes] == [
-        ("agent-baseline", "Agent Baseline"),
-        ("agent-skill", "Agent Skill"),
+        ("agent-baseline", "agent-baseline"),
+        ("agent-skill", "agent-skill"),
     ]
     only_skill = evaluated_result.model_copy(
         update={"runs": [r for r in evaluated_result.runs if r.lane == "agent-skill"]}

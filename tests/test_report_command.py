@@ -45,7 +45,7 @@ def test_report_of_the_latest_eval(evaluated: Evaluated, tmp_path: Path) -> None
         ("agent-skill", 0),
         ("agent-skill", 1),
     ]
-    assert [lane["label"] for lane in result["lanes"]] == ["Agent Baseline", "Agent Skill"]
+    assert [lane["label"] for lane in result["lanes"]] == ["agent-baseline", "agent-skill"]
     assert result["ab"]["effects"][0]["b"] == "agent-skill"
     # Each run's transcript came from its cached run folder: the real CLI's tool calls.
     first = json_element(page, result["rows"][2]["detail"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -40,6 +41,8 @@ def test_a_scripted_run_end_to_end(tmp_path: Path) -> None:
     assert "file        + greeting.txt" in proc.stdout
     assert "skills      greeter" in proc.stdout
     assert "against the scripted model" in proc.stderr
+    # The CLI prices a scripted model's tokens; the figure says no one paid them.
+    assert re.search(r"^cost        \$\d+\.\d{4} \(scripted: nothing billed\)$", proc.stdout, re.M)
     record = RunRecord.model_validate_json((tmp_path / "out" / "record.json").read_bytes())
     assert record.lane == "agent-skill"
     as_json = runner("run", *args, "--json", "--run-dir", "out2", cwd=tmp_path)

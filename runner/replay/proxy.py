@@ -308,7 +308,10 @@ class Player:
         where = {"run": self.run, "index": index, "method": req.method, "path": req.target}
         if recorded is None:
             held = self._count(req.method, req.target)
-            note = f"the cassette holds {held} exchanges for {req.method} {req.target}, all served"
+            note = (
+                f"the cassette holds {plural(held, 'exchange')} for {req.method} {req.target}, "
+                "all served"
+            )
             diff = [note, *_last_message("+", live.body)]
             return self._diverge(Divergence(kind="past_end", diff=diff, **where))
         diff = json_diff(projection(recorded.request.body), projection(live.body))
@@ -338,7 +341,7 @@ class Player:
             recorded=first.index,
             diff=[
                 f"{len(unused)} of {len(self.cassette.exchanges)} recorded exchanges were never "
-                f"requested (the run made {self.requests} requests)",
+                f"requested (the run made {plural(self.requests, 'request')})",
                 *_last_message("-", first.request.body),
             ],
         )

@@ -78,7 +78,7 @@ def _head(title: str, css: str, js: str) -> str:
 </nav>
 <main>
 <section id="view-runs">
-<div id="filters" class="filters" role="group" aria-label="Variant"></div>
+<div id="filters" class="filters" role="group" aria-label="Lane"></div>
 <p id="runs-shown" class="muted"></p>
 <div id="runs-table" role="table" aria-label="Runs" data-testid="runs-table">
 <div role="rowgroup"><div class="run-head" role="row">

@@ -99,8 +99,8 @@ class PageData(BaseModel):
 
 
 def lane_label(lane: str) -> str:
-    """agent-skill-nonudge -> Agent Skill Nonudge."""
-    return lane.replace("-", " ").title()
+    """The lane's name as written: the name `--lanes` takes and the terminal prints."""
+    return lane
 
 
 def uses_skill(lane: str) -> bool:

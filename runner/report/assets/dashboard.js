@@ -128,7 +128,7 @@ function renderFilters(result) {
     });
   fill(
     document.getElementById("filters"),
-    h("span", { class: "label", text: "Variant" }),
+    h("span", { class: "label", text: "Lane" }),
     button(null, "All"),
     result ? result.lanes.map((l) => button(l.lane, l.label)) : [],
   );
