@@ -18,6 +18,7 @@ import ijson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from runner.atomic import PathError, create_exclusively, write_atomically
+from runner.figures import plural
 from runner.inputs import RESULT_FILE_BYTES, open_input, read_input
 from runner.results import RESULTS_SCHEMA, SuiteHeader, SuiteResult
 
@@ -228,7 +229,7 @@ class RunStore:
         except ValidationError as exc:
             first = exc.errors()[0]
             if first["type"] == "json_invalid":
-                raise StoreError(f"{path}: invalid JSON: {first['msg']}") from None
+                raise StoreError(f"{path}: {first['msg']}") from None
             if first["loc"] == ("schema_version",):
                 raise StoreError(f"{path}: {_unsupported(first.get('input'))}") from None
             raise StoreError(f"{path}: not a runner result: {_first_error(exc)}") from None
@@ -240,7 +241,7 @@ class RunStore:
             need = 1 if ref == "latest" else 2
             if len(complete) < need:
                 raise StoreError(
-                    f"{ref}: the store {self.root} holds {len(complete)} complete run(s)"
+                    f"{ref}: the store {self.root} holds {plural(len(complete), 'complete result')}"
                 )
             return complete[-need].path
         as_path = Path(ref)
@@ -259,8 +260,8 @@ class RunStore:
             return self.root / matches[0]
         if not matches:
             what = "a folder, not a result file" if as_path.is_dir() else "no such file"
-            raise StoreError(f"{ref}: {what}, and no run in {self.root} starts so")
+            raise StoreError(f"{ref}: {what}, and no result in {self.root} starts so")
         shown = ", ".join(matches[:3]) + (
             f" and {len(matches) - 3} more" if len(matches) > 3 else ""
         )
-        raise StoreError(f"{ref}: {len(matches)} runs match ({shown}); give more of the name")
+        raise StoreError(f"{ref}: {len(matches)} results match ({shown}); give more of the name")

@@ -85,7 +85,7 @@ def test_a_fifo_result_is_refused_and_a_fifo_in_the_store_is_skipped(tmp_path: P
     store = tmp_path / ".runner" / "runs"
     fifo(store / "0.1.0-main-abc-20260101T000000Z.json")
     proc = runner("compare", cwd=tmp_path)  # the history skips it: no runs to compare
-    refused(proc, "holds 0 complete run(s)")
+    refused(proc, "holds 0 complete results")
 
 
 def test_a_folder_as_a_result_says_so(tmp_path: Path) -> None:

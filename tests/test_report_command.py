@@ -105,7 +105,7 @@ def test_report_of_a_sequential_study_shows_the_verdicts_ab_printed(tmp_path: Pa
 def test_report_errors_are_one_line(tmp_path: Path) -> None:
     code, _, err, page = _report(tmp_path, tmp_path / "empty")
     assert code == 2
-    assert "holds 0 complete run(s) (run `python -m runner eval` first)" in err
+    assert "holds 0 complete results (run `python -m runner eval` first)" in err
     assert len(err.strip().splitlines()) == 1
     assert page == ""
     code, _, err, _ = _report(tmp_path, tmp_path / "empty", "nope")

@@ -52,7 +52,7 @@ def test_every_stored_result_is_a_line_newest_last(tmp_path: Path) -> None:
     assert "3 scenarios × 3 trials" in three
     assert partial.endswith("PARTIAL 3/12 runs")
     assert "pass agent-baseline 50% (1/2), agent-skill 100% (1/1)" in partial  # its runs only
-    assert corrupt.startswith(f"{store.corrupt.name}  unreadable: invalid JSON")
+    assert corrupt.startswith(f"{store.corrupt.name}  unreadable: Invalid JSON")
 
 
 def test_results_as_json(tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_a_prefix_several_results_share_is_an_error_naming_some(tmp_path: Path) 
     proc = runner("compare", "0.1.0-main", "latest", "--runs-dir", str(store.root))
     assert proc.returncode == 2
     [line] = proc.stderr.splitlines()
-    assert "0.1.0-main: 5 runs match (" in line
+    assert "0.1.0-main: 5 results match (" in line
     assert store.scripted.name in line
     assert "and 2 more); give more of the name" in line
 

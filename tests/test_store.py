@@ -168,7 +168,7 @@ def test_header_is_read_without_reading_the_runs(tmp_path: Path) -> None:
     path.write_text(text[: len(text) // 2] + "\x00garbage{{{")
     assert read_header(path) == h
     assert [r.path for r in RunStore(tmp_path).history()] == [path]
-    with pytest.raises(StoreError, match="invalid JSON"):
+    with pytest.raises(StoreError, match="Invalid JSON"):
         RunStore(tmp_path).load(path)
 
 
@@ -176,7 +176,7 @@ def test_load_errors_name_the_file_in_one_line(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     cases = {
         "missing.json": (None, "cannot read"),
-        "bad.json": ("[1, 2", "invalid JSON"),
+        "bad.json": ("[1, 2", "Invalid JSON"),
         "other.json": ('{"runs": []}', "not a runner result: header"),
         "v2.json": ('{"schema_version": 2}', "schema_version 2 is not supported"),
     }
@@ -208,7 +208,7 @@ def test_resolve(tmp_path: Path) -> None:
     assert store.resolve(first.stem) == first
     assert store.resolve("0.1.0-main-2") == second  # a unique prefix
     assert store.resolve("0.1.0-main-3").name.endswith(".partial.json")
-    with pytest.raises(StoreError, match="3 runs match"):
+    with pytest.raises(StoreError, match="3 results match"):
         store.resolve("0.1.0-main")
     with pytest.raises(StoreError, match="no such file"):
         store.resolve("nothing-like-this")

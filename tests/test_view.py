@@ -66,7 +66,7 @@ def test_the_list_shows_every_result_newest_first(served: Served) -> None:
     assert "$0.1320" in live
     assert f'href="/result/{s.scripted.name}"' in scripted
     assert f'href="/compare/{s.scripted.name}/{s.live.name}"' in live  # with the one before
-    assert f"<code>{s.corrupt.name}</code>: invalid JSON" in page
+    assert f"<code>{s.corrupt.name}</code>: Invalid JSON" in page
 
 
 def test_a_result_and_a_pair_are_report_pages(served: Served) -> None:
@@ -123,7 +123,7 @@ def test_only_the_stores_own_files_are_served(served: Served, tmp_path: Path) ->
     # A file that is no result is said so, not served.
     status, _, body = get(served.url + "result/" + served.store.corrupt.name)
     assert status == 422
-    assert "invalid JSON" in body
+    assert "Invalid JSON" in body
 
 
 def test_the_lists_form_opens_the_pair(served: Served) -> None:
