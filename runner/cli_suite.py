@@ -399,6 +399,12 @@ def _finish(
             print(render_comparison(comparison, before_name=baseline.name, after_name=saved.name))
         elif note is None:
             print("no previous run of this suite to compare with")
+        if ab is None and lanes[0].uses_skill:
+            control = "agent-baseline" if lanes[0].agent else "baseline"
+            print(
+                f"\ndoes the skill help, and at what cost? "
+                f"python -m runner ab --lanes {control},{lanes[0].name}"
+            )
     if args.fail_on:
         # The gate replaces "every run passed": with it, failed runs are the A/B's data.
         assert ab is not None

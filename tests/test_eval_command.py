@@ -78,6 +78,10 @@ def test_example_suite_runs_offline_then_all_from_cache_and_compared(bench: Work
     assert bench.cli_runs() == started  # nothing started: every run and the judge cached
     assert "3 from cache" in second.stdout
     assert "Nothing changed" in second.stdout
+    # One skill lane answers nothing about the skill: the last line says what would.
+    want = "does the skill help, and at what cost? "
+    want += "python -m runner ab --lanes agent-baseline,agent-skill"
+    assert second.stdout.rstrip().endswith(want)
     stored = bench.stored()
     assert len(stored) == 2
     assert not any(p.name.endswith(".partial.json") for p in stored)
@@ -174,6 +178,7 @@ def test_two_lanes_and_trials_each_get_their_own_run(bench: Workbench) -> None:
     assert "✗ not invoked" not in table.stdout  # the badge shows on skill lanes only
     assert table.stdout.count("✓ changelog") == 2
     assert "FAIL: 3 checks" in table.stdout
+    assert "does the skill help" not in table.stdout  # two lanes: the headline answers it
 
 
 def test_a_corrupt_cache_entry_is_reported_and_run_again(bench: Workbench) -> None:
