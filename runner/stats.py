@@ -127,6 +127,22 @@ def newcombe_paired(t: PairedTable, confidence: float = 0.95) -> Bounds:
     return (max(-1.0, low), min(1.0, high))
 
 
+def newcombe_diff(a: int, n_a: int, b: int, n_b: int, confidence: float = 0.95) -> Bounds:
+    """Interval for B's pass rate (b of n_b) minus A's (a of n_a) as independent proportions:
+    Newcombe's square-and-add of the two Wilson intervals (Newcombe 1998, Statistics in
+    Medicine 17:873, method 10). Trials of one scenario pair by index only, which carries no
+    correlation, so the paired form would add noise, not information."""
+    if n_a == 0 or n_b == 0:
+        return (-1.0, 1.0)  # a lane with no trials says nothing
+    l_a, u_a = wilson(a, n_a, confidence)
+    l_b, u_b = wilson(b, n_b, confidence)
+    p_a, p_b = a / n_a, b / n_b
+    d = p_b - p_a
+    low = d - math.sqrt((p_b - l_b) ** 2 + (u_a - p_a) ** 2)
+    high = d + math.sqrt((u_b - p_b) ** 2 + (p_a - l_a) ** 2)
+    return (max(-1.0, low), min(1.0, high))
+
+
 def _binom_pmf(k: int, n: int, p: float) -> float:
     if k < 0 or k > n:
         return 0.0

@@ -1,4 +1,4 @@
-"""The dashboard with 1,000 runs: how long from navigation until the results table is drawn,
+"""The dashboard with 1,000 runs: how long from navigation until its first view is drawn,
 as built (each transcript parsed and drawn only when its row opens) against a baseline that
 draws every transcript at load, measured side by side in headless Chromium; and the page's size.
 
@@ -9,8 +9,9 @@ from that transcript's summary. The baseline is the same page with ``<html data-
 which makes the page's own script open every row before it says it is ready.
 
 The time is ``performance.mark("report-painted")``'s startTime: from navigation start until
-the frame that shows the table (in the baseline, with every transcript drawn under its row)
-has been styled, laid out and painted. The median over rounds; the two variants alternate
+the frame that shows the first view (the overview's charts, the results table built behind
+them; in the baseline, with every transcript drawn under its row) has been styled, laid out
+and painted. The median over rounds; the two variants alternate
 within each round.
 
     .venv/bin/python scripts/bench_report.py                  # 1000 runs, 3 rounds

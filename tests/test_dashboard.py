@@ -62,6 +62,7 @@ def visible_lanes(page: Page) -> list[str | None]:
 
 def test_a_lane_filter_shows_only_its_lanes_rows(dashboard: Opened) -> None:
     page = dashboard.page
+    page.get_by_test_id("tab-runs").click()  # the overview shows first
     assert visible_lanes(page) == ["agent-baseline"] * 2 + ["agent-skill"] * 2
     assert page.locator("#filters .label").inner_text() == "Lane"
     labels = page.locator("#filters button").all_inner_texts()
@@ -87,6 +88,7 @@ def test_skill_badges_only_on_the_skill_lane(dashboard: Opened) -> None:
 def test_a_row_opens_into_its_transcript(dashboard: Opened, evaluated: Evaluated) -> None:
     page = dashboard.page
     assert page.locator(".tool-call").count() == 0  # nothing drawn before a row opens
+    page.get_by_test_id("tab-runs").click()
     row = page.locator(".run-row[data-lane='agent-skill']").first
     row.click()
     detail = page.locator(".detail").first
@@ -114,6 +116,7 @@ def test_a_failed_run_lists_its_failed_checks(dashboard: Opened, evaluated: Eval
     failed = [c for c in checks if not c["passed"]]
     assert failed
     page = dashboard.page
+    page.get_by_test_id("tab-runs").click()
     page.locator(".run-row[data-lane='agent-baseline']").first.click()
     listed = page.locator(".detail .check-failed").all_inner_texts()
     assert listed == [f"✗ {c['name']}: {c['detail']}" for c in failed]
@@ -175,6 +178,7 @@ def test_theme_follows_the_system_and_toggles(browser: Browser, report_file: Pat
 
 
 def test_a_screenshot(dashboard: Opened) -> None:
+    dashboard.page.get_by_test_id("tab-runs").click()
     dashboard.page.locator(".run-row").nth(2).click()
     screenshot(dashboard.page, "runs-with-a-transcript", full_page=True)
     dashboard.assert_clean()
@@ -186,6 +190,7 @@ def test_a_subagent_is_drawn_inside_its_call(browser: Browser, tmp_path: Path) -
     path.write_text(build_report([StoredResult("subagent.json", result)]), encoding="utf-8")
     opened = open_page(browser, path)
     page = opened.page
+    page.get_by_test_id("tab-runs").click()
     page.locator(".run-row").click()
     agent = page.locator(".tool-call[data-tool='Agent']")
     inner = agent.get_by_test_id("subagent").locator(".tool-call[data-tool='Bash']")

@@ -59,6 +59,17 @@ def test_newcombe_paired_interval_matches_fagerland() -> None:
     assert high == pytest.approx(0.1186, abs=5e-5)
 
 
+def test_newcombe_diff_matches_newcombe_table() -> None:
+    # Newcombe (1998), "Interval estimation for the difference between independent
+    # proportions", Stat Med 17:873, Table II, method 10: 56/70 - 48/80 and 9/10 - 3/10.
+    assert stats.newcombe_diff(48, 80, 56, 70) == pytest.approx((0.0524, 0.3339), abs=5e-5)
+    assert stats.newcombe_diff(3, 10, 9, 10) == pytest.approx((0.1705, 0.8090), abs=5e-5)
+    # B - A: swapping the lanes mirrors the interval; no trials say nothing.
+    assert stats.newcombe_diff(56, 70, 48, 80) == pytest.approx((-0.3339, -0.0524), abs=5e-5)
+    assert stats.newcombe_diff(0, 0, 2, 3) == (-1.0, 1.0)
+    assert stats.newcombe_diff(0, 1, 1, 1)[1] == 1.0  # kept inside the -1..1 a difference takes
+
+
 def test_newcombe_paired_covers_the_true_difference() -> None:
     """Over many simulated experiments with known cell probabilities, the 95% interval holds
     the true difference about 95% of the time (Newcombe's method is near nominal)."""

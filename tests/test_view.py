@@ -201,6 +201,8 @@ def test_the_list_and_a_result_in_the_browser(browser: Browser, served: Served) 
     page.close()
 
     result = open_url(browser, served.url + "result/" + s.scripted.name)
+    assert result.page.get_by_test_id("overview").is_visible()  # the report's first view
+    result.page.get_by_test_id("tab-runs").click()
     assert result.page.get_by_test_id("runs-table").is_visible()
     result.assert_clean()
     result.page.close()

@@ -71,14 +71,23 @@ def _head(title: str, css: str, js: str) -> str:
 <div id="headline" class="headline" data-testid="headline" hidden></div>
 <div id="result-info" class="info"></div>
 <nav id="tabs" class="tabs" role="tablist">
+<button type="button" role="tab" data-view="overview" data-testid="tab-overview">Overview</button>
 <button type="button" role="tab" data-view="runs" data-testid="tab-runs">Runs</button>
 <button type="button" role="tab" data-view="ab" data-testid="tab-ab">A/B</button>
 <button type="button" role="tab" data-view="compare" data-testid="tab-compare">Compare</button>
 <button type="button" role="tab" data-view="side" data-testid="tab-side">Side by side</button>
 </nav>
 <main>
-<section id="view-runs">
+<section id="view-overview" data-testid="overview"></section>
+<section id="view-runs" hidden>
+<div class="filter-bar">
 <div id="filters" class="filters" role="group" aria-label="Lane"></div>
+<div class="filters" role="group" aria-label="Scenario">
+<label><span class="label">Scenario</span>
+<select id="scenario-filter" data-testid="scenario-filter"></select></label>
+<button type="button" id="clear-filters" data-testid="clear-filters" hidden>✕ Clear filters</button>
+</div>
+</div>
 <p id="runs-shown" class="muted"></p>
 <div id="runs-table" role="table" aria-label="Runs" data-testid="runs-table">
 <div role="rowgroup"><div class="run-head" role="row">
@@ -96,13 +105,20 @@ def _head(title: str, css: str, js: str) -> str:
 <section id="view-compare" hidden></section>
 <section id="view-side" hidden></section>
 </main>
-<noscript>This report draws its tables with JavaScript; please enable it.</noscript>
+<noscript>This report draws its charts and tables with JavaScript; please enable it.</noscript>
 """
 
 
 # The page's script, in order: one function scope, so each part uses the ones before it and
 # the last (dashboard.js) sets the page up once every function is defined.
-SCRIPT_PARTS = ("core.js", "markdown.js", "transcript.js", "sidebyside.js", "dashboard.js")
+SCRIPT_PARTS = (
+    "core.js",
+    "markdown.js",
+    "transcript.js",
+    "sidebyside.js",
+    "charts.js",
+    "dashboard.js",
+)
 
 
 def script() -> str:

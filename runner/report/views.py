@@ -14,6 +14,7 @@ from runner.compare import Comparison, compare
 from runner.figures import secs
 from runner.lanes import LANES
 from runner.render import cost_text, headline, status_text
+from runner.report.charts import Charts, charts
 from runner.report.pairs import (
     PairView,
     RunFiles,
@@ -85,6 +86,7 @@ class ResultView(BaseModel):
     rows: list[Row]
     ab: AbReport | None  # with two or more lanes, or an A/A copy
     headline: list[str]  # the answer, one line per effect, as the terminal prints it first
+    charts: Charts  # the overview's, drawn under the headline
 
 
 class CompareView(BaseModel):
@@ -212,6 +214,8 @@ def result_view(stored: StoredResult, index: int) -> ResultView:
         rows=[row(r, detail_id(index, i)) for i, r in enumerate(result.runs)],
         ab=ab,
         headline=[] if ab is None else headline(ab, mode=result.header.mode),
+        # One lane has no A/B view, but its lane charts still come from the same analysis.
+        charts=charts(result, ab if ab is not None else analyze(result)),
     )
 
 

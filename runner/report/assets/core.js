@@ -11,15 +11,24 @@ function readJson(id) {
 }
 
 const data = readJson("report-data") || { results: [], comparisons: [] };
-const state = { result: data.results.length - 1, lane: null, side: null }; // side: the pair shown side by side
+const state = { result: data.results.length - 1, lane: null, scenario: null, side: null }; // side: the pair shown side by side
 
 // An element: h("td", {class: "num", text: "3", data: {lane: "x"}, on: {click: f}}, child, ...).
 // Children are nodes, strings (as text nodes) or arrays of them; null and false are skipped.
 function h(tag, props, ...kids) {
-  const node = document.createElement(tag);
+  return build(document.createElement(tag), props, kids);
+}
+
+// The same for SVG (the overview's charts): svg("circle", {cx: 3, data: {testid: "x"}}).
+const SVG_NS = "http://www.w3.org/2000/svg";
+function svg(tag, props, ...kids) {
+  return build(document.createElementNS(SVG_NS, tag), props, kids);
+}
+
+function build(node, props, kids) {
   for (const [key, value] of Object.entries(props || {})) {
     if (value == null || value === false) continue;
-    if (key === "class") node.className = value;
+    if (key === "class") node.setAttribute("class", value); // an SVG element's className is read-only
     else if (key === "text") node.textContent = String(value);
     else if (key === "data") Object.assign(node.dataset, value);
     else if (key === "on") {
@@ -60,6 +69,9 @@ const change = (r) => (r == null ? dash : (r >= 1 ? "+" : "") + ((r - 1) * 100).
 const count = (n) => (n == null ? dash : String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","));
 const plural = (n, noun) => n + " " + noun + (n === 1 ? "" : "s");
 const interval = (ci, f) => (ci == null ? dash : f(ci.low) + " to " + f(ci.high));
+const pointsRange = (ci) =>
+  ci == null ? dash : signedPoints(ci.low) + " to " + signedPoints(ci.high) + " points";
+const within = (margin) => "±" + (margin * 100).toFixed(0) + " points";
 
 const METRICS = {
   cost_usd: { label: "cost", plain: money, delta: signedMoney },

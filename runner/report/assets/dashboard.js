@@ -50,6 +50,7 @@ function runGroup(row, index) {
   const group = rowTemplate.cloneNode(true);
   const line = group.firstChild;
   group.dataset.lane = line.dataset.lane = row.lane;
+  group.dataset.scenario = line.dataset.scenario = row.scenario;
   line.dataset.detail = row.detail;
   line.dataset.row = index;
   const [, scenario, lane, trial, status, cost, tokens, turns, duration, skill] = line.children;
@@ -96,6 +97,7 @@ function toggleRun(line) {
     line.after(detail);
   }
   if (detail) detail.hidden = !open;
+  line.parentElement.classList.toggle("open", open);
   line.setAttribute("aria-expanded", String(open));
 }
 
@@ -103,12 +105,16 @@ function applyFilter() {
   const bodies = document.querySelectorAll("#runs-body > .run");
   let shown = 0;
   for (const body of bodies) {
-    body.hidden = state.lane != null && body.dataset.lane !== state.lane;
+    body.hidden =
+      (state.lane != null && body.dataset.lane !== state.lane) ||
+      (state.scenario != null && body.dataset.scenario !== state.scenario);
     if (!body.hidden) shown += 1;
   }
   for (const button of document.querySelectorAll("#filters button")) {
     button.setAttribute("aria-pressed", String((button.dataset.lane || null) === state.lane));
   }
+  document.getElementById("scenario-filter").value = state.scenario == null ? "" : state.scenario;
+  document.getElementById("clear-filters").hidden = state.lane == null && state.scenario == null;
   document.getElementById("runs-shown").textContent = "Showing " + shown + " of " + plural(bodies.length, "run");
 }
 
@@ -132,6 +138,24 @@ function renderFilters(result) {
     button(null, "All"),
     result ? result.lanes.map((l) => button(l.lane, l.label)) : [],
   );
+  const scenarios = result ? result.charts.scenarios : [];
+  fill(
+    document.getElementById("scenario-filter"),
+    h("option", { value: "", text: "All scenarios" }),
+    scenarios.map((s) => h("option", { value: s, text: s })),
+  );
+}
+
+// The runs of one scenario in one lane, opened: what a heat-map cell of the overview shows.
+function openRuns(scenario, lane) {
+  state.scenario = scenario;
+  state.lane = lane;
+  applyFilter();
+  showView("runs");
+  const lines = [...document.querySelectorAll("#runs-body > .run:not([hidden]) > .run-row")];
+  for (const line of lines) if (line.getAttribute("aria-expanded") !== "true") toggleRun(line);
+  document.getElementById("tabs").scrollIntoView({ block: "start" });
+  if (lines.length) lines[0].focus({ preventScroll: true });
 }
 
 function renderInfo(result) {
@@ -177,9 +201,6 @@ const CONFIDENCE = "95%";
 const level = (alpha) =>
   Math.round(alpha * 100) / 100 === alpha ? pct(1 - alpha) : (100 * (1 - alpha)).toFixed(2) + "%";
 const pValue = (p) => (p == null ? dash : p < 0.001 ? "< 0.001" : String(Number(p.toPrecision(2))));
-const pointsRange = (ci) =>
-  ci == null ? dash : signedPoints(ci.low) + " to " + signedPoints(ci.high) + " points";
-const within = (margin) => "±" + (margin * 100).toFixed(0) + " points";
 
 function verdictBadge(verdict, testid) {
   return h("span", {
@@ -531,18 +552,21 @@ function showView(name) {
   }
   for (const view of document.querySelectorAll("main > section")) view.hidden = view.id !== "view-" + name;
   if (name === "side") renderSide(); // drawn when shown: it parses a pair and two transcripts
+  drawCharts(); // a hidden overview's charts wait for their width
 }
 
 function showResult(index) {
   state.result = index;
   state.lane = null;
   state.side = null;
+  state.scenario = null;
   const result = data.results[index];
   renderHeadline(result);
   renderInfo(result);
   renderRuns(result);
   renderAb(result);
   if (!document.getElementById("view-side").hidden) renderSide();
+  renderOverview(result);
 }
 
 function setupPicker() {
@@ -605,10 +629,20 @@ function setup() {
       toggleRun(line);
     }
   });
+  const scenario = document.getElementById("scenario-filter");
+  scenario.addEventListener("change", () => {
+    state.scenario = scenario.value || null;
+    applyFilter();
+  });
+  document.getElementById("clear-filters").addEventListener("click", () => {
+    state.scenario = state.lane = null;
+    applyFilter();
+  });
+  window.addEventListener("resize", drawCharts);
   setupPicker();
+  showView("overview"); // the answer first: the charts, under the headline
   showResult(state.result);
   renderCompare();
-  showView("runs");
   if (root.dataset.eager !== "1") markReady();
   else if (document.readyState !== "loading") expandAll();
   else document.addEventListener("DOMContentLoaded", expandAll, { once: true });
@@ -624,8 +658,8 @@ function expandAll() {
 function markReady() {
   performance.mark("report-ready");
   document.body.dataset.ready = "1";
-  // A timeout queued in the next frame's callback runs once that frame (the table's style,
-  // layout and paint) is done: the benchmark's measure of "the table is on screen".
+  // A timeout queued in the next frame's callback runs once that frame (the first view's style,
+  // layout and paint) is done: the benchmark's measure of "the first view is on screen".
   requestAnimationFrame(() =>
     setTimeout(() => {
       performance.mark("report-painted");
