@@ -52,6 +52,9 @@ def test_lanes_carry_their_rate_cost_and_pass_k() -> None:
     report = analyze(result)
     got = charts(result, report)
     assert got.confidence == "95%"
+    assert got.unbilled == "scripted: nothing billed"  # said beside the cost chart
+    live = result.model_copy(update={"header": result.header.model_copy(update={"mode": "live"})})
+    assert charts(live, report).unbilled is None
     assert got.trials == 3
     assert [lane.lane for lane in got.lanes] == ["agent-baseline", "agent-skill"]
     for lane, stats_ in zip(got.lanes, report.lanes, strict=True):

@@ -65,6 +65,9 @@ def test_each_chart_draws_one_mark_per_number(overview: Opened) -> None:
     assert marks(page, "rate-mark") == 2  # one per lane
     assert marks(page, "heat-cell") == 6  # scenarios × lanes
     assert marks(page, "cost-mark") == 2
+    cost_note = page.get_by_test_id("chart-cost").locator("figcaption p").text_content()
+    assert cost_note is not None
+    assert cost_note.endswith("(scripted: nothing billed).")
     assert marks(page, "passk-curve") == 4  # pass@k and pass^k per lane
     assert marks(page, "passk-mark") == 12  # k = 1..3 on each curve
     # Marks sit at their numbers: s0 and s1 at +67 points, s2 on the zero line, the overall

@@ -137,6 +137,7 @@ def test_any_two_runs_of_a_scenario_in_either_order(side: Opened, evaluated: Eva
 
 def test_a_run_opens_side_by_side_with_its_other_lane(side: Opened, evaluated: Evaluated) -> None:
     page = side.page
+    page.get_by_test_id("tab-runs").click()  # the overview shows first
     page.locator(".run-row[data-lane='agent-skill']").nth(1).click()
     button = page.locator(".detail").get_by_test_id("compare-lane")
     assert button.inner_text() == "Compare with agent-baseline ⇆"
@@ -156,6 +157,7 @@ def test_a_run_opens_side_by_side_with_its_other_lane(side: Opened, evaluated: E
 def test_a_transcript_on_a_phone(browser: Browser, side_file: Path) -> None:
     opened = open_page(browser, side_file, viewport={"width": 390, "height": 844})
     page = opened.page
+    page.get_by_test_id("tab-runs").click()
     page.locator(".run-row[data-lane='agent-skill']").first.click()
     expect(page.locator(".detail").get_by_test_id("edit")).to_be_visible()
     # The transcript wraps within the screen (the runs table's own columns are its own matter).
@@ -188,6 +190,7 @@ def test_a_transcript_names_every_check_and_what_the_run_received(
     side: Opened, evaluated: Evaluated
 ) -> None:
     page = side.page
+    page.get_by_test_id("tab-runs").click()
     page.locator(".run-row[data-lane='agent-skill']").first.click()
     detail = page.locator(".detail").first
     checks = evaluated.result("agent-skill", 0)["checks"]
@@ -280,6 +283,7 @@ def crafted(browser: Browser, tmp_path: Path) -> Iterator[Opened]:
     path = tmp_path / "crafted.html"
     path.write_text(build_report([StoredResult("crafted.json", suite_of([run]))]), encoding="utf-8")
     opened = open_page(browser, path)
+    opened.page.get_by_test_id("tab-runs").click()
     opened.page.locator(".run-row").click()
     yield opened
     opened.page.close()

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from runner import stats
 from runner.ab import CONFIDENCE, AbReport, Effect, Interval, PassK, Rate, Verdict, interval_level
+from runner.figures import NOT_BILLED
 from runner.results import SuiteResult
 
 
@@ -55,6 +56,7 @@ class HeatCell(BaseModel):
 class Charts(BaseModel):
     confidence: str  # of the per-scenario and per-lane intervals
     trials: int
+    unbilled: str | None  # what the cost chart says of a scripted result's costs
     lanes: list[LanePoint]
     effects: list[EffectChart]  # each lane after the first, over the first
     scenarios: list[str]  # the heat map's rows, in the order they ran
@@ -105,6 +107,7 @@ def charts(result: SuiteResult, report: AbReport) -> Charts:
     return Charts(
         confidence=f"{report.confidence:.0%}",
         trials=report.trials,
+        unbilled=NOT_BILLED if result.header.mode == "scripted" else None,
         lanes=[
             LanePoint(
                 lane=lane.lane,

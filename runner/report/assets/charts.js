@@ -293,7 +293,7 @@ function moneyTicks(top) {
 
 const PLOT_HEIGHT = 230; // the x-y charts'
 
-function costChart(lanes) {
+function costChart(lanes, unbilled) {
   const known = lanes.map((l, i) => [l, i]).filter(([l]) => l.cost_usd != null && l.pass_rate.rate != null);
   const draw = (w) => {
     if (!known.length) return h("p", { class: "muted", text: "No lane reported a cost." });
@@ -332,7 +332,7 @@ function costChart(lanes) {
   return chartFigure(
     "chart-cost",
     "Cost against pass rate",
-    "Mean cost per run (x) and pass rate (y), one point per lane.",
+    "Mean cost per run (x) and pass rate (y), one point per lane" + (unbilled ? " (" + unbilled + ")." : "."),
     draw,
     ["lane", "mean cost per run", "pass rate"],
     lanes.map((l) => [l.lane, money(l.cost_usd), rate(l.pass_rate)]),
@@ -410,7 +410,7 @@ function renderOverview(result) {
     ...c.effects.map((e) => effectChart(e, c.confidence)),
     laneRateChart(c.lanes, c.confidence),
     heatMap(c),
-    costChart(c.lanes),
+    costChart(c.lanes, c.unbilled),
     c.lanes.some((l) => l.pass_k.length) ? passKChart(c.lanes, c.trials) : null,
   ].filter(Boolean);
   fill(
