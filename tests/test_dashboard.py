@@ -442,6 +442,16 @@ def test_no_run_cell_is_cut_off_at_the_right(
     status = page.locator(".run-row").first.locator("div[data-label='status']")
     label = "n => getComputedStyle(n, '::before').content"
     assert (status.evaluate(label) == '"status "') is stacked
+    # An opened run's caret turns where it stands: on the row's first line, left of it.
+    first = page.locator(".run-row").first
+    first.click()
+    caret, scenario = (
+        first.locator(sel).bounding_box() for sel in (".caret", "[data-label='scenario']")
+    )
+    assert caret is not None
+    assert scenario is not None
+    assert caret["x"] < scenario["x"]
+    assert caret["y"] + caret["height"] <= scenario["y"] + scenario["height"] + 1
     screenshot(page, f"runs-{width}px")
     opened.assert_clean()
     page.close()
