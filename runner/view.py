@@ -76,7 +76,8 @@ class Site:
             return _text(HTTPStatus.NOT_FOUND, f"{missing[0]}: no such result in the store")
         try:
             # A store of its own: RunStore keeps the problems of its last scan.
-            page = report_page(RunStore(self.store.root), [p for p in paths if p is not None])
+            paths_found = [p for p in paths if p is not None]
+            page = report_page(RunStore(self.store.root), paths_found, home="/")
         except StoreError as exc:
             return _text(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc))
         return Reply(HTTPStatus.OK, page.html)

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
+from runner.report import StoredResult, build_report
+from runner.results import SuiteResult
 from runner.store import RunStore
 from runner.view import ResultsServer
 from tests.browser_support import launch, open_url, screenshot
@@ -83,6 +85,10 @@ def test_a_result_and_a_pair_are_report_pages(served: Served) -> None:
     assert comparison["comparison"]["not_like_for_like"] == ["trials 2 -> 3"]
     # The name without .json names it too.
     assert get(served.url + "result/" + s.scripted.stem)[0] == 200
+    # Served, a page links back to the list; the file `report` writes has no list to go to.
+    assert 'href="/" data-testid="home"' in page
+    stored = [StoredResult(s.live.name, SuiteResult.model_validate_json(s.live.read_text()))]
+    assert 'data-testid="home"' not in build_report(stored)
 
 
 def test_a_result_stored_while_serving_is_listed(served: Served) -> None:
@@ -205,6 +211,9 @@ def test_the_list_and_a_result_in_the_browser(browser: Browser, served: Served) 
     result.page.get_by_test_id("tab-runs").click()
     assert result.page.get_by_test_id("runs-table").is_visible()
     result.assert_clean()
+    result.page.get_by_test_id("home").click()  # back to the list
+    result.page.wait_for_selector("[data-testid=result-row]")
+    assert result.page.url == served.url
     result.page.close()
 
 

@@ -46,7 +46,7 @@ def csp_digest(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def _head(title: str, css: str, js: str) -> str:
+def _head(title: str, css: str, js: str, home: str | None) -> str:
     policy = (
         f"default-src 'none'; script-src {csp_digest(js)}; style-src {csp_digest(css)}; "
         "base-uri 'none'; form-action 'none'"
@@ -63,8 +63,8 @@ def _head(title: str, css: str, js: str) -> str:
 <body>
 <header class="top">
 <h1>runner report</h1>
-<label id="picker" hidden>Result <select id="result-picker" data-testid="result-picker"></select>
-</label>
+{_home_link(home)}<label id="picker" hidden>Result
+<select id="result-picker" data-testid="result-picker"></select></label>
 <span class="spacer"></span>
 <button type="button" id="theme-toggle" data-testid="theme-toggle">Theme</button>
 </header>
@@ -136,8 +136,18 @@ def _details(results: Sequence[StoredResult]) -> Iterator[str]:
             yield json_element(pair_id(i, pair.a, pair.b), pair)
 
 
+def _home_link(home: str | None) -> str:
+    # Served by `view`: the way back to the list of every result.
+    if home is None:
+        return ""
+    return f'<a class="home" href="{html.escape(home)}" data-testid="home">All results</a>\n'
+
+
 def build_page(
-    results: Sequence[StoredResult], comparisons: Sequence[tuple[StoredResult, StoredResult]]
+    results: Sequence[StoredResult],
+    comparisons: Sequence[tuple[StoredResult, StoredResult]],
+    *,
+    home: str | None = None,
 ) -> str:
     css = asset("dashboard.css", "</style")
     js = script()
@@ -145,7 +155,7 @@ def build_page(
     # The script before the transcripts: the table is drawn before they are even parsed.
     return "".join(
         [
-            _head(title, css, js),
+            _head(title, css, js, home),
             json_element("report-data", page_data(results, comparisons)),
             f"<script>{js}</script>\n",
             *_details(results),

@@ -18,7 +18,7 @@ class ReportPage(NamedTuple):
     note: str | None  # why the previous result is not compared, for the terminal
 
 
-def report_page(store: RunStore, paths: list[Path]) -> ReportPage:
+def report_page(store: RunStore, paths: list[Path], *, home: str | None = None) -> ReportPage:
     """The page ``report`` writes for these stored results: each compared with the one before
     it, or one alone with the previous like-for-like result."""
     results = [StoredResult(name=path.name, result=store.load(path)) for path in paths]
@@ -29,4 +29,4 @@ def report_page(store: RunStore, paths: list[Path]) -> ReportPage:
         if before_path is not None and before is not None:
             comparisons = [(StoredResult(before_path.name, before), results[0])]
     runs = sum(len(r.result.runs) for r in results)
-    return ReportPage(build_page(results, comparisons), runs, note)
+    return ReportPage(build_page(results, comparisons, home=home), runs, note)
