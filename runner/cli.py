@@ -240,8 +240,23 @@ runner: does this skill make Claude Code better at these tasks, and at what cost
 It runs the real Claude Code CLI and reads its stream-json output into typed events."""
 
 
+START_HERE = """\
+start here (offline and for $0 without ANTHROPIC_API_KEY):
+  python -m runner init my-skill                          # a skill, and a scenario to edit
+  python -m runner eval --lanes agent-skill               # its scenarios, scored and cached
+  python -m runner ab --lanes agent-baseline,agent-skill  # does it help, at what cost?
+  python -m runner report                                 # all of it in one HTML file
+  python -m runner view --open                            # or browse every stored result
+Each command's --help has examples; the README has the rest."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = Parser(prog="python -m runner", description=DESCRIPTION)
+    parser: argparse.ArgumentParser = Parser(
+        prog="python -m runner",
+        description=DESCRIPTION,
+        epilog=START_HERE,
+        formatter_class=HelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"runner {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     doctor = sub.add_parser("doctor", help="show which Claude Code CLI runner will use")

@@ -213,6 +213,15 @@ def test_help_at_60_columns_cuts_no_example_and_no_word(command: str) -> None:
             assert line.startswith("  "), f"{command} --help: an example cut: {line!r}"
 
 
+def test_the_top_help_starts_a_new_user_with_commands_that_parse() -> None:
+    proc = runner("--help")
+    start = proc.stdout.split("start here", 1)[1].splitlines()[1:]
+    shown = [line.split("#")[0].split()[3:] for line in start if line.startswith("  python")]
+    assert [words[0] for words in shown] == ["init", "eval", "ab", "report", "view"]
+    for words in shown:
+        build_parser().parse_args(words)  # a usage error exits 2 and fails the test
+
+
 def test_report_help_names_only_its_own_options() -> None:
     proc = runner("report", "--help")
     shown = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", proc.stdout))
