@@ -161,6 +161,15 @@ class Recording:
         return self.final_path
 
 
+_COLLISION = re.compile(r"-(\d+)(?:\.partial)?\.json$")
+
+
+def _claimed(name: str) -> int:
+    """The order ``begin`` claimed names started in one second: base, then -2, -3, ..."""
+    found = _COLLISION.search(name)
+    return int(found[1]) if found else 1
+
+
 class RunStore:
     def __init__(self, root: Path = DEFAULT_ROOT) -> None:
         self.root = root
@@ -198,7 +207,7 @@ class RunStore:
                 found.append((started(header), path.name, StoredRun(path=path, header=header)))
             except StoreError as exc:
                 self.problems.append(str(exc))
-        found.sort(key=lambda t: (t[0], t[1]))
+        found.sort(key=lambda t: (t[0], _claimed(t[1]), t[1]))
         return [run for _, _, run in found]
 
     def previous(self, header: SuiteHeader, *, exclude: Path | None = None) -> StoredRun | None:

@@ -269,3 +269,18 @@ def test_saved_files_get_the_usual_permissions_not_mkstemps(tmp_path: Path) -> N
     os.umask(mask)
     write_atomically(tmp_path / "shared.json", "{}")
     assert (tmp_path / "shared.json").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_results_saved_in_one_second_keep_their_order(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    # Names claimed in one second: base, -2, ... up to -10, which sorts before -2 by name.
+    same = [save(store, started_at="2026-11-21T10:00:00Z") for _ in range(10)]
+    assert [r.path for r in store.history()] == same
+    assert same[-1].name.endswith("Z-10.json")
+    # An eval's own time has milliseconds: the latest before it is its baseline.
+    first = save(store, started_at="2026-11-21T11:00:00.100+00:00")
+    second = save(store, started_at="2026-11-21T11:00:00.600+00:00")
+    assert second.name == first.name.replace(".json", "-2.json")
+    baseline = store.previous(header(started_at="2026-11-21T11:00:00.900+00:00"))
+    assert baseline is not None
+    assert baseline.path == second
