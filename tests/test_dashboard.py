@@ -154,6 +154,7 @@ def test_the_compare_view_and_the_result_picker(dashboard: Opened) -> None:
     assert "fix-entry/agent-skill#0 improved" in commentary
     statuses = page.get_by_test_id("compare-runs").locator("tbody tr td:nth-child(2)")
     assert statuses.all_inner_texts() == ["unchanged", "unchanged", "improved", "unchanged"]
+    screenshot(page, "compare", full_page=True)
     # The picker shows the last result first; the first one had a failing skill run.
     page.get_by_test_id("tab-runs").click()
     page.get_by_test_id("result-picker").select_option("0")
@@ -267,6 +268,7 @@ def test_each_verdict_shows_its_badge_its_reason_and_the_cost_verdict(
     assert page.get_by_test_id("cost-verdict").text_content() == cost
     assert page.get_by_test_id("cost-verdict-reason").text_content() == effect.cost.reason
     assert "per run" in effect.cost.reason
+    screenshot(page, f"ab-{verdict}", full_page=True)
     verdicts.assert_clean()
 
 
@@ -295,7 +297,8 @@ def test_the_pooled_test_is_labelled_as_about_these_runs_only(verdicts: Opened) 
     assert "true of these scenarios only" in heading
     text = pooled.inner_text()
     assert f"+65 points over {effect.pairs} pairs" in text
-    assert "McNemar exact p" in text
+    assert effect.pooled.p_value < 0.001
+    assert "McNemar exact p < 0.001: " in text  # not "p = < 0.001"
     two_by_two = pooled.get_by_test_id("two-by-two").locator("tbody tr").all_inner_texts()
     assert [r.split("\t")[1:] for r in two_by_two] == [
         [str(effect.both), str(effect.a_only)],
@@ -344,6 +347,7 @@ def test_a_sequential_study_shows_its_looks_and_what_stopping_saved(verdicts: Op
     level = SEQUENTIAL_LEVELS[1]
     assert f"{100 * (1 - level):.2f}% interval" in headers
     assert page.get_by_test_id("verdict").text_content() == "better"
+    screenshot(page, "ab-sequential", full_page=True)
     verdicts.assert_clean()
 
 

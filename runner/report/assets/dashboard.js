@@ -256,7 +256,7 @@ function pooledView(e) {
       class: "muted",
       text:
         signedPoints(p.diff) + " points over " + plural(e.pairs, "pair") + " (" + CONFIDENCE + " CI " +
-        pointsRange(p.ci) + "), McNemar exact p = " + pValue(p.p_value) +
+        pointsRange(p.ci) + "), McNemar exact p " + (p.p_value < 0.001 ? "" : "= ") + pValue(p.p_value) +
         ": every (scenario, trial) pair counted as if independent.",
     }),
     table(
