@@ -94,3 +94,9 @@ def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
     page.screenshot(path=str(shot), full_page=full_page)
     assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     return shot
+
+
+def diff_lines(page: Page, kind: str) -> list[str]:
+    """The Side by side tab's file diffs' lines of one kind ("add", "del"), without newlines."""
+    files = page.get_by_test_id("side-files")
+    return [t.rstrip("\n") for t in files.locator(f".dl.{kind}").all_text_contents()]

@@ -234,3 +234,24 @@ def flipped(result: SuiteResult) -> SuiteResult:
     i = next(i for i, r in enumerate(runs) if r.passed)
     runs[i] = runs[i].model_copy(update={"passed": False})
     return result.model_copy(update={"runs": runs})
+
+
+# The CHANGELOG.md lines the real eval's runs write (tests/replay_support's fix-entry): the
+# baseline's, and the skill's, as its SKILL.md asks.
+BASELINE_ENTRY = "- Fixed a crash in parse_date when given an empty string"
+SKILL_ENTRY = "- Return `None` from `parse_date` for an empty string instead of crashing (#142)"
+
+
+def earlier(result: SuiteResult) -> SuiteResult:
+    """``result`` (the real eval of two lanes, two trials) as an earlier eval might have left
+    it: its agent-skill #0 the agent-baseline #0 run (which failed, so it improves after) and
+    its agent-baseline #1 the agent-skill #1 run (which passed, so it regresses after)."""
+    runs: dict[tuple[str, int], RunResult] = {(r.lane, r.trial): r for r in result.runs}
+    taken = {("agent-skill", 0): ("agent-baseline", 0), ("agent-baseline", 1): ("agent-skill", 1)}
+    before = [
+        runs[taken[key]].model_copy(update={"lane": key[0], "trial": key[1]})
+        if (key := (r.lane, r.trial)) in taken
+        else r
+        for r in result.runs
+    ]
+    return result.model_copy(update={"runs": before})

@@ -154,6 +154,9 @@ def test_the_compare_view_and_the_result_picker(dashboard: Opened) -> None:
     assert "fix-entry/agent-skill#0 improved" in commentary
     statuses = page.get_by_test_id("compare-runs").locator("tbody tr td:nth-child(2)")
     assert statuses.all_inner_texts() == ["unchanged", "unchanged", "improved", "unchanged"]
+    # The improved run (the same run, its outcome flipped) opens side by side; no other does.
+    buttons = page.get_by_test_id("compare-runs").get_by_test_id("compare-side")
+    assert [b.get_attribute("data-run") for b in buttons.all()] == ["fix-entry/agent-skill#0"]
     screenshot(page, "compare", full_page=True)
     # The picker shows the last result first; the first one had a failing skill run.
     page.get_by_test_id("tab-runs").click()

@@ -12,9 +12,18 @@ from playwright.sync_api import Browser, Page, expect
 
 from runner.report import StoredResult, build_report
 from runner.results import CheckResult, SuiteResult
-from tests.browser_support import Opened, launch, open_page, page_for_a_test, screenshot
+from tests.browser_support import (
+    Opened,
+    diff_lines,
+    launch,
+    open_page,
+    page_for_a_test,
+    screenshot,
+)
 from tests.replay_support import Evaluated
 from tests.report_support import (
+    BASELINE_ENTRY,
+    SKILL_ENTRY,
     assistant_line,
     fixture_run,
     result_line,
@@ -55,15 +64,6 @@ def run_index(evaluated: Evaluated, lane: str, trial: int) -> int:
 def open_side(page: Page) -> None:
     page.get_by_test_id("tab-side").click()
     expect(page.get_by_test_id("side-tools")).to_be_visible()
-
-
-def diff_lines(page: Page, kind: str) -> list[str]:
-    files = page.get_by_test_id("side-files")
-    return [t.rstrip("\n") for t in files.locator(f".dl.{kind}").all_text_contents()]
-
-
-BASELINE_ENTRY = "- Fixed a crash in parse_date when given an empty string"
-SKILL_ENTRY = "- Return `None` from `parse_date` for an empty string instead of crashing (#142)"
 
 
 def test_side_by_side_defaults_to_the_ab_pair_and_diffs_the_edited_line(

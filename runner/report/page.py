@@ -1,7 +1,8 @@
 """The dashboard as one HTML file: a skeleton, the CSS and JS inlined from ``assets/``, and the
 data as JSON elements: one for the tables, one per run for its transcript, parsed only when
 its row is opened, and per result its extras (SKILL.md texts, the pairs offered side by side)
-and one per pair of runs, parsed only when the pair is shown. Nothing is fetched: a
+and one per pair of runs, parsed only when the pair is shown; then per comparison the pairs of
+its runs that changed, with the transcripts the page does not hold already. Nothing is fetched: a
 Content-Security-Policy lets only this page's own script and style run, so a transcript that
 breaks out of its element still cannot run code."""
 
@@ -15,6 +16,7 @@ from importlib.resources import files
 
 from pydantic import BaseModel
 
+from runner.report.across import Placed, across_elements
 from runner.report.views import (
     ResultDetails,
     StoredResult,
@@ -116,6 +118,7 @@ SCRIPT_PARTS = (
     "markdown.js",
     "transcript.js",
     "sidebyside.js",
+    "across.js",
     "charts.js",
     "dashboard.js",
 )
@@ -126,7 +129,10 @@ def script() -> str:
     return f'(function () {{\n"use strict";\n\n{parts}}})();\n'
 
 
-def _details(results: Sequence[StoredResult]) -> Iterator[str]:
+def _details(
+    results: Sequence[StoredResult], comparisons: Sequence[tuple[StoredResult, StoredResult]]
+) -> Iterator[str]:
+    page = []
     for i, stored in enumerate(results):
         built = ResultDetails(stored)
         for j, detail in enumerate(built.details()):
@@ -134,6 +140,11 @@ def _details(results: Sequence[StoredResult]) -> Iterator[str]:
         yield json_element(extras_id(i), built.extras())
         for pair in built.pairs():
             yield json_element(pair_id(i, pair.a, pair.b), pair)
+        page.append(built)
+    for k, (before, after) in enumerate(comparisons):
+        sides = (Placed.of(before, page, k, "a"), Placed.of(after, page, k, "b"))
+        for element_id, model in across_elements(k, *sides):
+            yield json_element(element_id, model)
 
 
 def _home_link(home: str | None) -> str:
@@ -158,7 +169,7 @@ def build_page(
             _head(title, css, js, home),
             json_element("report-data", page_data(results, comparisons)),
             f"<script>{js}</script>\n",
-            *_details(results),
+            *_details(results, comparisons),
             "</body>\n</html>\n",
         ]
     )

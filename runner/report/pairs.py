@@ -1,5 +1,6 @@
 """Two runs side by side, computed when the page is built: their tool sequences aligned, their
 checks compared, and a unified diff of each file whose final content differs between them.
+The two runs may come from one result or from two (a comparison's before and after).
 
 Pairs are made within a scenario (the same task, from the same workspace): every pair while a
 scenario has at most ``ALL_PAIRS_RUNS`` runs, else the runs of the same trial, so a page stays
@@ -184,6 +185,41 @@ def file_diffs(a: RunFiles | None, b: RunFiles | None) -> tuple[list[FileDiff], 
     paths = sorted({*a.changes, *b.changes})
     diffs = (file_diff(p, a.version(p), b.version(p)) for p in paths)
     return [d for d in diffs if d is not None], None
+
+
+@dataclass(frozen=True)
+class RunSide:
+    """What a pair needs of a run: the run, its top-level tool calls as the page's timeline
+    has them, and the files it changed (None: its record is not at hand)."""
+
+    run: RunResult
+    tools: list[str]
+    files: RunFiles | None
+
+
+def pair_view(a: RunSide, b: RunSide, index_a: int, index_b: int) -> PairView:
+    """Two runs compared; ``index_a`` and ``index_b`` are where each sits in its own result."""
+    diffs, note = file_diffs(a.files, b.files)
+    return PairView(
+        a=index_a,
+        b=index_b,
+        tools=align(a.tools, b.tools),
+        checks=compare_checks(a.run.checks, b.run.checks),
+        files=diffs,
+        files_note=note,
+    )
+
+
+def changed(a: RunResult, b: RunResult, files: Sequence[FileDiff]) -> bool:
+    """Whether two runs differ in anything the side-by-side view shows: the outcome, the exit,
+    a check, the tool calls (the result's own sequence: no transcript read) or a file."""
+    return (
+        a.passed != b.passed
+        or a.exit_reason != b.exit_reason
+        or a.tool_sequence != b.tool_sequence
+        or any(c.differs for c in compare_checks(a.checks, b.checks))
+        or bool(files)
+    )
 
 
 def pair_indices(runs: Sequence[RunResult]) -> list[tuple[int, int]]:

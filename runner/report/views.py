@@ -18,11 +18,10 @@ from runner.report.charts import Charts, charts
 from runner.report.pairs import (
     PairView,
     RunFiles,
-    align,
-    compare_checks,
+    RunSide,
     default_pair,
-    file_diffs,
     pair_indices,
+    pair_view,
 )
 from runner.report.received import KeyInputs, Received, SkillView, Suite, read_key
 from runner.report.timeline import Clip, Timeline, ToolCallItem, load_timeline
@@ -164,21 +163,34 @@ class ResultDetails:
     what the pairs need stays, each run's tool names and the files it changed."""
 
     def __init__(self, stored: StoredResult) -> None:
+        self.stored = stored
         self.runs = stored.result.runs
         self.lanes = stored.result.lanes_run()
         self.suite = Suite(stored.result.header.suite)
-        self.tools: dict[int, list[str]] = {}
-        self.files: dict[int, RunFiles | None] = {}
+        self.sides: dict[int, RunSide] = {}
+
+    def detail(self, i: int) -> RunDetail:
+        """Run ``i``'s detail; what a pair needs of it is kept."""
+        r = self.runs[i]
+        key = read_key(r.run_dir)
+        detail = run_detail(r, self.suite, key)
+        self.sides[i] = RunSide(r, _tools(detail.timeline), self._files(r, key))
+        return detail
+
+    def files(self, i: int) -> RunFiles | None:
+        """The files run ``i`` changed, without reading its transcript if it is not read yet."""
+        if i in self.sides:
+            return self.sides[i].files
+        r = self.runs[i]
+        return self._files(r, read_key(r.run_dir))
+
+    def _files(self, r: RunResult, key: KeyInputs | None) -> RunFiles | None:
+        fixture = self.suite.fixture(r.scenario, key)
+        known = fixture is not None or (key is not None and key.fixture is None)
+        return RunFiles.of(r, fixture, known)
 
     def details(self) -> Iterator[RunDetail]:
-        for i, r in enumerate(self.runs):
-            key = read_key(r.run_dir)
-            detail = run_detail(r, self.suite, key)
-            self.tools[i] = _tools(detail.timeline)
-            fixture = self.suite.fixture(r.scenario, key)
-            known = fixture is not None or (key is not None and key.fixture is None)
-            self.files[i] = RunFiles.of(r, fixture, known)
-            yield detail
+        return (self.detail(i) for i in range(len(self.runs)))
 
     def extras(self) -> ResultExtras:
         """After ``details``: the SKILL.md texts they named, and the pairs."""
@@ -191,15 +203,7 @@ class ResultDetails:
     def pairs(self) -> Iterator[PairView]:
         """After ``details``: each pair compared."""
         for a, b in pair_indices(self.runs):
-            diffs, note = file_diffs(self.files[a], self.files[b])
-            yield PairView(
-                a=a,
-                b=b,
-                tools=align(self.tools[a], self.tools[b]),
-                checks=compare_checks(self.runs[a].checks, self.runs[b].checks),
-                files=diffs,
-                files_note=note,
-            )
+            yield pair_view(self.sides[a], self.sides[b], a, b)
 
 
 def result_view(stored: StoredResult, index: int) -> ResultView:

@@ -11,7 +11,9 @@ function readJson(id) {
 }
 
 const data = readJson("report-data") || { results: [], comparisons: [] };
-const state = { result: data.results.length - 1, lane: null, scenario: null, side: null }; // side: the pair shown side by side
+// side: the pair shown side by side, {a, b} (runs of the result shown) or {compare, at} (a
+// comparison's pair, across.js).
+const state = { result: data.results.length - 1, lane: null, scenario: null, side: null };
 
 // An element: h("td", {class: "num", text: "3", data: {lane: "x"}, on: {click: f}}, child, ...).
 // Children are nodes, strings (as text nodes) or arrays of them; null and false are skipped.

@@ -484,7 +484,7 @@ function passed(p) {
   return p == null ? dash : p ? "pass" : "fail";
 }
 
-function comparisonView(c) {
+function comparisonView(c, index) {
   const k = c.comparison;
   const side = (hd) => hd.branch + "@" + hd.sha.slice(0, 7) + ", " + hd.started_at;
   return h(
@@ -511,7 +511,7 @@ function comparisonView(c) {
       k.commentary.map((line) => h("li", { text: line })),
     ),
     table(
-      ["run", "status", "outcome", "exit", "cost", "Δ cost", "Δ turns", "Δ duration"],
+      ["run", "status", "outcome", "exit", "cost", "Δ cost", "Δ turns", "Δ duration", ""],
       k.runs.map((r) => [
         r.run_id,
         h("span", { class: "badge st-" + r.status, text: r.status }),
@@ -521,6 +521,7 @@ function comparisonView(c) {
         signedMoney(r.cost_usd.delta),
         signed(r.num_turns.delta),
         signedSecs(r.duration_ms.delta),
+        acrossButton(index, r.run_id),
       ]),
       { class: "grid", data: { testid: "compare-runs" } },
     ),
@@ -528,6 +529,11 @@ function comparisonView(c) {
 }
 
 function renderCompare() {
+  if (document.readyState === "loading") {
+    // Which runs have a pair side by side is written after the transcripts: wait for it.
+    document.addEventListener("DOMContentLoaded", renderCompare, { once: true });
+    return;
+  }
   const view = document.getElementById("view-compare");
   if (!data.comparisons.length) {
     fill(
@@ -541,7 +547,7 @@ function renderCompare() {
     );
     return;
   }
-  fill(view, ...data.comparisons.map(comparisonView));
+  fill(view, ...data.comparisons.map((c, k) => comparisonView(c, k)));
 }
 
 // ---- views, results, theme ---------------------------------------------------------------

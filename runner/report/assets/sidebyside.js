@@ -1,7 +1,8 @@
 /* Two runs side by side: two pickers, the tool calls aligned, the checks compared, each file
    that differs as a unified diff, then both transcripts in two columns. Everything compared
    is computed by runner/report/pairs.py when the page is built, one JSON element per pair of
-   runs of the same scenario; a pair picked in the other order is drawn flipped. */
+   runs of the same scenario; a pair picked in the other order is drawn flipped. A pair across
+   a comparison's two results is drawn by across.js. */
 
 const extrasCache = new Map();
 
@@ -162,19 +163,33 @@ function filesView(pair) {
   );
 }
 
-function sideColumn(result, index, label, d) {
-  const row = data.results[result].rows[index];
+// A run's transcript as a column; from: the result it is of, when not the one shown.
+function sideColumn(row, label, d, from, skills) {
   return h(
     "div",
     { class: "side-col", data: { testid: "side-col-" + label } },
     h(
       "h3",
       null,
-      label + ": " + row.scenario + " · " + row.lane + " #" + row.trial + " ",
+      label + ": " + (from ? from + " · " : "") + row.scenario + " · " + row.lane + " #" + row.trial + " ",
       h("span", { class: "badge " + (row.passed ? "good" : "bad"), text: row.status }),
     ),
-    runDetail(d, row, null),
+    runDetail(d, row, null, skills),
   );
+}
+
+// Under the pickers: the pair compared (A → B), then the two transcripts.
+function sideBody(pair, da, db, colA, colB) {
+  return [
+    h("h2", { text: "Tool calls, aligned" }),
+    toolsTable(pair, da, db),
+    h("h2", { text: "Checks" }),
+    checksTable(pair, da, db),
+    h("h2", { text: "Files that differ (A → B)" }),
+    h("div", { data: { testid: "side-files" } }, filesView(pair)),
+    h("h2", { text: "Transcripts" }),
+    h("div", { class: "side-cols" }, colA, colB),
+  ];
 }
 
 function picker(testid, label, options, value, onChange) {
@@ -193,6 +208,7 @@ function renderSide() {
     document.addEventListener("DOMContentLoaded", renderSide, { once: true });
     return;
   }
+  if (state.side && state.side.compare != null) return renderAcross(view);
   const r = state.result;
   const result = data.results[r];
   const extras = result ? extrasOf(r) : { pairs: [] };
@@ -229,13 +245,6 @@ function renderSide() {
       picker("side-b", "B", options(partnersOf(r, pick.a).sort((x, y) => x - y)), pick.b, (b) => choose(pick.a, b)),
       h("span", { class: "muted", text: "Runs of the same scenario can be put side by side." }),
     ),
-    h("h2", { text: "Tool calls, aligned" }),
-    toolsTable(pair, da, db),
-    h("h2", { text: "Checks" }),
-    checksTable(pair, da, db),
-    h("h2", { text: "Files that differ (A → B)" }),
-    h("div", { data: { testid: "side-files" } }, filesView(pair)),
-    h("h2", { text: "Transcripts" }),
-    h("div", { class: "side-cols" }, sideColumn(r, pick.a, "A", da), sideColumn(r, pick.b, "B", db)),
+    sideBody(pair, da, db, sideColumn(result.rows[pick.a], "A", da), sideColumn(result.rows[pick.b], "B", db)),
   );
 }

@@ -256,8 +256,9 @@ function checksView(checks) {
 }
 
 // ctx: where the run sits ({result, index}), for its skill text and the side-by-side link;
-// null in the side-by-side columns themselves.
-function runDetail(d, row, ctx) {
+// null in the side-by-side columns themselves. skills: the SKILL.md texts its refs name, when
+// the run is not of the result shown (a comparison's).
+function runDetail(d, row, ctx, skills) {
   if (d == null) return h("p", { class: "missing", text: "This run's transcript is not in the page." });
   const result = ctx ? ctx.result : state.result;
   const partner = ctx ? partnerOf(ctx.result, ctx.index) : null;
@@ -290,7 +291,7 @@ function runDetail(d, row, ctx) {
           " " + row.skill_errors.join(", ") + ": the Skill call's result was an error (the call is below)",
         )
       : null,
-    receivedView(d.received, extrasOf(result).skills),
+    receivedView(d.received, skills || extrasOf(result).skills),
     d.checks.length ? checksView(d.checks) : null,
     timeline(d.timeline),
   );
