@@ -11,14 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from runner.report import StoredResult, build_report
 from runner.results import SuiteResult
-from tests.browser_support import (
-    Opened,
-    diff_lines,
-    launch,
-    open_page,
-    page_for_a_test,
-    screenshot,
-)
+from tests.browser_support import Opened, diff_lines, launch, page_for_a_test, screenshot
 from tests.replay_support import Evaluated
 from tests.report_support import BASELINE_ENTRY, SKILL_ENTRY, earlier
 
@@ -124,15 +117,19 @@ def test_a_regressed_row_and_back_to_the_runs_within_a_result(across: Opened) ->
     across.assert_clean()
 
 
-def test_before_not_in_the_page_still_shows_its_transcript(
-    browser: Browser, evaluated: Evaluated, tmp_path: Path
-) -> None:
-    opened = open_page(browser, report(evaluated, tmp_path, before_in_page=False))
-    page = opened.page
+@pytest.fixture
+def lone(
+    browser: Browser, evaluated: Evaluated, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Opened]:
+    folder = tmp_path_factory.mktemp("lone")
+    yield from page_for_a_test(browser, report(evaluated, folder, before_in_page=False))
+
+
+def test_before_not_in_the_page_still_shows_its_transcript(lone: Opened) -> None:
+    page = lone.page
     open_pair(page, IMPROVED)
     col = page.get_by_test_id("side-col-A")
     expect(col.locator("h3")).to_contain_text("A: before.json · fix-entry · agent-skill #0")
     assert col.locator(".tool-call[data-tool='Edit']").count() == 1
     assert diff_lines(page, "add") == ["+" + SKILL_ENTRY]
-    opened.assert_clean()
-    page.close()
+    lone.assert_clean()
