@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runner.atomic import write_atomically
 from runner.claude import CliSpec, inherited_env
+from runner.defaults import CACHE_ROOT
 from runner.engine import RunRecord, RunSpec
 from runner.figures import plural
 from runner.lanes import Lane
@@ -53,7 +54,7 @@ from runner.workspace import FileState, walk_tree
 # estimates), which a hit does not redo: a change to how records are summarized bumps this.
 CACHE_SCHEMA = 4
 MANIFEST = "manifest.json"
-DEFAULT_ROOT = Path(".runner") / "cache"
+DEFAULT_ROOT = CACHE_ROOT
 # Endings that are the agent's own doing, and so worth keeping; the rest (auth errors, API
 # errors, crashes, Ctrl-C) say more about the machine or the moment than about the agent.
 CACHEABLE = frozenset(

@@ -4,59 +4,49 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, datetime
-from functools import partial
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anyio
-from pydantic import ValidationError
-
-from runner import __version__, sandbox
-from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude, pinned_version
+from runner import __version__
 from runner.cli_init import add_init_command
 from runner.cli_results import add_result_commands
-from runner.cli_suite import add_suite_commands
+from runner.cli_suite_args import add_suite_commands
 from runner.cli_view import add_view_commands
 from runner.cmdline import (
     EXIT_CODES_REST,
-    UNCONFINED,
     HelpFormatter,
     Parser,
     absolute,
-    fail,
     interrupted,
     io_error,
     io_failure,
     port,
     positive,
     positive_number,
-    run_async,
     sandbox_option,
-    say,
     seconds,
     stop_like_ctrl_c,
     turn_count,
 )
-from runner.engine import RunOptions, RunRecord, RunSpec, RunSpecError, check, run_one
-from runner.figures import plural
-from runner.inputs import open_input, tree_problems
-from runner.lanes import LANES, Lane, UnknownLaneError, get_lane
-from runner.render import render_record, render_summary
-from runner.replay.http import serve
-from runner.replay.mock_api import Exchange, ScriptedModel, scripted_model
-from runner.replay.script import Script, ScriptFileError, load_script
-from runner.sandbox import default_mode
-from runner.scenarios import skill_problem
-from runner.stream import iter_events
-from runner.terminal import json_visible, visible
-from runner.transcript import SummaryBuilder
+from runner.lanes import lane_lines
+
+# Each command imports what it uses when it runs: `--help` and `transcript` stay quick
+# (pydantic's model building and httpx are most of a full import; issue 17).
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from runner.engine import RunOptions, RunRecord, RunSpec
+    from runner.lanes import Lane
+    from runner.replay.mock_api import Exchange, ScriptedModel
+    from runner.replay.script import Script
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    from runner import sandbox
+    from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude, pinned_version
+    from runner.cmdline import UNCONFINED, fail
+
     pinned = pinned_version()
     try:
         binary = find_claude(args.claude_bin)
@@ -68,7 +58,7 @@ def _doctor(args: argparse.Namespace) -> int:
     if pinned and version != pinned:
         print(f"warning: runner is pinned to Claude Code {pinned}; found {version}")
     found = sandbox.state()
-    if default_mode() == "none":
+    if sandbox.default_mode() == "none":
         print(f"sandbox: off ({sandbox.SANDBOX_ENV}=none): {UNCONFINED.split(': ', 2)[2]}")
         return 0
     if not found.ready:
@@ -81,6 +71,8 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _version_of(program: str | None) -> str:
+    import subprocess
+
     try:
         said = subprocess.run([program or "false", "--version"], capture_output=True, text=True)
     except OSError:
@@ -89,6 +81,15 @@ def _version_of(program: str | None) -> str:
 
 
 def _transcript(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from runner.cmdline import fail, say
+    from runner.inputs import open_input
+    from runner.render import render_summary
+    from runner.stream import iter_events
+    from runner.terminal import json_visible, visible
+    from runner.transcript import SummaryBuilder
+
     builder = SummaryBuilder()
     try:
         # stdin is read as it streams; a file is read in chunks: memory stays one line deep.
@@ -117,7 +118,22 @@ _OPTION_OF = {"env_passthrough": "--pass-env", "fixture": "--workspace", "timeou
 
 
 def _run(args: argparse.Namespace) -> int:
-    mode = args.sandbox or default_mode()
+    from datetime import UTC, datetime
+
+    from pydantic import ValidationError
+
+    from runner import sandbox
+    from runner.claude_bin import ClaudeNotFoundError, find_claude
+    from runner.cmdline import UNCONFINED, fail, run_async, say
+    from runner.engine import RunOptions, RunSpec, RunSpecError, check
+    from runner.inputs import tree_problems
+    from runner.lanes import UnknownLaneError, get_lane
+    from runner.render import render_record
+    from runner.replay.script import ScriptFileError, load_script
+    from runner.scenarios import skill_problem
+    from runner.terminal import json_visible
+
+    mode = args.sandbox or sandbox.default_mode()
     try:
         if mode == "bwrap":
             sandbox.require()
@@ -186,6 +202,11 @@ async def _run_once(
     script: Script | None,
     seed: int | None,
 ) -> RunRecord:
+    from dataclasses import replace
+
+    from runner.engine import run_one
+    from runner.replay.mock_api import scripted_model
+
     if script is None:
         return await run_one(spec, lane, run_dir=run_dir, options=options)
     async with scripted_model(script, seed=seed) as model:
@@ -194,6 +215,12 @@ async def _run_once(
 
 
 def _mock_model(args: argparse.Namespace) -> int:
+    import anyio
+
+    from runner.cmdline import fail
+    from runner.replay.mock_api import ScriptedModel
+    from runner.replay.script import ScriptFileError, load_script
+
     try:
         script = load_script(args.script)
     except ScriptFileError as exc:
@@ -204,6 +231,14 @@ def _mock_model(args: argparse.Namespace) -> int:
 
 async def _serve_model(model: ScriptedModel, source: str, port: int) -> int:
     """Serve until cancelled (Ctrl-C); 2 when the port cannot be bound."""
+    from functools import partial
+
+    import anyio
+
+    from runner.cmdline import fail
+    from runner.figures import plural
+    from runner.replay.http import serve
+
     async with anyio.create_task_group() as tg:
         try:
             bound = await tg.start(partial(serve, model.handle, port=port))
@@ -220,6 +255,8 @@ async def _serve_model(model: ScriptedModel, source: str, port: int) -> int:
 
 
 def _log_exchange(x: Exchange) -> None:
+    from runner.terminal import visible
+
     session = x.session[:8] if x.session else "-"
     outcome = "hangs" if x.status is None else str(x.status)
     line = f"{x.method} {x.path} session {session}{_turn_text(x)} -> {outcome}"
@@ -345,7 +382,7 @@ Exit codes: 0 the run succeeded, 1 it ended any other way (the record says why),
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    lanes = "\n".join(f"  {lane.name:<20} {lane.summary}" for lane in LANES.values())
+    lanes = lane_lines()
     run = sub.add_parser(
         "run",
         help="run the real CLI once on an instruction, in one lane, and show the record",

@@ -15,9 +15,8 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from runner.cli_suite import DEFAULT_SUITE
 from runner.cmdline import HelpFormatter, absolute, fail
-from runner.scenarios import ID_PATTERN, SCENARIO_FILE
+from runner.defaults import DEFAULT_SUITE
 
 TEMPLATES = files("runner") / "templates" / "init"
 # The Agent Skills format's rule for a skill's name (and so its folder's).
@@ -37,6 +36,8 @@ def _skill_name(text: str) -> str:
 
 
 def _scenario_id(text: str) -> str:
+    from runner.scenarios import ID_PATTERN  # only init pays for it
+
     if not ID_PATTERN.match(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a scenario id: use letters, digits, '.', '_' and '-', "
@@ -46,6 +47,8 @@ def _scenario_id(text: str) -> str:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from runner.scenarios import SCENARIO_FILE
+
     scenario = args.scenario or f"{args.skill}-example"
     skill_dir = args.dir / "skills" / args.skill
     suite = args.dir / DEFAULT_SUITE

@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import argparse
 
-from runner.atomic import write_atomically
-from runner.cache import DEFAULT_ROOT as CACHE_ROOT
-from runner.cache import RunCache
 from runner.cmdline import HelpFormatter, absolute, dir_option, fail, positive_number, say
-from runner.compare import compare, differences
-from runner.figures import plural
-from runner.render import render_comparison
-from runner.report.stored import report_page
-from runner.store import DEFAULT_ROOT as RUNS_ROOT
-from runner.store import RunStore, StoreError
-from runner.terminal import json_visible
+from runner.defaults import CACHE_ROOT, RUNS_ROOT
+
+# Each handler imports what it uses: building the parser stays light (start-up, issue 17).
 
 DEFAULT_REPORT = RUNS_ROOT.parent / "report.html"
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from runner.compare import compare, differences
+    from runner.render import render_comparison
+    from runner.store import RunStore, StoreError
+    from runner.terminal import json_visible
+
     store = RunStore(args.runs_dir)
     refs = args.runs or ["previous", "latest"]
     if len(refs) != 2:
@@ -48,6 +46,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _cache(args: argparse.Namespace) -> int:
+    from runner.cache import RunCache
+
     cache = RunCache(args.cache_dir)
     if args.action == "stats":
         stats = cache.stats()
@@ -76,6 +76,11 @@ def _cache(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from runner.atomic import write_atomically
+    from runner.figures import plural
+    from runner.report.stored import report_page
+    from runner.store import RunStore, StoreError
+
     store = RunStore(args.runs_dir)
     refs = args.results or ["latest"]
     try:

@@ -7,17 +7,18 @@ import argparse
 import webbrowser
 
 from runner.cmdline import HelpFormatter, dir_option, fail, interrupted, port, say
-from runner.figures import plural
-from runner.history import listing, render_listing
-from runner.store import DEFAULT_ROOT as RUNS_ROOT
-from runner.store import RunStore
-from runner.terminal import json_visible
-from runner.view import ResultsServer
+from runner.defaults import RUNS_ROOT
+
+# Each handler imports what it uses: building the parser stays light (start-up, issue 17).
 
 MAKE_ONE = "run `python -m runner eval` (or `ab`) to store one"
 
 
 def _results(args: argparse.Namespace) -> int:
+    from runner.history import listing, render_listing
+    from runner.store import RunStore
+    from runner.terminal import json_visible
+
     found = listing(RunStore(args.runs_dir))
     if args.json:
         print(json_visible(found.model_dump_json(indent=2)))
@@ -29,6 +30,11 @@ def _results(args: argparse.Namespace) -> int:
 
 
 def _view(args: argparse.Namespace) -> int:
+    from runner.figures import plural
+    from runner.history import listing
+    from runner.store import RunStore
+    from runner.view import ResultsServer
+
     store = RunStore(args.runs_dir)
     try:
         server = ResultsServer(store, args.port)

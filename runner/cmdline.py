@@ -5,8 +5,8 @@ or an I/O error."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import errno
+import importlib
 import math
 import os
 import signal
@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn, TypeVar
-
-import anyio
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from runner.atomic import PathError, reason
 from runner.inputs import MAX_CONCURRENCY, MAX_TIMEOUT_S, MAX_TRIALS, MAX_TURNS
+
+if TYPE_CHECKING:
+    import asyncio
 
 # Exit codes, the same for every command (0 and 1 are each command's own: passed, failed).
 USAGE = 2  # a usage or configuration error
@@ -140,11 +141,24 @@ def interrupted() -> int:
     return 128 + (_stopped_by[0] if _stopped_by else signal.SIGINT)
 
 
+def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A command's handler, ``module.name``, imported only when the command runs: building
+    the parser (``--help``, every other command) does not pay for its imports."""
+
+    def run(args: argparse.Namespace) -> int:
+        return int(getattr(importlib.import_module(module), name)(args))
+
+    return run
+
+
 def run_async(func: Callable[..., Awaitable[_T]], *args: Any) -> _T:
     """``anyio.run(func, *args)`` as the commands run it: on asyncio, with one harmless report
     left out. When a stop cancels a read on a Unix socket (the sandbox's bridge to the model)
     as data arrives, anyio's asyncio backend wakes the cancelled read and asyncio logs an
     InvalidStateError with a traceback; the read is gone, nothing is lost."""
+    import asyncio
+
+    import anyio
 
     async def main() -> _T:
         asyncio.get_running_loop().set_exception_handler(_unless_cancelled_wakeup)
@@ -154,6 +168,8 @@ def run_async(func: Callable[..., Awaitable[_T]], *args: Any) -> _T:
 
 
 def _unless_cancelled_wakeup(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    import asyncio
+
     message = str(context.get("message", ""))
     woken = message.startswith("Exception in callback Future.set_result(")
     if woken and isinstance(context.get("exception"), asyncio.InvalidStateError):

@@ -8,11 +8,11 @@ Only ``agent-skill`` carries the nudge, so the baselines stay clean controls and
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from runner.claude import CliSpec
+if TYPE_CHECKING:  # runner.claude is heavy; help text needs only the lanes (issue 17)
+    from runner.claude import CliSpec
 
 DEFAULT_NUDGE = (
     'A skill named "{skill}" is installed in this workspace for tasks like this one. '
@@ -34,9 +34,10 @@ DEFAULT_ALLOWED_TOOLS = (
 )
 
 
-class Lane(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+# A frozen dataclass, not a pydantic model: every command's help lists the lanes, and
+# building the parser must not pay for pydantic (start-up, issue 17). Lanes never cross a boundary.
+@dataclass(frozen=True, kw_only=True)
+class Lane:
     name: str
     agent: bool  # tools and many turns; else one turn with every tool off
     skill: Literal["none", "system_prompt", "installed"]
@@ -96,6 +97,11 @@ LANES: dict[str, Lane] = {
 }
 
 
+def lane_lines() -> str:
+    """The lanes, one line each, as the commands' help lists them."""
+    return "\n".join(f"  {lane.name:<20} {lane.summary}" for lane in LANES.values())
+
+
 class UnknownLaneError(ValueError):
     pass
 
@@ -126,6 +132,8 @@ def cli_spec(
     extra_args: tuple[str, ...] = (),
 ) -> CliSpec:
     """The argv-level spec of one run in ``lane``."""
+    from runner.claude import CliSpec
+
     appended: str | None = None
     if lane.skill == "system_prompt":
         appended = skill_text

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 DEFAULT_LANE = "agent-skill"
 # name -> (default, help): each is --runner-<name> DIR on the command line, runner_<name> in ini.
-# The defaults are eval's (cli_suite.DEFAULT_SUITE, cache.DEFAULT_ROOT); a test keeps them so.
+# The defaults are eval's (defaults.DEFAULT_SUITE, cache.DEFAULT_ROOT); a test keeps them so.
 _FOLDERS = {
     "suite": (Path("fixtures") / "scenarios", "the suite of scenarios"),
     "cache": (Path(".runner") / "cache", "the run cache eval fills"),

@@ -4,10 +4,8 @@ much of it (model text, tool calls, file names, check output) comes from the age
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from runner.ab import AbReport, Effect, Rate, interval_level
-from runner.compare import Comparison
-from runner.engine import RunRecord
 from runner.figures import (
     NOT_BILLED,
     change,
@@ -20,10 +18,16 @@ from runner.figures import (
     signed_secs,
     unbilled,
 )
-from runner.results import RunResult, SuiteHeader, SuiteResult
 from runner.stats import MIN_SCENARIOS
 from runner.terminal import visible
-from runner.transcript import SessionSummary, TranscriptSummary
+
+# Types only: `transcript` renders without loading the suite's modules (start-up, issue 17).
+if TYPE_CHECKING:
+    from runner.ab import AbReport, Effect, Rate
+    from runner.compare import Comparison
+    from runner.engine import RunRecord
+    from runner.results import RunResult, SuiteHeader, SuiteResult
+    from runner.transcript import SessionSummary, TranscriptSummary
 
 
 def _text(lines: list[str]) -> str:
@@ -278,6 +282,8 @@ def headline(report: AbReport, *, mode: str) -> list[str]:
 
 
 def _headline(e: Effect, trials: int) -> str:
+    from runner.ab import interval_level
+
     start = f"{e.b} vs {e.a}: {e.verdict.upper()}"
     if e.diff is None:
         return f"{start}: {e.reason}"

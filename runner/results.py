@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runner.defaults import COST_MARGIN, MARGIN
 from runner.usage import Usage
 
 RESULTS_SCHEMA = 1
@@ -117,8 +118,8 @@ class VerdictSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    margin: float = 0.10  # pass rate, as a fraction: 0.10 is 10 points
-    cost_margin: float = 0.10  # cost per run, relative
+    margin: float = MARGIN  # pass rate, as a fraction: 0.10 is 10 points
+    cost_margin: float = COST_MARGIN  # cost per run, relative
     alpha: float = 0.05
     sequential: Sequential | None = None
 

@@ -18,11 +18,12 @@ import ijson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from runner.atomic import PathError, create_exclusively, write_atomically
+from runner.defaults import RUNS_ROOT
 from runner.figures import plural
 from runner.inputs import RESULT_FILE_BYTES, open_input, read_input
 from runner.results import RESULTS_SCHEMA, SuiteHeader, SuiteResult
 
-DEFAULT_ROOT = Path(".runner") / "runs"
+DEFAULT_ROOT = RUNS_ROOT
 PARTIAL_SUFFIX = ".partial.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _GIT_TIMEOUT_S = 5.0

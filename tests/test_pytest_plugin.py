@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from runner.cache import DEFAULT_ROOT as CACHE_ROOT
-from runner.cli_suite import DEFAULT_SUITE
+from runner.defaults import DEFAULT_SUITE
 from tests.replay_support import Evaluated
 from tests.suite_commands import REPO
 

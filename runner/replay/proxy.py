@@ -22,9 +22,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from pydantic import BaseModel
 
 from runner.figures import plural
@@ -48,6 +47,11 @@ from runner.replay.normalize import (
 )
 from runner.replay.sse import SseDecoder, SseEvent, encode, join_deltas
 
+# httpx (with what it pulls in) is imported by the first request forwarded upstream: an eval
+# against scripted models or cassettes never loads it (start-up, issue 17).
+if TYPE_CHECKING:
+    import httpx
+
 # Hop-by-hop and framing headers: each side of the proxy sets its own.
 _HOP = frozenset(
     {
@@ -67,7 +71,7 @@ _HOP = frozenset(
 _AUTH = frozenset({"x-api-key", "authorization"})
 # Reply headers worth passing back to the CLI (it reads retry-after on 429 and 529).
 _REPLY_HEADERS = ("content-type", "retry-after", "request-id")
-_UPSTREAM_TIMEOUT = httpx.Timeout(connect=30.0, read=600.0, write=60.0, pool=30.0)
+_UPSTREAM_TIMEOUT = {"connect": 30.0, "read": 600.0, "write": 60.0, "pool": 30.0}
 
 
 def _json_body(raw: bytes) -> Any:
@@ -120,6 +124,8 @@ class Recorder:
             await self._client.aclose()
 
     async def handle(self, req: HttpRequest) -> HttpResponse:
+        import httpx
+
         if (probe := probe_reply(req)) is not None:
             return probe  # answered here, so a replay (which does the same) finds none unused
         index, started = self.requests, time.monotonic()
@@ -127,7 +133,7 @@ class Recorder:
         writer = self.writer
         stored = _stored_request(req, self._scrubber) if writer is not None else None
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=_UPSTREAM_TIMEOUT)
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(**_UPSTREAM_TIMEOUT))
         headers = {k: v for k, v in req.headers.items() if k not in _HOP}
         if self.auth:
             headers = {k: v for k, v in headers.items() if k not in _AUTH} | dict(self.auth)
@@ -180,6 +186,8 @@ class Recorder:
         """The reply's bytes, passed on as they arrive; given ``keep``, its events are kept
         when it ends. An upstream that drops mid-reply cuts the CLI's reply short too (the
         server closes), and is a problem on record."""
+        import httpx
+
         decoder, events = SseDecoder(), []
         try:
             async for chunk in reply.aiter_raw():
