@@ -206,19 +206,21 @@ def _run_suite(
     runner = SuiteRunner(settings, cache)
     shown = 0
     runs: list[RunResult] = []  # every look's so far
+    # Kept run by run: counting every run again after each one was quadratic.
+    totals = Totals()
     out = ProgressDisplay(sys.stderr, say, live=colour_allowed(sys.stderr, no_color=args.no_color))
 
     def on_result(result: RunResult, progress: Progress) -> None:
-        nonlocal shown
+        nonlocal shown, totals
         problems = [*cache.problems, *runner.problems]
         for problem in problems[shown:]:
             out.note(f"warning: {visible(problem)}")
         shown = len(problems)
-        so_far = _result(header, [*runs, *progress.results], partial=True)
-        eta = eta_seconds(so_far.runs, progress.total - progress.done, args.concurrency)
-        at = State(progress.done, progress.total, so_far.header.totals, scripted, eta)
-        out.finished(result, at)
-        recording.save_partial(so_far)
+        totals = totals.plus(result)
+        finished = [*runs, *progress.results]
+        eta = eta_seconds(finished, progress.total - progress.done, args.concurrency)
+        out.finished(result, State(progress.done, progress.total, totals, scripted, eta))
+        recording.append(header, result)
 
     spent = look_levels(looks)
     history: list[Look] = []

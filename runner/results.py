@@ -6,6 +6,7 @@ history can be listed by reading each file's first few hundred bytes (``store.re
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -76,18 +77,22 @@ class Totals(BaseModel):
 
     @classmethod
     def of(cls, runs: list[RunResult]) -> Totals:
-        return cls(
-            runs=len(runs),
-            passed=sum(r.passed for r in runs),
-            failed=sum(not r.passed for r in runs),
-            cache_hits=sum(r.cache_hit for r in runs),
-            cost_usd=sum(r.cost_usd or 0.0 for r in runs),
-            unknown_cost=sum(r.cost_usd is None for r in runs),
-            billed_usd=sum(r.billed_usd or 0.0 for r in runs),
-            replayed=sum(r.replay == "replayed" for r in runs),
-            recorded_cost_usd=sum(r.recorded_cost_usd or 0.0 for r in runs),
-            duration_ms=sum(r.duration_ms or 0 for r in runs),
-            cache_problems=sum(r.cache_problem is not None for r in runs),
+        return functools.reduce(Totals.plus, runs, cls())
+
+    def plus(self, r: RunResult) -> Totals:
+        """These totals and one more run: an eval keeps its totals so, run by run."""
+        return Totals(
+            runs=self.runs + 1,
+            passed=self.passed + r.passed,
+            failed=self.failed + (not r.passed),
+            cache_hits=self.cache_hits + r.cache_hit,
+            cost_usd=self.cost_usd + (r.cost_usd or 0.0),
+            unknown_cost=self.unknown_cost + (r.cost_usd is None),
+            billed_usd=self.billed_usd + (r.billed_usd or 0.0),
+            replayed=self.replayed + (r.replay == "replayed"),
+            recorded_cost_usd=self.recorded_cost_usd + (r.recorded_cost_usd or 0.0),
+            duration_ms=self.duration_ms + (r.duration_ms or 0),
+            cache_problems=self.cache_problems + (r.cache_problem is not None),
         )
 
 

@@ -1,8 +1,9 @@
 """The run history: one ``SuiteResult`` JSON file per eval under ``.runner/runs/``.
 
 Names are ``{runner_version}-{branch}-{sha}-{timestamp}.json``; an eval still going (or one
-that crashed) is ``{stem}.partial.json`` and is never a baseline. Listing the history reads
-only each file's header, which is serialized before the runs.
+that crashed) is ``{stem}.partial.json``, appended run by run (runner.partial), and is never a
+baseline. Listing the history reads only each file's header, which is serialized before the
+runs (a partial one is read whole, to count its runs).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from runner.atomic import PathError, create_exclusively, write_atomically
 from runner.defaults import RUNS_ROOT
 from runner.figures import plural
 from runner.inputs import RESULT_FILE_BYTES, open_input, read_input
-from runner.results import RESULTS_SCHEMA, SuiteHeader, SuiteResult
+from runner.partial import MARK, Decoded, decode, first_line, header_line, is_appended, run_line
+from runner.results import RESULTS_SCHEMA, RunResult, SuiteHeader, SuiteResult, Totals
 
 DEFAULT_ROOT = RUNS_ROOT
 PARTIAL_SUFFIX = ".partial.json"
@@ -92,10 +94,16 @@ def file_stem(header: SuiteHeader) -> str:
 
 
 def read_header(path: Path) -> SuiteHeader:
-    """The header alone: ijson stops at its end, so the runs are never read or parsed."""
+    """The header alone: ijson stops at its end, so the runs are never read or parsed (but
+    an appended partial's are, to count them)."""
     try:
         with open_input(path) as f:
-            header = _scan_header(f)
+            appended = is_appended(f.read(len(MARK)))
+            f.seek(0)
+            header = _scan_header(f) if not appended else None
+        if header is None:  # an appended partial: its totals are counted from its runs
+            data = read_input(path, limit=RESULT_FILE_BYTES)
+            header = decode(data).result.header
         started(header)  # history sorts by it: a bad time is a bad file
     except OSError as exc:
         raise StoreError(f"{path}: cannot read: {exc.strerror or exc}") from None
@@ -105,7 +113,7 @@ def read_header(path: Path) -> SuiteHeader:
         raise StoreError(f"{path}: invalid JSON before the header's end: {first}") from None
     except ValidationError as exc:
         raise StoreError(f"{path}: bad header: {_first_error(exc)}") from None
-    except StoreError as exc:
+    except ValueError as exc:  # a StoreError, or an appended partial's damaged line
         raise StoreError(f"{path}: {exc}") from None
     return header
 
@@ -131,25 +139,42 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}{more}"
 
 
-def _as_partial(result: SuiteResult) -> SuiteResult:
+def _decoded(path: Path, data: bytes) -> Decoded:
+    try:
+        return decode(data)
+    except ValueError as exc:
+        raise StoreError(f"{path}: {exc}") from None
+
+
+def _as_partial(header: SuiteHeader) -> SuiteHeader:
     # A .partial.json file must say partial, whatever the caller passed: it is never a baseline.
-    if result.header.partial:
-        return result
-    return result.model_copy(update={"header": result.header.model_copy(update={"partial": True})})
+    # Its totals are counted when it is read, from the runs it holds.
+    return header.model_copy(update={"partial": True, "totals": Totals()})
 
 
 class Recording:
     """One eval's two names in the store: the partial file while it runs, the final one after."""
 
-    def __init__(self, partial_path: Path, final_path: Path) -> None:
+    def __init__(self, partial_path: Path, final_path: Path, header: SuiteHeader) -> None:
         self.partial_path = partial_path
         self.final_path = final_path
+        self._header = _as_partial(header)  # the last one written
         self._finished = False
 
-    def save_partial(self, result: SuiteResult) -> None:
+    def append(self, header: SuiteHeader, run: RunResult) -> None:
+        """One finished run onto the partial file (after ``header`` if it changed)."""
         if self._finished:
             raise RuntimeError(f"{self.final_path} is already finished")
-        write_atomically(self.partial_path, _as_partial(result).model_dump_json(indent=2))
+        lines = b""
+        if _as_partial(header) != self._header:
+            self._header = _as_partial(header)
+            lines = header_line(self._header)
+        try:
+            # One write per run, flushed as the file closes: a crash tears at most this line.
+            with self.partial_path.open("ab") as f:
+                f.write(lines + run_line(run))
+        except OSError as exc:
+            raise PathError("write", self.partial_path, exc) from exc
 
     def finish(self, result: SuiteResult) -> Path:
         # The final file exists before the partial goes, so the name is never free to take.
@@ -174,7 +199,8 @@ def _claimed(name: str) -> int:
 class RunStore:
     def __init__(self, root: Path = DEFAULT_ROOT) -> None:
         self.root = root
-        self.problems: list[str] = []  # files the last history() scan skipped, one line each
+        # Files the last history() scan skipped, and torn lines load() skipped: one line each.
+        self.problems: list[str] = []
 
     def begin(self, header: SuiteHeader) -> Recording:
         """Claim a unique name and write an empty partial result under it."""
@@ -183,13 +209,13 @@ class RunStore:
         except OSError as exc:
             raise PathError("create the folder", self.root, exc) from exc
         base = file_stem(header)
-        first = SuiteResult(header=header, runs=[])
         n = 1
         while True:
             stem = base if n == 1 else f"{base}-{n}"
-            rec = Recording(self.root / f"{stem}{PARTIAL_SUFFIX}", self.root / f"{stem}.json")
+            partial = self.root / f"{stem}{PARTIAL_SUFFIX}"
+            rec = Recording(partial, self.root / f"{stem}.json", header)
             if not rec.final_path.exists() and create_exclusively(
-                rec.partial_path, _as_partial(first).model_dump_json(indent=2)
+                rec.partial_path, first_line(_as_partial(header)).decode()
             ):
                 return rec
             n += 1
@@ -234,6 +260,11 @@ class RunStore:
             data = read_input(path, limit=RESULT_FILE_BYTES)
         except OSError as exc:
             raise StoreError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        if is_appended(data):
+            result, torn = _decoded(path, data)
+            if torn:
+                self.problems.append(f"{path}: skipped {torn} torn last line (a crash mid-write)")
+            return result
         try:
             return SuiteResult.model_validate_json(data)
         except ValidationError as exc:

@@ -13,6 +13,7 @@ import pytest
 
 from runner.engine import RunRecord
 from runner.replay.script import tool
+from runner.store import RunStore
 from tests.engine_support import background_command, marker, processes_with
 from tests.suite_commands import (
     Workbench,
@@ -307,8 +308,11 @@ def test_a_signal_stops_the_eval_as_ctrl_c_does_and_leaves_nothing_running(
     assert not list(bench.tmp.iterdir())  # its workspace is gone
     (partial_file,) = bench.stored()
     assert partial_file.name.endswith(".partial.json")
-    assert json.loads(partial_file.read_text())["header"]["partial"] is True
+    assert RunStore(runs).load(partial_file).header.partial is True
     assert saved_runs(runs) == ["fix-entry"]
+    listing = run_runner("results", "--runs-dir", str(runs), cwd=bench.root)
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.rstrip().endswith("PARTIAL 1/2 runs")
     (failed,) = (bench.root / "cache" / "failed").iterdir()
     record = RunRecord.model_validate_json((failed / "record.json").read_bytes())
     assert record.scenario == "new-changelog"
@@ -351,7 +355,7 @@ def saved_runs(runs_dir: Path) -> list[str] | None:
     partial = list(runs_dir.glob("*.partial.json"))
     if not partial:
         return None
-    return [r["scenario"] for r in json.loads(partial[0].read_text())["runs"]]
+    return [r.scenario for r in RunStore(runs_dir).load(partial[0]).runs]
 
 
 def test_every_path_may_be_relative_to_the_working_directory(bench: Workbench) -> None:
@@ -455,13 +459,16 @@ def test_a_full_runs_folder_stops_the_eval_and_the_run_in_flight_keeps_its_recor
     bench: Workbench, mounting: None
 ) -> None:
     """The runs folder fills as the first run finishes (a tmpfs of one page holds the empty
-    partial file, not the next): the eval stops, the run in flight (its agent waits forever)
-    ends and leaves its record in the cache, on another disk, and the partial file keeps what
-    it held."""
+    partial file, not the first run's line after it): the eval stops, the run in flight (its
+    agent waits forever) ends and leaves its record in the cache, on another disk, and the
+    partial file keeps what it held (a line torn by the full disk is skipped)."""
     word = marker()
     hang = bench.suite / "new-changelog" / "mock" / "skill.json"
     agent = [{"content": [tool("Bash", command=background_command(word))]}, {"hang": True}]
     hang.write_text(json.dumps({"turns": agent}))
+    # A check named at length makes fix-entry's run line more than the page has left.
+    with (bench.suite / "fix-entry" / "scenario.toml").open("a") as toml:
+        toml.write(f'[[check]]\nname = "{"x" * 4096}"\ntype = "tool_called"\ntool = "Edit"\n')
     runs = bench.root / "runs"
     runs.mkdir()
     one_page = f"mount -t tmpfs -o size=4k tmpfs {runs}"
@@ -475,7 +482,7 @@ def test_a_full_runs_folder_stops_the_eval_and_the_run_in_flight_keeps_its_recor
         f"runner: cannot write {runs / partial.name}: No space left on device (ENOSPC)"
     )
     assert "Traceback" not in proc.stderr
-    assert json.loads(partial.read_text())["runs"] == []  # as it was before the failed save
+    assert RunStore(runs).load(partial).runs == []  # as before the failed save
     (failed,) = (bench.root / "cache" / "failed").iterdir()
     record = RunRecord.model_validate_json((failed / "record.json").read_bytes())
     assert (record.scenario, record.exit_reason) == ("new-changelog", "cancelled")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from runner.results import RunResult, SuiteHeader, SuiteResult
+from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
 from runner.store import RunStore, StoreError, git_identity, read_header
 
 
@@ -68,8 +68,9 @@ def test_two_evals_in_one_second_get_their_own_files(tmp_path: Path) -> None:
     h = header()
     one, two = store.begin(h), store.begin(h)
     assert two.final_path.name.endswith("Z-2.json")
-    one.save_partial(SuiteResult(header=h, runs=[run(0)]))
-    two.save_partial(SuiteResult(header=h, runs=[run(1), run(2)]))
+    one.append(h, run(0))
+    two.append(h, run(1))
+    two.append(h, run(2))
     assert [r.trial for r in store.load(one.partial_path).runs] == [0]
     assert [r.trial for r in store.load(two.partial_path).runs] == [1, 2]
     # A finished name stays taken: the next eval skips it and -2, still in progress.
@@ -83,7 +84,7 @@ def test_partial_saves_then_finish(tmp_path: Path) -> None:
     rec = store.begin(h)
     # begin already leaves a trace: an eval that dies before its first run is still seen.
     assert store.load(rec.partial_path).runs == []
-    rec.save_partial(SuiteResult(header=h, runs=[run(0)]))
+    rec.append(h, run(0))
     partial = store.load(rec.partial_path)
     assert partial.header.partial is True  # forced: a .partial.json file never says complete
     assert not rec.final_path.exists()
@@ -95,14 +96,14 @@ def test_partial_saves_then_finish(tmp_path: Path) -> None:
     assert store.load(final) == done
     assert [p.name for p in tmp_path.iterdir()] == [final.name]  # no temp files left
     with pytest.raises(RuntimeError):
-        rec.save_partial(done)
+        rec.append(h, run(2))
 
 
 def test_a_crashed_eval_is_never_a_baseline(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     older = save(store, started_at=at(9))
     crashed = store.begin(header(started_at=at(10)))
-    crashed.save_partial(SuiteResult(header=header(started_at=at(10)), runs=[run()]))
+    crashed.append(header(started_at=at(10)), run())
 
     history = store.history()
     assert [(r.path, r.partial) for r in history] == [(older, False), (crashed.partial_path, True)]
@@ -284,3 +285,56 @@ def test_results_saved_in_one_second_keep_their_order(tmp_path: Path) -> None:
     baseline = store.previous(header(started_at="2026-11-21T11:00:00.900+00:00"))
     assert baseline is not None
     assert baseline.path == second
+
+
+def test_appended_partial_reads_back_as_the_runs_saved(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    h = header(planned=4)
+    rec = store.begin(h)
+    saved = [run(0), run(1, passed=False)]
+    for r in saved:
+        rec.append(h, r)
+    # A sequential A/B's next round changes the header: the last one written is the one read.
+    later = h.model_copy(update={"trials": 2})
+    saved += [run(2), run(3)]
+    rec.append(later, saved[2])
+    rec.append(later, saved[3])
+    partial = store.load(rec.partial_path)
+    assert partial.runs == saved
+    assert partial.header == later.model_copy(update={"partial": True, "totals": Totals.of(saved)})
+    assert read_header(rec.partial_path) == partial.header  # the history lists its runs
+    assert (partial.header.totals.runs, partial.header.totals.failed) == (4, 1)
+    assert store.problems == []
+
+
+def test_a_torn_last_line_is_skipped_and_counted(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    h = header()
+    rec = store.begin(h)
+    rec.append(h, run(0))
+    rec.append(h, run(1))
+    whole = rec.partial_path.read_bytes()
+    last = whole.rindex(b'{"run"')
+    rec.partial_path.write_bytes(whole[: last + 40])  # the crash came mid-write
+    assert [r.trial for r in store.load(rec.partial_path).runs] == [0]
+    assert store.problems == [f"{rec.partial_path}: skipped 1 torn last line (a crash mid-write)"]
+    (listed,) = store.history()
+    assert listed.partial
+    assert listed.header.totals.runs == 1
+    # Damage before the last line is no crash's: the file is named as bad, not half read.
+    rec.partial_path.write_bytes(whole[: last + 40] + b"\n" + whole[last:])
+    with pytest.raises(StoreError, match=r"partial\.json: line 3: "):
+        store.load(rec.partial_path)
+    assert store.history() == []
+    assert "line 3" in store.problems[0]
+
+
+def test_an_old_partial_written_whole_still_loads(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    h = header(partial=True)
+    old = SuiteResult(header=h.model_copy(update={"totals": Totals.of([run(0)])}), runs=[run(0)])
+    path = tmp_path / "0.1.0-main-abcdef123456-20261121T100000Z.partial.json"
+    path.write_text(old.model_dump_json(indent=2))
+    assert store.load(path) == old
+    (listed,) = store.history()
+    assert (listed.path, listed.partial, listed.header) == (path, True, old.header)
