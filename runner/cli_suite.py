@@ -34,7 +34,7 @@ from runner.figures import money, plural
 from runner.history import previous
 from runner.inputs import MAX_RUNS
 from runner.lanes import Lane, UnknownLaneError, get_lane
-from runner.progress import ProgressDisplay, State, colour_allowed, eta_seconds
+from runner.progress import Pace, ProgressDisplay, State, colour_allowed
 from runner.render import (
     render_ab,
     render_comparison,
@@ -208,17 +208,18 @@ def _run_suite(
     runs: list[RunResult] = []  # every look's so far
     # Kept run by run: counting every run again after each one was quadratic.
     totals = Totals()
+    pace = Pace()
     out = ProgressDisplay(sys.stderr, say, live=colour_allowed(sys.stderr, no_color=args.no_color))
 
     def on_result(result: RunResult, progress: Progress) -> None:
-        nonlocal shown, totals
+        nonlocal shown, totals, pace
         problems = [*cache.problems, *runner.problems]
         for problem in problems[shown:]:
             out.note(f"warning: {visible(problem)}")
         shown = len(problems)
         totals = totals.plus(result)
-        finished = [*runs, *progress.results]
-        eta = eta_seconds(finished, progress.total - progress.done, args.concurrency)
+        pace = pace.plus(result)
+        eta = pace.eta(progress.total - progress.done, args.concurrency)
         out.finished(result, State(progress.done, progress.total, totals, scripted, eta))
         recording.append(header, result)
 

@@ -41,16 +41,28 @@ class State:
     eta_s: float | None = None  # None: no run has been timed yet
 
 
-def eta_seconds(finished: Sequence[RunResult], remaining: int, concurrency: int) -> float | None:
-    """What the ``remaining`` runs should take: the mean time of the finished runs the cache
-    did not answer, ``concurrency`` at once. None until one such run has a time."""
-    if remaining <= 0:
-        return 0.0
-    times = [r.duration_ms for r in finished if not r.cache_hit and r.duration_ms is not None]
-    if not times:
-        return None
-    mean_s = sum(times) / len(times) / 1000
-    return remaining * mean_s / min(concurrency, remaining)
+@dataclass(frozen=True)
+class Pace:
+    """The finished runs the cache did not answer, and their time: kept run by run, so each
+    run's ETA costs the same however many ran before it."""
+
+    timed: int = 0
+    total_ms: int = 0
+
+    def plus(self, run: RunResult) -> Pace:
+        if run.cache_hit or run.duration_ms is None:
+            return self
+        return Pace(self.timed + 1, self.total_ms + run.duration_ms)
+
+    def eta(self, remaining: int, concurrency: int) -> float | None:
+        """What the ``remaining`` runs should take at the mean time so far, ``concurrency``
+        at once. None until a run has a time."""
+        if remaining <= 0:
+            return 0.0
+        if not self.timed:
+            return None
+        mean_s = self.total_ms / self.timed / 1000
+        return remaining * mean_s / min(concurrency, remaining)
 
 
 def eta_text(seconds: float | None) -> str:

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import io
 import re
+from functools import reduce
 
 import pytest
 
 from runner.progress import (
     CLEAR,
+    Pace,
     Piece,
     ProgressDisplay,
     State,
     colour_allowed,
-    eta_seconds,
     eta_text,
     failure_pieces,
     paint,
@@ -23,6 +24,11 @@ from runner.progress import (
 )
 from runner.results import RunResult, Totals
 from tests.report_support import made_run
+
+
+def eta_seconds(finished: list[RunResult], remaining: int, concurrency: int) -> float | None:
+    return reduce(Pace.plus, finished, Pace()).eta(remaining, concurrency)
+
 
 ESCAPE = re.compile("\x1b\\[[0-9;]*[A-Za-z]")
 
