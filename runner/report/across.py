@@ -92,11 +92,11 @@ def across_elements(
         if i is None:
             continue
         # Decided before any transcript is read: most runs of a comparison are unchanged.
-        files, _ = file_diffs(before.built.files(i), after.built.files(j))
-        if not changed(before.built.runs[i], r, files):
+        files = file_diffs(before.built.files(i), after.built.files(j))
+        if not changed(before.built.runs[i], r, files[0]):
             continue
         (a, detail_a), (b, detail_b) = before.side(i), after.side(j)
-        pair = pair_view(a, b, i, j)
+        pair = pair_view(a, b, i, j, files)  # the diffs just made, not made again
         for placed, k, detail in ((before, i, detail_a), (after, j, detail_b)):
             if detail is not None:
                 yield placed.ids(k), detail

@@ -197,9 +197,16 @@ class RunSide:
     files: RunFiles | None
 
 
-def pair_view(a: RunSide, b: RunSide, index_a: int, index_b: int) -> PairView:
-    """Two runs compared; ``index_a`` and ``index_b`` are where each sits in its own result."""
-    diffs, note = file_diffs(a.files, b.files)
+def pair_view(
+    a: RunSide,
+    b: RunSide,
+    index_a: int,
+    index_b: int,
+    files: tuple[list[FileDiff], str | None] | None = None,
+) -> PairView:
+    """Two runs compared; ``index_a`` and ``index_b`` are where each sits in its own result.
+    ``files``: their ``file_diffs``, when the caller has made them already."""
+    diffs, note = file_diffs(a.files, b.files) if files is None else files
     return PairView(
         a=index_a,
         b=index_b,
