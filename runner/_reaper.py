@@ -1,19 +1,21 @@
 """The process that owns one CLI run's whole process tree, and ends all of it.
 
-runner starts ``python -I -S _reaper.py GRACE_S REPORT [--sandboxed] -- COMMAND...`` instead of
-the CLI. This process makes itself a child subreaper (Linux ``PR_SET_CHILD_SUBREAPER``):
-anything the CLI starts and orphans, such as a background job the Bash tool leaves in a session
-of its own, is re-parented here instead of to init, so it stays in this tree and is found and
-killed. When the CLI exits, or on SIGTERM/SIGINT/SIGHUP, every descendant gets SIGTERM, then
-SIGKILL after GRACE_S. It dies with its parent (``PR_SET_PDEATHSIG``), so a crashed harness
-leaves nothing.
+runner starts ``python -I -S _reaper.py GRACE_S REPORT [--sandboxed] -- COMMAND...`` (by way of
+``BOOT``, so its bytecode is cached) instead of the CLI. This process makes itself a child
+subreaper (Linux ``PR_SET_CHILD_SUBREAPER``): anything the CLI starts and orphans, such as a
+background job the Bash tool leaves in a session of its own, is re-parented here instead of to
+init, so it stays in this tree and is found and killed. When the CLI exits, or on
+SIGTERM/SIGINT/SIGHUP, every descendant gets SIGTERM, then SIGKILL after GRACE_S. It dies with
+its parent (``PR_SET_PDEATHSIG``), so a crashed harness leaves nothing.
 
 ``--sandboxed``: COMMAND is a bubblewrap sandbox (``runner/sandbox.py``) whose PID 1 reports on
 fd 3: ``bridge N`` and ``cli N`` (PIDs inside), then ``exit N`` when the CLI has ended, or
 ``spawn_error TEXT``. The sandbox's own processes (bwrap, its PID 1, the bridge) are not the
 agent's leftovers; they are killed last.
 
-Standard library only, run by path, so it starts in milliseconds. The CLI inherits stdin,
+Standard library only, and only its C modules (no ``signal``, ``ctypes``, ``json`` or
+``contextlib``: their Python layers, enum and re, cost more than the reaper's own work), so it
+starts in about a millisecond beyond the interpreter. The CLI inherits stdin,
 stdout and stderr directly: no byte passes through here. REPORT receives a JSON object:
 ``{"exit_code": int|null, "signal": int|null, "stopped": bool, "leftovers": [str], "survivors":
 [str], "spawn_error": str|null}``. This process exits with the CLI's code, or 128+N.
@@ -21,28 +23,47 @@ stdout and stderr directly: no byte passes through here. REPORT receives a JSON 
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import json
 import os
 import select
-import signal
 import sys
 import time
 
+# The C modules under ``signal`` and ``ctypes``: the same functions and numbers without the
+# enums (``signal``) and classes (``ctypes``) built at import. The public module if absent.
+# (Nor ``typing``: it imports re.)
+try:
+    _signal = __import__("_signal")
+except ImportError:  # pragma: no cover - CPython has it
+    _signal = __import__("signal")
+
+BOOT = (
+    "import sys;sys.path.append(sys.argv.pop(1).rpartition('/')[0]);"
+    "from _reaper import main;sys.exit(main(sys.argv[1:]))"
+)
+"""``python -I -S -c BOOT /path/to/_reaper.py ARGS...``: as running the file by path, but
+imported, so its bytecode is read from ``__pycache__`` instead of compiled at every start
+(the folder goes last on sys.path: nothing beside it shadows the standard library)."""
+
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
-_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
-_WATCHED = {signal.SIGCHLD, *_STOP_SIGNALS}
+_STOP_SIGNALS = {_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP}
+_WATCHED = {_signal.SIGCHLD, *_STOP_SIGNALS}
 _KILL_ROUNDS_S = 2.0  # SIGKILL is not ignorable; this bounds only processes stuck in the kernel
 _STATUS_FD = 3  # where a sandbox's PID 1 writes
 
 
 def _prctl(option: int, value: int) -> bool:
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(option, value, 0, 0, 0)) == 0
-    except (OSError, AttributeError):
+        import _ctypes
+
+        class _CFunction(_ctypes.CFuncPtr):
+            _flags_ = _ctypes.FUNCFLAG_CDECL  # returns a C int, as ctypes' default
+
+        # None: the program's own symbols, libc's among them (typeshed wants a path).
+        libc = _ctypes.dlopen(None)  # type: ignore[arg-type]
+        prctl = _CFunction(_ctypes.dlsym(libc, "prctl"))
+        return int(prctl(option, value, 0, 0, 0)) == 0
+    except (ImportError, OSError, AttributeError):
         return False  # not Linux: the CLI's process group is all that can be reached
 
 
@@ -98,13 +119,17 @@ def _describe(pid: int) -> str:
 
 def _signal_all(pids: list[int], sig: int) -> None:
     for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+        try:  # noqa: SIM105 - contextlib is not imported here
             os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+    try:  # noqa: SIM105 - contextlib is not imported here
         os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 class _Wakeups:
@@ -114,9 +139,9 @@ class _Wakeups:
         self._signals, w = os.pipe()
         os.set_blocking(self._signals, False)
         os.set_blocking(w, False)
-        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        _signal.set_wakeup_fd(w, warn_on_full_buffer=False)
         for sig in _WATCHED:
-            signal.signal(sig, lambda *_: None)  # the byte on the wakeup fd is what counts
+            _signal.signal(sig, lambda *_: None)  # the byte on the wakeup fd is what counts
         self.status: int | None = None  # the status pipe's read end, while it is open
         self._partial = b""
 
@@ -126,8 +151,10 @@ class _Wakeups:
         ready, _, _ = select.select(watched, [], [], None if timeout is None else max(timeout, 0))
         sigs: set[int] = set()
         if self._signals in ready:
-            with contextlib.suppress(BlockingIOError):
+            try:  # noqa: SIM105 - contextlib is not imported here
                 sigs = set(os.read(self._signals, 512))
+            except BlockingIOError:
+                pass
         lines: list[str] = []
         if self.status is not None and self.status in ready:
             data = os.read(self.status, 4096)
@@ -176,7 +203,7 @@ class _Tree:
         sigs, lines = self.wakeups.wait(timeout)
         for line in lines:
             self._told(line)
-        if signal.SIGCHLD in sigs:
+        if _signal.SIGCHLD in sigs:
             self.reap()
         stop = next((s for s in sigs if s in _STOP_SIGNALS), None)
         if stop is not None:
@@ -217,24 +244,26 @@ class _Tree:
         """SIGTERM the run's processes, SIGKILL what is left after the grace, the sandbox last."""
         run, _ = self._split()
         leftovers = [_describe(p) for p in run if not self._is_cli(p)]
-        _signal_all(run, signal.SIGTERM)
+        _signal_all(run, _signal.SIGTERM)
         if not self.sandboxed:
-            _signal_group(self.child, signal.SIGTERM)  # reaches the CLI's group without /proc
+            _signal_group(self.child, _signal.SIGTERM)  # reaches the CLI's group without /proc
+        # Each listing reads every process's /proc/N/stat, the most of the reaper's time: a
+        # fresh one after each signal and each wait, never two in a row.
+        run, own = self._split()
         deadline = time.monotonic() + grace_s
-        while self._split()[0] and (left := deadline - time.monotonic()) > 0:
+        while run and (left := deadline - time.monotonic()) > 0:
             self.wait(min(left, 0.05))
+            run, own = self._split()
         kill_deadline = time.monotonic() + _KILL_ROUNDS_S
         # Loop: a process may fork between the listing and the kill.
-        while time.monotonic() < kill_deadline:
-            run, own = self._split()
-            if not run and not own:
-                break
-            _signal_all(run + own, signal.SIGKILL)
+        while (run or own) and time.monotonic() < kill_deadline:
+            _signal_all(run + own, _signal.SIGKILL)
             self.wait(0.01)
+            run, own = self._split()
         if not self.sandboxed:
-            _signal_group(self.child, signal.SIGKILL)
+            _signal_group(self.child, _signal.SIGKILL)
         self.reap()
-        return leftovers, [_describe(p) for p in _descendants(os.getpid())]
+        return leftovers, [_describe(p) for p in run + own]
 
     def _is_cli(self, pid: int) -> bool:
         if not self.sandboxed:
@@ -252,10 +281,38 @@ class _Tree:
         return os.waitstatus_to_exitcode(self.status) if self.status is not None else None
 
 
+def _json(value: object) -> str:
+    """The report's JSON (None, bools, ints, strings and lists of them), written here: the
+    json module's import (re, enum) costs more than all the rest of the reaper's start."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + "".join(_escaped(c) for c in value) + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_json(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_json(str(k))}: {_json(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"not in a report: {type(value).__name__}")
+
+
+def _escaped(c: str) -> str:
+    # As json.dumps: quote and backslash, control characters, and a lone surrogate (a name
+    # that is not UTF-8); the rest as it is (UTF-8, which is JSON too).
+    if c in '"\\':
+        return "\\" + c
+    if c < " " or "\ud800" <= c <= "\udfff":
+        return f"\\u{ord(c):04x}"
+    return c
+
+
 def _write_report(path: str, report: dict[str, object]) -> None:
     tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(report, f)
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(_json(report))
     os.replace(tmp, path)
 
 
@@ -282,7 +339,7 @@ def main(argv: list[str]) -> int:
     parent = os.getppid()
     wakeups = _Wakeups()
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    _prctl(_PR_SET_PDEATHSIG, _signal.SIGTERM)
     if os.getppid() != parent:
         return 1  # the harness died before we could watch it
 
@@ -302,8 +359,10 @@ def main(argv: list[str]) -> int:
         if tree.wait(None) is not None:
             if not sandboxed:
                 # Let the CLI end its own way first; it exits 143 on SIGTERM.
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)
+                try:  # noqa: SIM105 - contextlib is not imported here
+                    os.kill(pid, _signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             break
     leftovers, survivors = tree.end(float(grace_s))
     code = tree.exit_code()

@@ -37,7 +37,7 @@ import xxhash
 from pydantic import BaseModel, ConfigDict, Field
 
 from runner.atomic import write_atomically
-from runner.claude import CliSpec, inherited_env
+from runner.cli_spec import CliSpec, inherited_env
 from runner.defaults import CACHE_ROOT
 from runner.engine import RunRecord, RunSpec
 from runner.figures import plural

@@ -7,113 +7,29 @@ directory and an environment. How it ended is one ``exit_reason``; see ``classif
 
 from __future__ import annotations
 
-import os
-import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from runner.claude_bin import ClaudeBinary
+
+# Re-exported: the call and its outcome as stored, in modules that do not import the stream.
+from runner.cli_spec import LOCAL_KEY as LOCAL_KEY
+from runner.cli_spec import STREAM_FLAGS as STREAM_FLAGS
+from runner.cli_spec import CliSpec as CliSpec
+from runner.cli_spec import cli_env as cli_env
+from runner.cli_spec import inherited_env as inherited_env
 from runner.events import AssistantEvent, SystemApiRetry, ToolUseBlock
+from runner.outcome import EXIT_REASON_PATTERN as EXIT_REASON_PATTERN
+from runner.outcome import EXIT_REASONS
+from runner.outcome import CliOutcome as CliOutcome
+from runner.outcome import Diagnostics as Diagnostics
 from runner.process import Limits, ProcessRun, RunFiles
 from runner.redact import Redactor
 from runner.sandbox import Launch
 from runner.stream import StreamItem
 from runner.transcript import SummaryBuilder, TranscriptSummary
-
-STREAM_FLAGS = ("--print", "--output-format=stream-json", "--verbose")
-
-
-class CliSpec(BaseModel):
-    """Everything that reaches the CLI's argv. Values go as single ``--flag=value`` tokens, so
-    a value that starts with ``-`` or holds spaces is never read as another flag."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    model: str | None = None
-    append_system_prompt: str | None = None
-    max_turns: int | None = Field(default=None, ge=1)
-    max_budget_usd: float | None = Field(default=None, gt=0)
-    permission_mode: str | None = None
-    allowed_tools: tuple[str, ...] | None = None  # pre-approved: no permission prompt
-    tools: tuple[str, ...] | None = None  # the tools that exist at all; () turns them all off
-    extra_args: tuple[str, ...] = ()  # passed as given, after everything else
-
-    def argv(self, binary: Path) -> list[str]:
-        # The prompt goes on stdin: --allowedTools and --tools take several values and would
-        # swallow a positional prompt after them.
-        args = [str(binary), *STREAM_FLAGS]
-        options: list[tuple[str, object]] = [
-            ("model", self.model),
-            ("append-system-prompt", self.append_system_prompt),
-            ("max-turns", self.max_turns),
-            ("max-budget-usd", self.max_budget_usd),
-            ("permission-mode", self.permission_mode),
-            ("allowedTools", _joined(self.allowed_tools)),
-            ("tools", _joined(self.tools)),
-        ]
-        args += [f"--{flag}={value}" for flag, value in options if value is not None]
-        return [*args, *self.extra_args]
-
-
-def _joined(names: tuple[str, ...] | None) -> str | None:
-    return None if names is None else ",".join(names)
-
-
-# ---- environment ----------------------------------------------------------------------------
-
-# A local endpoint (the scripted model, the replay proxy, runner's live proxy, which adds the
-# real credential upstream) takes any key; the CLI wants one.
-LOCAL_KEY = "sk-runner-local"
-
-
-def inherited_env(
-    passthrough: Iterable[str] = (),
-    *,
-    search_path: str | None = None,
-    inherit: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """What of the caller's environment (``inherit``, default os.environ) reaches the CLI:
-    PATH, unless ``search_path`` replaces it, and the ``passthrough`` names that are set.
-    The rest of the CLI's environment is runner's own. The cache key holds exactly this."""
-    source = os.environ if inherit is None else inherit
-    env = {k: v for k, v in source.items() if k == "PATH" or k in set(passthrough)}
-    if search_path is not None:
-        env["PATH"] = search_path
-    return env
-
-
-def cli_env(
-    base_url: str,
-    *,
-    home: str | os.PathLike[str],
-    tmp: str | os.PathLike[str],
-    search_path: str | None = None,
-    passthrough: Iterable[str] = (),
-    inherit: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The CLI's whole environment: ``inherited_env`` (never a real key or endpoint), then
-    runner's fixed settings and the run's own HOME, config and temp folders, as the CLI sees
-    them, so the user's skills, settings and CLAUDE.md never reach a run. Nothing else: what
-    reaches the CLI is in the run's key or runner's own."""
-    env = inherited_env(passthrough, search_path=search_path, inherit=inherit)
-    env |= {
-        "HOME": str(home),
-        "CLAUDE_CONFIG_DIR": f"{home}/.claude",
-        # Task output files go to /tmp/claude-<uid> unless these say otherwise.
-        "TMPDIR": str(tmp),
-        "CLAUDE_CODE_TMPDIR": str(tmp),
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "ANTHROPIC_BASE_URL": base_url,
-        "ANTHROPIC_API_KEY": LOCAL_KEY,
-    }
-    return env
-
 
 # ---- watching the stream --------------------------------------------------------------------
 
@@ -196,21 +112,6 @@ class RunMonitor:
 
 # ---- how a run ended ------------------------------------------------------------------------
 
-_EXIT_REASONS = (
-    "success",
-    "timeout",
-    "idle_timeout",
-    "error_max_turns",
-    "error_max_budget_usd",
-    "error_during_execution",
-    "api_error",
-    "auth_error",
-    "spawn_error",
-    "cancelled",
-    "replay_diverged",  # set by the replay proxy's caller: a request the cassette did not hold
-    "runner_error",  # set by run_one: runner itself failed inside this run (``error`` says how)
-)
-EXIT_REASON_PATTERN = re.compile(rf"^({'|'.join(_EXIT_REASONS)}|exit_code_\d+|signal_\d+)$")
 _TIMEOUTS = ("timeout", "idle_timeout")
 
 
@@ -227,44 +128,10 @@ def classify(proc: ProcessRun, summary: TranscriptSummary, *, auth_failed: bool)
         return proc.stop_reason
     if summary.results:
         # A result subtype this CLI version added is still an error the run ended on.
-        return summary.status if summary.status in _EXIT_REASONS else "error_during_execution"
+        return summary.status if summary.status in EXIT_REASONS else "error_during_execution"
     if proc.signal is not None:
         return f"signal_{proc.signal}"
     return f"exit_code_{proc.exit_code}"
-
-
-class Diagnostics(BaseModel):
-    """Why a run took the time it did, and what it was doing when it ended."""
-
-    duration_ms: int | None = None
-    first_response_ms: int | None = None  # spawn to the first event on stdout
-    max_inter_turn_ms: int | None = None  # the longest wait between two model messages
-    timeout_at_turn: int | None = None  # model messages seen when a timeout stopped the run
-    last_tool_call: str | None = None  # e.g. "Write(src/a.ts)"
-    api_retries: int = 0
-    cli_version: str | None = None
-    session_id: str | None = None
-    agent_log: str = ""  # the tail of the CLI's stderr
-    stderr_bytes: int = 0
-    leftover_processes: list[str] = []  # other processes still running at the end, then ended
-    unkillable_processes: list[str] = []  # processes that survived SIGKILL (stuck in the kernel)
-    process_tree_lost: str | None = None  # the reaper was killed before it ended the tree
-
-
-class CliOutcome(BaseModel):
-    """How one CLI invocation ended, and what it said."""
-
-    exit_reason: str = Field(pattern=EXIT_REASON_PATTERN.pattern)
-    api_error_status: int | None = None
-    exit_code: int | None = None
-    signal: int | None = None
-    error: str | None = None  # a one-line account when runner could not run the CLI at all
-    transcript: TranscriptSummary
-    diagnostics: Diagnostics = Diagnostics()
-
-    @classmethod
-    def not_run(cls, error: str, *, reason: str = "spawn_error") -> CliOutcome:
-        return cls(exit_reason=reason, error=error, transcript=SummaryBuilder().summary())
 
 
 class ClaudeRun:

@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner import __version__
-from runner.ab import AbReport, analyze, look_levels, sequential_looks
 from runner.atomic import write_atomically
 from runner.cache import RunCache
 from runner.claude_bin import ClaudeNotFoundError
@@ -29,7 +29,6 @@ from runner.cmdline import (
     run_async,
     say,
 )
-from runner.compare import Comparison, compare
 from runner.figures import money, plural
 from runner.history import previous
 from runner.inputs import MAX_RUNS
@@ -55,18 +54,15 @@ from runner.sandbox import require as require_sandbox
 from runner.scenarios import ScenarioError, load_suite
 from runner.store import Recording, RunStore, git_identity
 from runner.suite import PlanError, Progress, SuiteRunner, Unit, local_settings, plan
-from runner.tapes import Cassettes, ReplayMode
 from runner.terminal import json_visible, visible
 
+if TYPE_CHECKING:
+    from runner.ab import AbReport
+    from runner.tapes import Cassettes, ReplayMode
 
-class EvalReport(SuiteResult):
-    """``eval --json``: the stored result, where it went, and how it compares."""
-
-    saved_to: str | None = None
-    baseline: str | None = None  # the previous run it was compared with
-    comparison: Comparison | None = None
-    ab: AbReport | None = None  # two lanes or more, or an A/A copy
-    cache_problems: list[str] = []  # corrupt cache entries, recordings not kept
+# A/B statistics (runner.ab), the --json document (runner.eval_report, which holds them) and
+# the cassettes (runner.tapes) are imported where they are needed: a cached eval of one lane,
+# printed, uses none.
 
 
 def _lanes(text: str, option: str) -> list[Lane]:
@@ -116,6 +112,8 @@ def _run_suite(
         scenarios = load_suite(args.suite, ids)
         cassettes = None
         if args.record or args.replay:
+            from runner.tapes import Cassettes
+
             mode: ReplayMode = "all" if args.record else args.replay_mode or "none"
             cassettes = Cassettes(args.record or args.replay, mode)
         cache_root = args.cache_dir
@@ -223,7 +221,7 @@ def _run_suite(
         out.finished(result, State(progress.done, progress.total, totals, scripted, eta))
         recording.append(header, result)
 
-    spent = look_levels(looks)
+    spent = _levels(looks)
     history: list[Look] = []
     stopped = ""
     for index, (trials, units) in enumerate(zip(looks, rounds, strict=True)):
@@ -244,6 +242,8 @@ def _run_suite(
         if len(looks) == 1:
             break
         at_look = header.verdicts.model_copy(update={"alpha": spent[index]})
+        from runner.ab import analyze
+
         report = analyze(_result(header, runs, partial=True), at_look)
         history.append(
             Look(trials=trials, alpha=spent[index], verdicts=[e.verdict for e in report.effects])
@@ -297,7 +297,18 @@ def _looks(args: argparse.Namespace) -> list[int] | str:
             f"--max-trials {most}: fewer than one round of --trials {args.trials}; give "
             f"--max-trials {args.trials} or more, or fewer --trials"
         )
+    from runner.ab import sequential_looks
+
     return sequential_looks(args.trials, most)
+
+
+def _levels(looks: list[int]) -> list[float]:
+    """Each look's share of the 5%; one look tests at the 5% (``analyze``'s default)."""
+    if len(looks) == 1:
+        return []
+    from runner.ab import look_levels
+
+    return look_levels(looks)
 
 
 def _stop(
@@ -351,26 +362,39 @@ def _finish(
     saved = recording.finish(result)
     # Only a like-for-like previous result is compared; why another is not, in a line.
     baseline, before, note = previous(store, result, exclude=saved)
-    comparison = None if before is None else compare(before, result)
+    comparison = None
+    if before is not None:
+        from runner.compare import compare
+
+        comparison = compare(before, result)
     if note is not None:
         say(note)
     ab_command = args.command == "ab"
-    ab = analyze(result) if len(lanes) > 1 or result.header.aa else None
-    report = EvalReport(
-        **dict(result),
-        saved_to=str(saved),
-        baseline=str(baseline) if baseline else None,
-        comparison=comparison,
-        ab=ab,
-        cache_problems=[*cache.problems, *problems],
-    )
+    ab = None
+    if len(lanes) > 1 or result.header.aa:
+        from runner.ab import analyze
+
+        ab = analyze(result)
+    document = ""
+    if args.out or args.json:
+        from runner.eval_report import EvalReport
+
+        report = EvalReport(
+            **dict(result),
+            saved_to=str(saved),
+            baseline=str(baseline) if baseline else None,
+            comparison=comparison,
+            ab=ab,
+            cache_problems=[*cache.problems, *problems],
+        )
+        document = report.model_dump_json(indent=2)
     if args.out:
-        write_atomically(args.out, report.model_dump_json(indent=2))
+        write_atomically(args.out, document)
     if not args.json and ab is not None and ab.effects:
         # The answer first, above the tables it comes from.
         print(render_headline(ab, mode=result.header.mode), end="\n\n")
     if args.json:
-        print(json_visible(report.model_dump_json(indent=2)))
+        print(json_visible(document))
     elif ab_command:
         # ab answers one question; every run and its transcript are in `runner report`.
         assert ab is not None

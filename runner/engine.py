@@ -17,20 +17,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from runner.atomic import write_atomically
-from runner.claude import ClaudeRun, CliOutcome, CliSpec, cli_env
 from runner.claude_bin import ClaudeBinary, ClaudeNotFoundError, find_claude
+from runner.cli_spec import CliSpec, cli_env
 from runner.inputs import SKILL_FILE_BYTES, read_input
 from runner.lanes import DEFAULT_ALLOWED_TOOLS, Lane, cli_spec, get_lane
-from runner.process import Limits
+from runner.outcome import CliOutcome
 from runner.redact import Redactor
-from runner.replay.normalize import RunPaths
-from runner.replay.proxy import forwarding
 from runner.sandbox import (
     DEFAULT_MAX_PROCESSES,
     MIN_PROCESSES,
@@ -42,8 +40,16 @@ from runner.sandbox import (
     launching,
 )
 from runner.terminal import encodable
-from runner.usage import Usage
+from runner.tokens import Usage
 from runner.workspace import FileChange, Workspace
+
+if TYPE_CHECKING:
+    from runner.claude import ClaudeRun
+    from runner.replay.normalize import RunPaths
+
+# What runs the CLI (runner.claude: the stream's events and parser, the process, the reaper;
+# the live proxy) is imported by run_one: specs, keys and stored records need none of it, and
+# a cached eval only those.
 
 SCHEMA_VERSION = 1
 # The CLI's endpoint and credential: runner's own, never the caller's.
@@ -186,6 +192,9 @@ async def run_one(
     Cancelling the caller ends the CLI and its whole process tree within bounded time; the
     record (exit_reason ``cancelled``) is written before the cancellation goes on.
     """
+    from runner.claude import ClaudeRun
+    from runner.process import Limits
+
     options = options or RunOptions()
     lane = get_lane(lane) if isinstance(lane, str) else lane
     cli = check(spec, lane)
@@ -302,12 +311,16 @@ async def _endpoint(options: RunOptions) -> AsyncIterator[str]:
     if options.endpoint is not None:
         yield options.endpoint
         return
+    from runner.replay.proxy import forwarding
+
     async with forwarding() as url:
         yield url
 
 
 def _seen(ws: Workspace, launch: Launch) -> RunPaths:
     """The run's own paths as the CLI sees them: fixed ones in the sandbox."""
+    from runner.replay.normalize import RunPaths
+
     if launch.sandboxed:
         return RunPaths(workspace=launch.workspace, home=launch.home)
     return RunPaths.of(ws.root, ws.path, ws.home)

@@ -4,6 +4,7 @@ a new one is compared with, only when the two are like for like."""
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import suppress
 from pathlib import Path
 from typing import NamedTuple
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel
 from runner.compare import differences
 from runner.figures import money, plural
 from runner.results import SuiteHeader, SuiteResult
-from runner.store import PARTIAL_SUFFIX, RunStore, StoreError, started
+from runner.store import PARTIAL_SUFFIX, RunStore, StoreError, read_header, started
 from runner.terminal import visible
 
 
@@ -71,9 +72,16 @@ def cost_line(header: SuiteHeader) -> str:
 
 
 def listed(name: str, result: SuiteResult) -> Listed:
-    h = result.header
     runs = Counter(r.lane for r in result.runs)
     passed = Counter(r.lane for r in result.runs if r.passed)
+    rates = [LanePass(lane=lane, passed=passed[lane], runs=runs[lane]) for lane in runs]
+    return _listed(name, result.header, len(result.runs), rates)
+
+
+def _listed(name: str, h: SuiteHeader, runs: int, rates: list[LanePass]) -> Listed:
+    # The lanes in the order the eval asked for them, any others after (as lanes_run).
+    order = {lane: i for i, lane in enumerate(h.lanes)}
+    rates.sort(key=lambda p: order.get(p.lane, len(order)))
     return Listed(
         name=name,
         started_at=started(h).isoformat(timespec="seconds"),
@@ -81,15 +89,23 @@ def listed(name: str, result: SuiteResult) -> Listed:
         lanes=h.lanes,
         scenarios=len(h.scenarios),
         trials=h.trials,
-        runs=len(result.runs),
+        runs=runs,
         planned=h.planned,
         partial=h.partial or name.endswith(PARTIAL_SUFFIX),
         mode=h.mode,
         cost=cost_line(h),
-        pass_rates=[
-            LanePass(lane=lane, passed=passed[lane], runs=runs[lane]) for lane in result.lanes_run()
-        ],
+        pass_rates=rates,
     )
+
+
+def _from_header(name: str, h: SuiteHeader) -> Listed | None:
+    """A finished result listed from its header's per-lane totals; None for a file written
+    before runner kept them (or a partial one), which is read whole."""
+    by_lane = h.totals.by_lane
+    if by_lane is None or h.partial or name.endswith(PARTIAL_SUFFIX):
+        return None
+    rates = [LanePass(lane=lane, passed=t.passed, runs=t.runs) for lane, t in by_lane.items()]
+    return _listed(name, h, h.totals.runs, rates)
 
 
 def stored_names(root: Path) -> list[str]:
@@ -105,9 +121,10 @@ Memo = dict[str, tuple[Stamp, Listed | Unreadable]]
 
 
 def listing(store: RunStore, memo: Memo | None = None) -> Listing:
-    """Every file in the store read whole (the pass rates need its runs); one that cannot be
-    read is listed with why, never raised. With ``memo`` (a server's, kept between calls), a
-    file unchanged since it was last read is not read again."""
+    """Every file in the store: a finished one by its header (its per-lane totals), one
+    without them read whole; one that cannot be read is listed with why, never raised. With
+    ``memo`` (a server's, kept between calls), a file unchanged since it was last read is not
+    read again."""
     memo = {} if memo is None else memo
     found: list[Listed] = []
     unreadable: list[Unreadable] = []
@@ -134,6 +151,11 @@ def listing(store: RunStore, memo: Memo | None = None) -> Listing:
 
 def _entry(store: RunStore, path: Path) -> Listed | Unreadable:
     try:
+        if not path.name.endswith(PARTIAL_SUFFIX):
+            with suppress(StoreError):  # then read whole, which says what is wrong
+                found = _from_header(path.name, read_header(path))
+                if found is not None:
+                    return found
         return listed(path.name, store.load(path))
     except StoreError as exc:  # a time that is no time, too: listed() reads it
         return Unreadable(name=path.name, why=str(exc).removeprefix(f"{path}: "))

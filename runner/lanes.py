@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-if TYPE_CHECKING:  # runner.claude is heavy; help text needs only the lanes (issue 17)
-    from runner.claude import CliSpec
+if TYPE_CHECKING:  # pydantic's model building; help text needs only the lanes (issue 17)
+    from runner.cli_spec import CliSpec
 
 DEFAULT_NUDGE = (
     'A skill named "{skill}" is installed in this workspace for tasks like this one. '
@@ -132,7 +132,7 @@ def cli_spec(
     extra_args: tuple[str, ...] = (),
 ) -> CliSpec:
     """The argv-level spec of one run in ``lane``."""
-    from runner.claude import CliSpec
+    from runner.cli_spec import CliSpec
 
     appended: str | None = None
     if lane.skill == "system_prompt":

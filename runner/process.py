@@ -107,8 +107,10 @@ class ProcessRun:
     async def run(self) -> None:
         self._stopping, self._io_scope = anyio.Event(), anyio.CancelScope()
         self.started = self.last_event = time.monotonic()
-        # -I -S: no site-packages, no PYTHON* variables; the reaper needs only the stdlib.
-        reaper = [sys.executable, "-I", "-S", _reaper.__file__, str(self.limits.grace_s)]
+        # -I -S: no site-packages, no PYTHON* variables; the reaper needs only the stdlib. -B
+        # as for runner itself (PYTHONDONTWRITEBYTECODE, which -I would ignore).
+        python = [sys.executable, "-I", "-S", *(["-B"] if sys.flags.dont_write_bytecode else [])]
+        reaper = [*python, "-c", _reaper.BOOT, _reaper.__file__, str(self.limits.grace_s)]
         # Absolute: the reaper's working directory is the run's, not ours.
         report = str(self.files.reaper_report.absolute())
         mode = ["--sandboxed"] if self.sandboxed else []

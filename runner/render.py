@@ -18,7 +18,6 @@ from runner.figures import (
     signed_secs,
     unbilled,
 )
-from runner.stats import MIN_SCENARIOS
 from runner.terminal import visible
 
 # Types only: `transcript` renders without loading the suite's modules (start-up, issue 17).
@@ -283,6 +282,7 @@ def headline(report: AbReport, *, mode: str) -> list[str]:
 
 def _headline(e: Effect, trials: int) -> str:
     from runner.ab import interval_level
+    from runner.stats import MIN_SCENARIOS
 
     start = f"{e.b} vs {e.a}: {e.verdict.upper()}"
     if e.diff is None:

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from runner.defaults import COST_MARGIN, MARGIN
-from runner.usage import Usage
+from runner.tokens import Usage
 
 RESULTS_SCHEMA = 1
 
@@ -60,6 +60,13 @@ class RunResult(BaseModel):
         return f"{self.scenario}/{self.lane}#{self.trial}"
 
 
+class LaneTotals(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    runs: int = 0
+    passed: int = 0
+
+
 class Totals(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -74,6 +81,9 @@ class Totals(BaseModel):
     recorded_cost_usd: float = 0.0  # what the replayed runs cost when they were recorded
     duration_ms: int = 0  # summed over runs (agent time, not wall time)
     cache_problems: int = 0  # runs with a cache_problem
+    # Per lane, so a listing of stored results reads only their headers; None in files
+    # written before runner kept it (and in a partial file's header line).
+    by_lane: dict[str, LaneTotals] | None = None
 
     @classmethod
     def of(cls, runs: list[RunResult]) -> Totals:
@@ -81,6 +91,9 @@ class Totals(BaseModel):
 
     def plus(self, r: RunResult) -> Totals:
         """These totals and one more run: an eval keeps its totals so, run by run."""
+        by_lane = dict(self.by_lane or {})
+        lane = by_lane.get(r.lane, LaneTotals())
+        by_lane[r.lane] = LaneTotals(runs=lane.runs + 1, passed=lane.passed + r.passed)
         return Totals(
             runs=self.runs + 1,
             passed=self.passed + r.passed,
@@ -93,6 +106,7 @@ class Totals(BaseModel):
             recorded_cost_usd=self.recorded_cost_usd + (r.recorded_cost_usd or 0.0),
             duration_ms=self.duration_ms + (r.duration_ms or 0),
             cache_problems=self.cache_problems + (r.cache_problem is not None),
+            by_lane=by_lane,
         )
 
 

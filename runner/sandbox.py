@@ -40,7 +40,6 @@ from urllib.parse import urlsplit
 import anyio
 from anyio.abc import SocketStream, TaskStatus
 
-from runner.replay.http import accept_forever
 from runner.workspace import Workspace
 
 SandboxMode = Literal["bwrap", "none"]
@@ -345,6 +344,9 @@ def _short_tmp() -> str:
 async def _serve_bridge(
     socket_path: Path, host: str, port: int, *, task_status: TaskStatus[None]
 ) -> None:
+    # Here, not at the top: the HTTP server (h11) is for a run, and a cached eval has none.
+    from runner.replay.http import accept_forever
+
     listener = await anyio.create_unix_listener(socket_path)
     async with listener:
         task_status.started()

@@ -94,16 +94,17 @@ def file_stem(header: SuiteHeader) -> str:
 
 
 def read_header(path: Path) -> SuiteHeader:
-    """The header alone: ijson stops at its end, so the runs are never read or parsed (but
-    an appended partial's are, to count them)."""
+    """The header alone: ijson stops at its end, so the runs are never read or parsed. Of an
+    appended partial, its first line: the header the eval started with, its totals not
+    counted (``RunStore.load`` reads the runs); the history needs only its time and suite."""
     try:
         with open_input(path) as f:
             appended = is_appended(f.read(len(MARK)))
             f.seek(0)
-            header = _scan_header(f) if not appended else None
-        if header is None:  # an appended partial: its totals are counted from its runs
-            data = read_input(path, limit=RESULT_FILE_BYTES)
-            header = decode(data).result.header
+            if appended:
+                header = decode(f.readline(RESULT_FILE_BYTES)).result.header
+            else:
+                header = _scan_header(f)
         started(header)  # history sorts by it: a bad time is a bad file
     except OSError as exc:
         raise StoreError(f"{path}: cannot read: {exc.strerror or exc}") from None

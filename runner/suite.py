@@ -12,6 +12,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -28,12 +29,16 @@ from runner.engine import (
     run_one,
 )
 from runner.lanes import LANES, Lane
-from runner.replay.mock_api import scripted_model
 from runner.replay.script import Script, ScriptFileError, load_script
 from runner.results import RunResult
 from runner.sandbox import SandboxMode, default_mode
 from runner.scenarios import SCENARIO_FILE, Scenario
-from runner.tapes import Cassettes, Tape, TapeError, Upstream, run_taped, tape_for
+
+if TYPE_CHECKING:
+    from runner.tapes import Cassettes, Tape
+
+# The scripted model's server and the cassettes' proxy (runner.replay, h11) are imported when
+# a run is made or a cassette named: a cached eval needs neither.
 
 KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 JUDGE_LANE = LANES["baseline"]  # one turn, no tools: the judge only reads
@@ -180,6 +185,8 @@ def _tape(
 ) -> Tape | None:
     if settings.cassettes is None:
         return None
+    from runner.tapes import TapeError, tape_for
+
     try:
         return tape_for(settings.cassettes, scenario.id, lane, trial, suffix)
     except TapeError as exc:
@@ -344,6 +351,9 @@ class SuiteRunner:
         async def produce(run_dir: Path) -> RunRecord:
             def run(opts: RunOptions) -> Awaitable[RunRecord]:
                 return run_one(spec, lane, run_dir=run_dir, trial=trial, options=opts)
+
+            from runner.replay.mock_api import scripted_model
+            from runner.tapes import Upstream, run_taped
 
             if tape is not None:
                 upstream = Upstream(unit.script, unit.seed)

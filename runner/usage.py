@@ -26,28 +26,13 @@ from runner.events import (
     WireUsage,
 )
 
+# Re-exported: defined in runner.tokens, which stored results import without the events.
+from runner.tokens import Usage as Usage
+
 _CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text and code
 # The model the CLI names on messages it makes up itself ("Credit balance is too low", an API
 # error told as a message): no request was made, and no price is known for it.
 SYNTHETIC_MODEL = "<synthetic>"
-
-
-class Usage(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_input_tokens: int = 0
-    cache_read_input_tokens: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            cache_creation_input_tokens=self.cache_creation_input_tokens
-            + other.cache_creation_input_tokens,
-            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
-        )
 
 
 class Price(BaseModel):

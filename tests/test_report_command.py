@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runner.ab import analyze
-from runner.cli_suite import EvalReport
+from runner.eval_report import EvalReport
 from runner.results import SuiteResult
 from tests.replay_support import Evaluated
 from tests.report_support import SEQUENTIAL_LEVELS, flipped, json_element, sequential_study

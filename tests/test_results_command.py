@@ -168,3 +168,27 @@ def test_eval_does_not_compare_with_a_previous_result_not_like_for_like(tmp_path
     text = bench.eval("--scenarios", "fix-entry", "--trials", "1")  # like the one before
     assert "Nothing changed" in text.stdout
     assert "not compared" not in text.stderr
+
+
+def test_a_finished_result_is_listed_from_its_header(tmp_path: Path) -> None:
+    """Its per-lane totals are in the header, so its runs are never read: a file whose runs
+    are damaged after the header lists the same. A file written before the header kept them
+    is read whole, and lists the same figures."""
+    store = a_store(tmp_path / "runs")
+    before = json.loads(runner("results", "--json", "--runs-dir", str(store.root)).stdout)
+    text = store.scripted.read_text()
+    runs_at = text.index('"runs": [')
+    store.scripted.write_text(text[:runs_at] + '"runs": [{"not": "a run"')  # header intact
+    old = json.loads(store.live.read_text())
+    del old["header"]["totals"]["by_lane"]  # as written before runner kept it
+    store.live.write_text(json.dumps(old, indent=2))
+    after = json.loads(runner("results", "--json", "--runs-dir", str(store.root)).stdout)
+    assert after == before
+    assert before["results"][1]["pass_rates"] == [
+        {"lane": "agent-baseline", "passed": 2, "runs": 6},
+        {"lane": "agent-skill", "passed": 6, "runs": 6},
+    ]
+    # Read whole, the damaged file is no result: the header alone was what listed it.
+    whole = runner("compare", str(store.scripted), str(store.more_trials))
+    assert whole.returncode != 0
+    assert "Invalid JSON" in whole.stderr

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from runner.history import listing
 from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
 from runner.store import RunStore, StoreError, git_identity, read_header
 
@@ -302,9 +303,15 @@ def test_appended_partial_reads_back_as_the_runs_saved(tmp_path: Path) -> None:
     partial = store.load(rec.partial_path)
     assert partial.runs == saved
     assert partial.header == later.model_copy(update={"partial": True, "totals": Totals.of(saved)})
-    assert read_header(rec.partial_path) == partial.header  # the history lists its runs
     assert (partial.header.totals.runs, partial.header.totals.failed) == (4, 1)
     assert store.problems == []
+    # The history needs a partial's time and suite: its first line, the runs not read.
+    assert read_header(rec.partial_path) == h.model_copy(update={"partial": True})
+    with rec.partial_path.open("ab") as f:
+        f.write(b'{"run": "damaged"}\n{"run": "and more"}\n')
+    with pytest.raises(StoreError, match="line 7"):
+        store.load(rec.partial_path)
+    assert read_header(rec.partial_path) == h.model_copy(update={"partial": True})
 
 
 def test_a_torn_last_line_is_skipped_and_counted(tmp_path: Path) -> None:
@@ -319,14 +326,15 @@ def test_a_torn_last_line_is_skipped_and_counted(tmp_path: Path) -> None:
     assert [r.trial for r in store.load(rec.partial_path).runs] == [0]
     assert store.problems == [f"{rec.partial_path}: skipped 1 torn last line (a crash mid-write)"]
     (listed,) = store.history()
-    assert listed.partial
-    assert listed.header.totals.runs == 1
+    assert listed.partial  # the history reads its first line, the listing its runs
+    (shown,) = listing(store).results
+    assert (shown.partial, shown.runs) == (True, 1)
     # Damage before the last line is no crash's: the file is named as bad, not half read.
     rec.partial_path.write_bytes(whole[: last + 40] + b"\n" + whole[last:])
     with pytest.raises(StoreError, match=r"partial\.json: line 3: "):
         store.load(rec.partial_path)
-    assert store.history() == []
-    assert "line 3" in store.problems[0]
+    (bad,) = listing(store).unreadable
+    assert bad.why.startswith("line 3: ")
 
 
 def test_an_old_partial_written_whole_still_loads(tmp_path: Path) -> None:
