@@ -34,7 +34,7 @@ from typing import Literal
 
 import anyio
 import xxhash
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from runner.atomic import write_atomically
 from runner.cli_spec import CliSpec, inherited_env
@@ -510,6 +510,8 @@ class RunCache:
 
 
 class CacheStats(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built when `cache stats` asks, not by eval
+
     root: str
     entries: int
     bytes: int
@@ -523,7 +525,9 @@ class CacheStats(BaseModel):
 
 
 class PruneReport(BaseModel):
-    removed: dict[str, int] = Field(default_factory=dict)  # why -> how many
+    model_config = ConfigDict(defer_build=True)
+
+    removed: dict[str, int] = {}  # why -> how many
     bytes_freed: int
     dry_run: bool
 

@@ -11,14 +11,15 @@ import os
 import re
 import shlex
 import shutil
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.cmdline import HelpFormatter, absolute, fail
 from runner.defaults import DEFAULT_SUITE
 
-TEMPLATES = files("runner") / "templates" / "init"
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 # The Agent Skills format's rule for a skill's name (and so its folder's).
 SKILL_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SKILL_NAME_MAX = 64
@@ -57,9 +58,13 @@ def _init(args: argparse.Namespace) -> int:
         if folder.exists():
             return fail(f"{folder} already exists; {fix}, or move it away (init never overwrites)")
     values = dict(zip(PLACEHOLDERS, (args.skill, scenario), strict=True))
-    _lay_out(TEMPLATES / "skill", skill_dir, values)
+    # Found here, not when the parser is built: importlib.resources costs every command's start.
+    from importlib.resources import files
+
+    templates = files("runner") / "templates" / "init"
+    _lay_out(templates / "skill", skill_dir, values)
     try:
-        _lay_out(TEMPLATES / "scenario", scenario_dir, values)
+        _lay_out(templates / "scenario", scenario_dir, values)
     except BaseException:
         shutil.rmtree(skill_dir)  # both or neither: a second try must not find one of them
         raise

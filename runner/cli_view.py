@@ -4,7 +4,6 @@ on 127.0.0.1 as pages)."""
 from __future__ import annotations
 
 import argparse
-import webbrowser
 
 from runner.cmdline import HelpFormatter, dir_option, fail, interrupted, port, say
 from runner.defaults import RUNS_ROOT
@@ -42,6 +41,8 @@ def _view(args: argparse.Namespace) -> int:
         return fail(f"view: cannot listen on 127.0.0.1:{args.port} ({exc.strerror or exc})")
     with server:
         # The socket listens already: a browser opened now is answered once serving starts.
+        import webbrowser  # here: it imports subprocess, which help and transcript do not need
+
         if args.open and not webbrowser.open(server.url):
             say(f"view: no browser to open; open {server.url}")
         count = len(listing(store).results)

@@ -10,7 +10,7 @@ import os
 from collections import Counter
 from typing import Generic, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from runner.figures import money, plural, secs
 from runner.results import RunResult, SuiteHeader, SuiteResult
@@ -104,7 +104,7 @@ class Comparison(BaseModel):
     before: SuiteHeader
     after: SuiteHeader
     # What makes the two results differ in kind ("trials 1 -> 3"): empty when like for like.
-    not_like_for_like: list[str] = Field(default_factory=list)
+    not_like_for_like: list[str] = []  # not default_factory=list: see results.RunResult
     runs: list[RunChange]  # in the after result's order, removed runs last
     counts: dict[Status, int]
     totals: ComparisonTotals

@@ -8,7 +8,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import NamedTuple
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from runner.compare import differences
 from runner.figures import money, plural
@@ -18,6 +18,10 @@ from runner.terminal import visible
 
 
 class LanePass(BaseModel):
+    # The listing's models are built when `results` or `view` lists, not by every eval (which
+    # imports this module for the previous result).
+    model_config = ConfigDict(defer_build=True)
+
     lane: str
     passed: int
     runs: int
@@ -30,6 +34,8 @@ class LanePass(BaseModel):
 
 class Listed(BaseModel):
     """One stored result, as the list shows it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     name: str  # the file's name in the store
     started_at: str  # UTC, ISO 8601
@@ -51,11 +57,15 @@ class Listed(BaseModel):
 
 
 class Unreadable(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     name: str
     why: str
 
 
 class Listing(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     root: str
     results: list[Listed]  # newest last
     unreadable: list[Unreadable]

@@ -71,7 +71,7 @@ class Scenario(BaseModel):
     network: Network = "model"
     max_processes: int = Field(default=DEFAULT_MAX_PROCESSES, ge=MIN_PROCESSES, le=MAX_PROCESSES)
     # Scripted models for offline runs: lane glob -> script file, first match wins.
-    mock: dict[str, Path] = Field(default_factory=dict)
+    mock: dict[str, Path] = {}  # not default_factory=dict: see RunResult.tool_sequence
     checks: tuple[Check, ...] = Field(default=(), alias="check")
 
     @field_validator("id")

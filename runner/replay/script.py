@@ -42,7 +42,7 @@ class ScriptThinking(_Strict):
 class ScriptToolUse(_Strict):
     type: Literal["tool_use"]
     name: str
-    input: dict[str, Any] = Field(default_factory=dict)
+    input: dict[str, Any] = {}  # not default_factory=dict: see results.RunResult
     id: str | None = None  # generated per request when absent
 
 
@@ -63,7 +63,7 @@ class ScriptError(_Strict):
 
 
 class Turn(_Strict):
-    content: list[ScriptBlock] = Field(default_factory=list)
+    content: list[ScriptBlock] = []
     # Default: "tool_use" when the turn calls a tool, else "end_turn".
     stop_reason: str | None = None
     usage: ScriptUsage = Field(default_factory=ScriptUsage)
@@ -111,7 +111,7 @@ Branch.model_rebuild()
 class Script(_Strict):
     turns: list[Step]
     # Marker text -> steps: a request whose first message contains the marker takes these.
-    conversations: dict[str, list[Step]] = Field(default_factory=dict)
+    conversations: dict[str, list[Step]] = {}
     model: str | None = None  # the model name to report; default: the one the request asked for
     seed: int = 0  # the first session's draws; session n (0-based) draws with seed + n
 
