@@ -1,4 +1,5 @@
-"""Start-up cost: the CPU time (user + sys, of the child alone) of runner's quick commands.
+"""Start-up cost: the CPU time (user + sys, of the child and what it waited for: a command
+check's sandbox counts) of runner's quick commands.
 
 Arms, alternating round by round in one run:
   bare:        ``python -c pass``: the interpreter alone, the yardstick
@@ -15,10 +16,12 @@ CPU time, not wall time, so a loaded machine changes the figures little. It prin
 median, its ratio to bare, and whether it meets the target (< 0.2 s CPU; bare has none).
 Python's bytecode cache is on, as for a user who installed runner with pip (which compiles
 every module at install): PYTHONDONTWRITEBYTECODE is unset for the arms and the .pyc files go
-to a temporary PYTHONPYCACHEPREFIX, written by the first (unmeasured) eval. An editable
-install run only with PYTHONDONTWRITEBYTECODE=1 has no .pyc for runner's modules: that is
-``--no-bytecode-cache`` (every module compiled at every start), several times more. The
-output's first line says which was measured.
+to a temporary PYTHONPYCACHEPREFIX, written by the first (unmeasured) eval. With
+``--no-bytecode-cache`` there is no .pyc at all, runner's nor its dependencies' (that empty
+prefix, and PYTHONDONTWRITEBYTECODE=1): every module is compiled at each start, the worst
+case. An editable install run only with PYTHONDONTWRITEBYTECODE=1 sits between the two: its
+dependencies have the .pyc pip wrote, runner's modules none unless a run without the variable
+wrote them. The output's first line says which was measured.
 
     .venv/bin/python scripts/bench_startup.py               # 10 rounds
     .venv/bin/python scripts/bench_startup.py --rounds 20
@@ -95,7 +98,8 @@ def main() -> int:
     bare = statistics.median(times["bare"])
     if args.no_bytecode_cache:
         print(
-            "bytecode: none (PYTHONDONTWRITEBYTECODE=1, no .pyc): every module compiled each start"
+            "bytecode: none (PYTHONDONTWRITEBYTECODE=1, no .pyc, the dependencies' neither): "
+            "every module compiled at each start"
         )
     else:
         print("bytecode: cached, as after pip install (.pyc written by a first, unmeasured eval)")
