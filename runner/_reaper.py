@@ -63,7 +63,7 @@ def _prctl(option: int, value: int) -> bool:
         libc = _ctypes.dlopen(None)  # type: ignore[arg-type]
         prctl = _CFunction(_ctypes.dlsym(libc, "prctl"))
         return int(prctl(option, value, 0, 0, 0)) == 0
-    except (ImportError, OSError, AttributeError):
+    except (OSError, AttributeError):
         return False  # not Linux: the CLI's process group is all that can be reached
 
 
