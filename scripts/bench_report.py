@@ -3,7 +3,7 @@ navigation until its first view is drawn.
 
 Writing it: `python -m runner report` run three times in child processes, each one's wall
 time, CPU time and peak RSS (the child's own, from wait4): "in memory" is the page built as
-one string and written whole (``report_page``, as `view` still sends it), every timeline parsed
+one string and written whole, every timeline parsed
 from its stream, as `report` did before; "first report" streams the page to disk and keeps
 each run's timeline beside its cache entry; "later report" streams it and reads the kept
 timelines back. "load only" reads the result and imports the report's modules, no page: the
@@ -162,10 +162,10 @@ import sys
 from pathlib import Path
 import runner.report.timeline_file
 from runner.atomic import write_atomically
-from runner.report.stored import report_page
+from runner.report.stored import report_parts
 from runner.store import RunStore
 runner.report.timeline_file.is_entry = lambda folder: False
-page = report_page(RunStore(Path(sys.argv[2])), [Path(sys.argv[1])]).html
+page = "".join(report_parts(RunStore(Path(sys.argv[2])), [Path(sys.argv[1])]).parts)
 write_atomically(Path(sys.argv[3]), page)
 print(f"{len(page.encode()) / 1e6:.1f} MB")
 """

@@ -183,5 +183,5 @@ def build_page(
     *,
     home: str | None = None,
 ) -> str:
-    """The whole page as one string (``view`` sends it so; ``report`` streams ``page_parts``)."""
+    """The whole page as one string (``report`` and ``view`` stream ``page_parts``)."""
     return "".join(page_parts(results, comparisons, home=home))

@@ -19,12 +19,6 @@ class ReportParts(NamedTuple):
     note: str | None  # why the previous result is not compared, for the terminal
 
 
-class ReportPage(NamedTuple):
-    html: str
-    runs: int
-    note: str | None
-
-
 def report_parts(store: RunStore, paths: list[Path], *, home: str | None = None) -> ReportParts:
     """The page ``report`` writes for these stored results: each compared with the one before
     it, or one alone with the previous like-for-like result. The results are read now (a bad
@@ -38,9 +32,3 @@ def report_parts(store: RunStore, paths: list[Path], *, home: str | None = None)
             comparisons = [(StoredResult(before_path.name, before), results[0])]
     runs = sum(len(r.result.runs) for r in results)
     return ReportParts(page_parts(results, comparisons, home=home), runs, note)
-
-
-def report_page(store: RunStore, paths: list[Path], *, home: str | None = None) -> ReportPage:
-    """The same page as one string, as ``view`` sends it."""
-    parts, runs, note = report_parts(store, paths, home=home)
-    return ReportPage("".join(parts), runs, note)
