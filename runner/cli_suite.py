@@ -11,8 +11,10 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner import __version__
 from runner.ab import AbReport, analyze, look_levels, sequential_looks
@@ -54,9 +56,20 @@ from runner.sandbox import SandboxUnavailable
 from runner.sandbox import require as require_sandbox
 from runner.scenarios import ScenarioError, load_suite
 from runner.store import Recording, RunStore, git_identity
-from runner.suite import PlanError, Progress, SuiteRunner, Unit, local_settings, plan
+from runner.suite import (
+    PlanError,
+    Progress,
+    Settings,
+    SuiteRunner,
+    Unit,
+    local_settings,
+    plan,
+)
 from runner.tapes import Cassettes, ReplayMode
 from runner.terminal import json_visible, visible
+
+if TYPE_CHECKING:
+    from runner import cluster
 
 
 class EvalReport(SuiteResult):
@@ -163,6 +176,11 @@ def _run_suite(
             rounds[0] += plan(scenarios, [aa], most, settings, first_trial=most)
     except PlanError as exc:
         return fail(str(exc))
+    remote = _join(args, settings) if args.cluster else None
+    if isinstance(remote, str):
+        return fail(remote)
+    args.concurrency = args.concurrency or 2
+    settings = replace(settings, concurrency=args.concurrency)
     cache = RunCache(cache_root, read=not (args.no_cache or args.refresh), write=not args.no_cache)
     branch, sha = git_identity(Path.cwd())
     header = SuiteHeader(
@@ -203,7 +221,7 @@ def _run_suite(
     )
     if cassettes is not None:
         say(_tapes_line([u for r in rounds for u in r], cassettes))
-    runner = SuiteRunner(settings, cache)
+    runner = SuiteRunner(settings, cache, remote=remote)
     shown = 0
     runs: list[RunResult] = []  # every look's so far
     # Kept run by run: counting every run again after each one was quadratic.
@@ -269,8 +287,42 @@ def _run_suite(
             }
         )
         header = header.model_copy(update={"verdicts": verdicts})
+    if remote is not None:
+        say(f"cluster: {plural(remote.sent, 'run')} sent to the cluster, the rest from the cache")
     result = _result(header, runs, partial=False)
     return _finish(args, store, recording, result, lanes, cache, runner.problems)
+
+
+def _join(args: argparse.Namespace, settings: Settings) -> cluster.Remote | str:
+    """--cluster: join it and check its nodes (--concurrency defaults to its CPUs); the
+    producer of the misses, or the line that says why not."""
+    if settings.sandbox == "none":
+        # Its PID namespace is what ends a run's CLI when the task is cancelled on a node.
+        return "--cluster: runs on a cluster are sandboxed; leave out --sandbox none"
+    if settings.cassettes is not None:
+        return "--cluster: --record and --replay run on this machine only; leave out --cluster"
+    try:
+        from runner import cluster
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "ray":
+            raise
+        return RAY_MISSING
+    try:
+        cpus = cluster.connect(args.cluster)
+        nodes = cluster.check_nodes(settings.cli_version)
+    except cluster.ClusterError as exc:
+        return str(exc)
+    args.concurrency = args.concurrency or cpus
+    say(
+        f"cluster {args.cluster}: {plural(nodes, 'node')} with claude {settings.cli_version}, "
+        f"{plural(cpus, 'CPU')}"
+    )
+    return cluster.Remote()
+
+
+RAY_MISSING = (
+    "--cluster: Ray is not installed here; pip install 'runner[ray]' (here and on every node)"
+)
 
 
 def _looks(args: argparse.Namespace) -> list[int] | str:

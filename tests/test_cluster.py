@@ -1,0 +1,235 @@
+"""eval --cluster (issue 17): misses as Ray tasks on a local two-node cluster, through the real
+CLI against scripted models. One cluster for the module (it takes 5-18 s to start)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from runner.cache import RunCache
+from runner.lanes import LANES
+from runner.replay.script import tool
+from runner.scenarios import load_suite
+from runner.suite import SuiteRunner, plan
+from tests.engine_support import background_command, marker, processes_with
+from tests.suite_commands import Workbench, report, settings, workbench
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.cli
+
+SCENARIOS = "fix-entry,new-changelog"  # new-changelog's judge is a run too
+LANES_AB = "agent-baseline,agent-skill"
+
+
+def _require_ray() -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        why = "ray is not installed (EXTRAS=test,ray scripts/setup)"
+        if os.environ.get("RUNNER_REQUIRE_RAY") == "1":
+            pytest.fail(f"{why}, and RUNNER_REQUIRE_RAY=1 requires it")
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A local Ray cluster: a head and one more node, one CPU each."""
+    _require_ray()
+    from ray.cluster_utils import Cluster
+
+    made = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        made.add_node(num_cpus=1)
+        made.wait_for_nodes()
+        yield made
+    finally:
+        made.shutdown()  # type: ignore[no-untyped-call,unused-ignore]
+
+
+def _outcomes(doc: dict[str, Any]) -> dict[tuple[str, str, int], tuple[Any, ...]]:
+    return {
+        (r["scenario"], r["lane"], r["trial"]): (
+            r["cache_key"],
+            r["passed"],
+            r["exit_reason"],
+            [(c["name"], c["passed"]) for c in r["checks"]],
+        )
+        for r in doc["runs"]
+    }
+
+
+def _verdicts(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(e["a"], e["b"], e["verdict"], e["cost"]["verdict"]) for e in doc["ab"]["effects"]]
+
+
+def test_a_cluster_eval_gives_a_local_evals_keys_results_and_verdicts(
+    cluster: Any, tmp_path: Path
+) -> None:
+    there = workbench(tmp_path / "cluster")
+    args = ("--scenarios", SCENARIOS, "--lanes", LANES_AB, "--json")
+    first = there.eval("--cluster", cluster.address, *args)
+    assert first.returncode in (0, 1), first.stderr
+    assert "cluster: 6 runs sent to the cluster" in first.stderr  # four runs, two judges
+    remote = report(first)
+    assert not any(r["cache_hit"] for r in remote["runs"])
+
+    here = workbench(tmp_path / "local")
+    local = report(here.eval(*args))
+    assert _outcomes(remote) == _outcomes(local)
+    assert _verdicts(remote) == _verdicts(local)
+
+    again = there.eval("--cluster", cluster.address, *args)
+    assert "cluster: 0 runs sent to the cluster" in again.stderr  # every run a hit, here
+    assert all(r["cache_hit"] for r in report(again)["runs"])
+    # What the nodes made is the driver's cache entry, whole: a local eval finds every run.
+    assert all(r["cache_hit"] for r in report(there.eval(*args))["runs"])
+
+
+def _hanging(bench: Workbench) -> str:
+    """new-changelog's skill lane starts two long processes, then its model never answers."""
+    word = marker()
+    turns = [{"content": [tool("Bash", command=background_command(word))]}, {"hang": True}]
+    (bench.suite / "new-changelog" / "mock" / "skill.json").write_text(json.dumps({"turns": turns}))
+    return word
+
+
+def _namespace(word: str) -> str:
+    """The PID namespace of the (sandboxed) processes holding ``word``."""
+    pid = processes_with(word)[0].split()[0]
+    return os.readlink(f"/proc/{pid}/ns/pid")
+
+
+def _in_namespace(namespace: str) -> list[str]:
+    """Live processes in ``namespace``: the sandbox's bash, the CLI, what the agent started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.readlink(entry / "ns" / "pid") == namespace:
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_or_interrupted_driver_leaves_no_cli_on_any_node(
+    cluster: Any, tmp_path: Path, signum: int
+) -> None:
+    bench = workbench(tmp_path)
+    word = _hanging(bench)
+    proc = bench.start("--cluster", cluster.address, "--scenarios", "new-changelog")
+    wait_for(lambda: processes_with(word) != [], "the run's agent is up on a node", proc=proc)
+    namespace = _namespace(word)
+    assert any("/run/runner/claude" in p for p in _in_namespace(namespace))  # the CLI, found
+    proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    if signum == signal.SIGINT:
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err
+    wait_for(lambda: _in_namespace(namespace) == [], "the run's sandbox is gone")
+    assert processes_with(word) == []
+
+
+def test_a_node_with_another_cli_version_is_refused_in_one_line(
+    cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = workbench(tmp_path)
+    other = tmp_path / "claude-9"
+    other.write_text("#!/bin/sh\necho '9.9.9 (Claude Code)'\n")
+    other.chmod(0o755)
+    # A node's workers take the environment its raylet started with.
+    monkeypatch.setenv("RUNNER_CLAUDE_BIN", str(other))
+    node = cluster.add_node(num_cpus=1)
+    monkeypatch.undo()
+    try:
+        cluster.wait_for_nodes()
+        proc = bench.eval("--cluster", cluster.address, "--scenarios", "fix-entry")
+    finally:
+        cluster.remove_node(node)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert "has claude 9.9.9, the runs' keys pin" in line
+    assert f"node {node.address.split(':')[0]} ({node.node_id[:12]})" in line
+    assert not bench.stored()  # refused before any run
+
+
+def test_without_ray_the_option_says_what_to_install(tmp_path: Path) -> None:
+    bench = workbench(tmp_path)
+    argv, env = bench.invocation("eval", ("--cluster", "auto"), None)
+    code = (
+        "import sys; sys.modules['ray'] = None  # as if not installed\n"
+        f"from runner.cli import main; sys.exit(main({argv!r}))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=bench.root
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "runner: --cluster: Ray is not installed here; pip install 'runner[ray]' "
+        "(here and on every node)"
+    ]
+
+
+def test_an_address_where_nothing_answers_is_one_line(tmp_path: Path) -> None:
+    _require_ray()
+    bench = workbench(tmp_path)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]  # closed again: nothing listens there
+    proc = bench.eval("--cluster", f"127.0.0.1:{port}")
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"runner: --cluster 127.0.0.1:{port}: nothing answers there")
+
+
+@pytest.fixture(scope="module")
+def driver(cluster: Any) -> Iterator[None]:
+    """This test process joined to the cluster, as eval's driver joins it."""
+    from runner import cluster as joined
+
+    joined.connect(cluster.address)
+    try:
+        yield
+    finally:
+        joined.disconnect()
+
+
+@pytest.mark.anyio
+async def test_the_driver_waits_and_cancels_on_asyncio_and_trio(
+    driver: None, tmp_path: Path
+) -> None:
+    from runner.cluster import Remote
+
+    bench = workbench(tmp_path / "bench")
+    word = _hanging(bench)
+    scenarios = load_suite(bench.suite, ["fix-entry", "new-changelog"])
+    units = plan(scenarios, [LANES["agent-skill"]], 1, settings())
+    remote = Remote()
+    runner = SuiteRunner(settings(), RunCache(tmp_path / "cache"), remote=remote)
+    done = await runner.run_unit(units[0])
+    assert (done.passed, done.cache_hit, remote.sent) == (True, False, 1)
+    assert (await runner.run_unit(units[0])).cache_hit
+    assert remote.sent == 1
+
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(runner.run_unit, units[1])
+            up = lambda: processes_with(word) != []  # noqa: E731
+            await anyio.to_thread.run_sync(wait_for, up, "the run's agent is up on a node")
+            namespace = _namespace(word)
+            scope.cancel()
+    assert remote.sent == 2
+    wait_for(lambda: _in_namespace(namespace) == [], "the cancelled run's sandbox is gone")
