@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from runner import __version__
 from runner.ab import AbReport, analyze, look_levels, sequential_looks
 from runner.atomic import write_atomically
 from runner.cache import RunCache
 from runner.claude_bin import ClaudeNotFoundError
+from runner.cli_cluster import join, not_on_a_cluster
 from runner.cli_suite_args import SEQUENTIAL_ROUNDS
 from runner.cmdline import (
     UNCONFINED,
@@ -59,7 +59,6 @@ from runner.store import Recording, RunStore, git_identity
 from runner.suite import (
     PlanError,
     Progress,
-    Settings,
     SuiteRunner,
     Unit,
     local_settings,
@@ -67,9 +66,6 @@ from runner.suite import (
 )
 from runner.tapes import Cassettes, ReplayMode
 from runner.terminal import json_visible, visible
-
-if TYPE_CHECKING:
-    from runner import cluster
 
 
 class EvalReport(SuiteResult):
@@ -162,6 +158,9 @@ def _run_suite(
             f"{plural(most, 'trial')}{' (and the A/A copy)' if aa else ''} is {planned:,} runs, "
             f"more than the {MAX_RUNS:,} one eval plans; give fewer trials, or fewer --scenarios"
         )
+    refused = not_on_a_cluster(settings) if args.cluster else None
+    if refused is not None:
+        return fail(refused)
     if settings.sandbox == "none":
         say(UNCONFINED)
     scripted, version = settings.scripted, settings.cli_version
@@ -176,7 +175,7 @@ def _run_suite(
             rounds[0] += plan(scenarios, [aa], most, settings, first_trial=most)
     except PlanError as exc:
         return fail(str(exc))
-    remote = _join(args, settings) if args.cluster else None
+    remote = join(args, settings) if args.cluster else None
     if isinstance(remote, str):
         return fail(remote)
     args.concurrency = args.concurrency or 2
@@ -291,38 +290,6 @@ def _run_suite(
         say(f"cluster: {plural(remote.sent, 'run')} sent to the cluster, the rest from the cache")
     result = _result(header, runs, partial=False)
     return _finish(args, store, recording, result, lanes, cache, runner.problems)
-
-
-def _join(args: argparse.Namespace, settings: Settings) -> cluster.Remote | str:
-    """--cluster: join it and check its nodes (--concurrency defaults to its CPUs); the
-    producer of the misses, or the line that says why not."""
-    if settings.sandbox == "none":
-        # Its PID namespace is what ends a run's CLI when the task is cancelled on a node.
-        return "--cluster: runs on a cluster are sandboxed; leave out --sandbox none"
-    if settings.cassettes is not None:
-        return "--cluster: --record and --replay run on this machine only; leave out --cluster"
-    try:
-        from runner import cluster
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] != "ray":
-            raise
-        return RAY_MISSING
-    try:
-        cpus = cluster.connect(args.cluster)
-        nodes = cluster.check_nodes(settings.cli_version)
-    except cluster.ClusterError as exc:
-        return str(exc)
-    args.concurrency = args.concurrency or cpus
-    say(
-        f"cluster {args.cluster}: {plural(nodes, 'node')} with claude {settings.cli_version}, "
-        f"{plural(cpus, 'CPU')}"
-    )
-    return cluster.Remote()
-
-
-RAY_MISSING = (
-    "--cluster: Ray is not installed here; pip install 'runner[ray]' (here and on every node)"
-)
 
 
 def _looks(args: argparse.Namespace) -> list[int] | str:

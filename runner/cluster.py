@@ -3,9 +3,9 @@
 The driver plans, derives every key, answers hits from its cache and is the cache's only
 writer. A miss becomes one task (``cluster_task.run``) that runs the CLI on a node with
 runner's own engine and sandbox, and hands the run's folder back as an archive, committed
-here under the driver's key. Fixture and skill trees and scripted models go into the object
-store once per content digest; each task gets their references. Before any run, one task
-per node checks that the node runs the CLI version the keys pin.
+here under the driver's key. Fixture and skill trees, scripted models and replayed cassettes
+go into the object store once per content digest; each task gets their references. Before
+any run, one task per node checks that the node runs the CLI version the keys pin.
 
 Imported only when --cluster is given (it imports Ray).
 """
@@ -143,8 +143,14 @@ class Remote:
             script = None
             if unit.script is not None:
                 script = await self._put(script_digest(unit.script), lambda: unit.script)
-            job = Job(spec, unit.lane, unit.trial, unit.seed, options.grace_s, _environ(unit))
-            ref = _run.remote(job, fixture, skill, script)
+            tape = None
+            if unit.tape is not None and unit.tape.cassette is not None:
+                digest = f"cassette:{unit.tape.cassette.digest}"
+                tape = await self._put(digest, lambda: unit.tape)
+            job = Job(
+                spec, unit.lane, unit.trial, unit.seed, unit.run_id, options.grace_s, _environ(unit)
+            )
+            ref = _run.remote(job, fixture, skill, script, tape)
             self.sent += 1
             archive = await _wait(ref, spec.timeout_s + options.grace_s + SAFETY_MARGIN_S)
             await anyio.to_thread.run_sync(unpack, archive, run_dir)

@@ -1,6 +1,6 @@
 """What a cluster's node does for ``eval --cluster``: one run with runner's own engine, in a
-temporary folder, its folder handed back as a tar archive; and the check that the node's CLI is
-the one the runs' keys pin.
+temporary folder (against its scripted model, or replaying its cassette), its folder handed
+back as a tar archive; and the check that the node's CLI is the one the runs' keys pin.
 
 Plain functions: ``runner.cluster`` makes them Ray tasks, so this module imports no Ray. A node
 never writes the driver's cache and derives no key: it runs what it is given, with the
@@ -10,8 +10,11 @@ environment it is given (``Job.environ``, the driver's), never its own.
 from __future__ import annotations
 
 import io
+import os
+import shutil
 import tarfile
 import tempfile
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,9 @@ from runner.lanes import Lane
 from runner.replay.script import Script
 from runner.sandbox import state
 from runner.suite import run_against
+from runner.tapes import Tape, Upstream, run_taped
+
+PREFIX = "runner-cluster-"  # then the worker's PID: what ``sweep`` tells a leftover by
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class Job:
     lane: Lane
     trial: int
     seed: int | None
+    run_id: str  # scenario/lane#trial: a replayed cassette's conversations are told by it
     grace_s: float
     # What of the driver's environment the run takes: its passed-through variables, and for
     # a live run the key and endpoint runner's proxy uses. Nothing of the node's own.
@@ -60,9 +67,17 @@ def unpack(data: bytes, into: Path) -> None:
         tar.extractall(into, filter=inside)
 
 
-def run(job: Job, fixture: bytes | None, skill: bytes | None, script: Script | None) -> bytes:
-    """The run, done here; its folder (stream, stderr, files, record.json) as an archive."""
-    with tempfile.TemporaryDirectory(prefix="runner-cluster-") as tmp:
+def run(
+    job: Job,
+    fixture: bytes | None,
+    skill: bytes | None,
+    script: Script | None,
+    tape: Tape | None,
+) -> bytes:
+    """The run, done here (against ``script``, or replaying ``tape``'s cassette); its folder
+    (stream, stderr, files, record.json) as an archive."""
+    sweep(Path(tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-") as tmp:
         root = Path(tmp)
         spec = job.spec
         here: dict[str, Path] = {}
@@ -79,20 +94,47 @@ def run(job: Job, fixture: bytes | None, skill: bytes | None, script: Script | N
         options = RunOptions(
             grace_s=job.grace_s, environ=job.environ, workspace_parent=root / "workspaces"
         )
-        anyio.run(_run, job, spec, script, options, run_dir)
+        anyio.run(_run, job, spec, script, tape, options, run_dir)
         return pack(run_dir, name=".")
 
 
 async def _run(
-    job: Job, spec: RunSpec, script: Script | None, options: RunOptions, run_dir: Path
+    job: Job,
+    spec: RunSpec,
+    script: Script | None,
+    tape: Tape | None,
+    options: RunOptions,
+    run_dir: Path,
 ) -> RunRecord:
-    # The same path as a run on the driver's machine, scripted model on this node's 127.0.0.1.
-    return await run_against(
-        script,
-        job.seed,
-        options,
-        lambda opts: run_one(spec, job.lane, run_dir=run_dir, trial=job.trial, options=opts),
-    )
+    # The same paths as a run on the driver's machine, its model on this node's 127.0.0.1.
+    def one(opts: RunOptions) -> Awaitable[RunRecord]:
+        return run_one(spec, job.lane, run_dir=run_dir, trial=job.trial, options=opts)
+
+    if tape is None:
+        return await run_against(script, job.seed, options, one)
+    upstream = Upstream(script, job.seed)
+    record, _ = await run_taped(tape, job.run_id, upstream, options, one, run_dir=run_dir)
+    return record  # a replay keeps no cassette: nothing to report as not kept
+
+
+def sweep(parent: Path) -> None:
+    """Remove what cancelled runs left in ``parent``: a task cancelled by force ends its
+    worker at once, before its temporary folder (the run's, its workspace's) is removed.
+    Each folder names its worker's PID; a folder whose worker is gone is removed."""
+    for folder in parent.glob(f"{PREFIX}*-*"):
+        pid = folder.name.removeprefix(PREFIX).partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: not ours to judge
+    return True
 
 
 def node_report() -> tuple[str | None, str | None]:

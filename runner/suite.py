@@ -376,7 +376,8 @@ class SuiteRunner:
             return await run_against(unit.script, unit.seed, options, run)
 
         producer: Producer = produce
-        if self.remote is not None and tape is None:  # a cassette stays where the driver keeps it
+        # A recording is written where the driver keeps its cassettes: it stays here.
+        if self.remote is not None and (tape is None or tape.replaying):
             producer = self.remote(unit, options)
         # Hits are not worth a slot, but a miss's CLI is: the limiter holds the whole fetch
         # (a hit returns in a millisecond). A recording must reach the model: never a hit.

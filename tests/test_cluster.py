@@ -22,13 +22,22 @@ from runner.replay.script import tool
 from runner.scenarios import load_suite
 from runner.suite import SuiteRunner, plan
 from tests.engine_support import background_command, marker, processes_with
-from tests.suite_commands import Workbench, report, settings, workbench
+from tests.suite_commands import (
+    REPO,
+    Workbench,
+    live_upstream,
+    offline_env,
+    report,
+    settings,
+    workbench,
+)
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.cli
 
 SCENARIOS = "fix-entry,new-changelog"  # new-changelog's judge is a run too
 LANES_AB = "agent-baseline,agent-skill"
+CASSETTES = REPO / "fixtures" / "cassettes"  # the example suite, recorded
 
 
 def _require_ray() -> None:
@@ -93,6 +102,33 @@ def test_a_cluster_eval_gives_a_local_evals_keys_results_and_verdicts(
     assert all(r["cache_hit"] for r in report(again)["runs"])
     # What the nodes made is the driver's cache entry, whole: a local eval finds every run.
     assert all(r["cache_hit"] for r in report(there.eval(*args))["runs"])
+
+
+def test_cassettes_replay_on_the_nodes_under_the_keys_of_a_local_replay(
+    cluster: Any, tmp_path: Path
+) -> None:
+    bench = workbench(tmp_path)
+    args = ("--replay", str(CASSETTES), "--scenarios", "fix-entry", "--lanes", LANES_AB, "--json")
+    proc = bench.eval("--cluster", cluster.address, *args)
+    assert "cluster: 2 runs sent to the cluster" in proc.stderr
+    runs = report(proc)["runs"]
+    assert [(r["replay"], r["exit_reason"]) for r in runs] == [("replayed", "success")] * 2
+    assert all(r["cache_hit"] for r in report(bench.eval(*args))["runs"])
+
+
+def test_a_live_run_takes_the_drivers_key_and_endpoint_to_its_node(
+    cluster: Any, tmp_path: Path
+) -> None:
+    bench = workbench(tmp_path)
+    # The nodes' own environment has neither: only what the driver sends reaches the proxy.
+    with live_upstream(bench) as (url, _):
+        env = offline_env(ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=url)
+        proc = bench.eval(
+            "--cluster", cluster.address, "--scenarios", "fix-entry", "--json", env=env
+        )
+    assert "cluster: 1 run sent to the cluster" in proc.stderr
+    (run,) = report(proc)["runs"]
+    assert (run["live"], run["exit_reason"], run["passed"]) == (True, "success", True)
 
 
 def _hanging(bench: Workbench) -> str:
@@ -166,9 +202,20 @@ def test_a_node_with_another_cli_version_is_refused_in_one_line(
     assert not bench.stored()  # refused before any run
 
 
-def test_without_ray_the_option_says_what_to_install(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ((), "Ray is not installed here; pip install 'runner[ray]' (here and on every node)"),
+        (("--sandbox", "none"), "runs on a cluster are sandboxed; leave out --sandbox none"),
+        (("--record", "tapes"), "recording cassettes (--record, --replay-mode new or all) runs"),
+    ],
+)
+def test_what_cannot_run_on_a_cluster_is_refused_in_one_line(
+    tmp_path: Path, given: tuple[str, ...], said: str
+) -> None:
+    # Without Ray installed, which --cluster says first; the others, before Ray is asked.
     bench = workbench(tmp_path)
-    argv, env = bench.invocation("eval", ("--cluster", "auto"), None)
+    argv, env = bench.invocation("eval", ("--cluster", "auto", *given), None)
     code = (
         "import sys; sys.modules['ray'] = None  # as if not installed\n"
         f"from runner.cli import main; sys.exit(main({argv!r}))"
@@ -177,10 +224,8 @@ def test_without_ray_the_option_says_what_to_install(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=bench.root
     )
     assert proc.returncode == 2
-    assert proc.stderr.splitlines() == [
-        "runner: --cluster: Ray is not installed here; pip install 'runner[ray]' "
-        "(here and on every node)"
-    ]
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"runner: --cluster: {said}")
 
 
 def test_an_address_where_nothing_answers_is_one_line(tmp_path: Path) -> None:
@@ -233,3 +278,19 @@ async def test_the_driver_waits_and_cancels_on_asyncio_and_trio(
             scope.cancel()
     assert remote.sent == 2
     wait_for(lambda: _in_namespace(namespace) == [], "the cancelled run's sandbox is gone")
+
+
+def test_a_cancelled_runs_folder_is_swept_once_its_worker_is_gone(tmp_path: Path) -> None:
+    from runner.cluster_task import PREFIX, sweep
+
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], stdout=subprocess.PIPE
+    )
+    left = tmp_path / f"{PREFIX}{int(ended.stdout)}-abc"
+    (left / "workspaces" / "runner-x").mkdir(parents=True)
+    running = tmp_path / f"{PREFIX}{os.getpid()}-def"
+    running.mkdir()
+    other = tmp_path / "runner-other"
+    other.mkdir()
+    sweep(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([running.name, other.name])
