@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 
 def join(args: argparse.Namespace, settings: Settings) -> cluster.Remote | str:
-    """--cluster: join it and check its nodes (--concurrency defaults to its CPUs); the
-    producer of the misses, or the line that says why not."""
+    """--cluster: join it and check its nodes (--concurrency: at most its CPUs, and that by
+    default); the producer of the misses, or the line that says why not."""
     try:
         from runner import cluster
     except ModuleNotFoundError as exc:
@@ -28,7 +28,9 @@ def join(args: argparse.Namespace, settings: Settings) -> cluster.Remote | str:
         nodes = cluster.check_nodes(settings.cli_version)
     except cluster.ClusterError as exc:
         return str(exc)
-    args.concurrency = args.concurrency or cpus
+    # More at once than its CPUs would only queue on the cluster, their safety-net clocks
+    # running (cluster.SAFETY_MARGIN_S).
+    args.concurrency = min(args.concurrency or cpus, cpus)
     say(
         f"cluster {args.cluster}: {plural(nodes, 'node')} with claude {settings.cli_version}, "
         f"{plural(cpus, 'CPU')}"

@@ -113,7 +113,7 @@ def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
         type=concurrency,
         default=None,
         metavar="N",
-        help="CLIs at once; default 2, with --cluster the cluster's CPUs",
+        help="CLIs at once; default 2; with --cluster the cluster's CPUs (and at most that)",
     )
     parser.add_argument("--model", help="the model for every scenario, over the scenario's own")
     parser.add_argument(

@@ -32,8 +32,9 @@ from runner.cluster_task import Job, node_report, pack, run, unpack
 from runner.engine import RunOptions, RunRecord, described
 from runner.suite import KEY_VARS, Unit
 
-# A node's own watchdog ends a run at its timeout plus grace; past that and this margin (the
-# task may also have waited for a CPU), the driver cancels the task itself.
+# A node's own watchdog ends a run at its timeout plus grace. The driver's clock starts when
+# it sends the task, which may then wait for a CPU (another eval's runs on the cluster): it
+# cancels the task itself only after twice that and this margin, so a late start is no error.
 SAFETY_MARGIN_S = 120.0
 PROBE_S = 10.0  # a head that does not accept a connection in this long is not there
 NODE_CHECK_S = 120.0  # a node's check: start a worker, ask the CLI its version, try bwrap
@@ -152,7 +153,8 @@ class Remote:
             )
             ref = _run.remote(job, fixture, skill, script, tape)
             self.sent += 1
-            archive = await _wait(ref, spec.timeout_s + options.grace_s + SAFETY_MARGIN_S)
+            limit = 2 * (spec.timeout_s + options.grace_s) + SAFETY_MARGIN_S
+            archive = await _wait(ref, limit)
             await anyio.to_thread.run_sync(unpack, archive, run_dir)
             text = await anyio.to_thread.run_sync((run_dir / "record.json").read_bytes)
             return RunRecord.model_validate_json(text)

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -294,3 +295,22 @@ def test_a_cancelled_runs_folder_is_swept_once_its_worker_is_gone(tmp_path: Path
     other.mkdir()
     sweep(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([running.name, other.name])
+
+
+def _asleep() -> bytes:
+    time.sleep(600)  # a task its node never ends: only the driver's safety net does
+    return b""
+
+
+@pytest.mark.anyio
+async def test_a_task_past_its_limit_is_cancelled_by_the_driver(driver: None) -> None:
+    import ray
+    from ray.exceptions import TaskCancelledError
+
+    from runner.cluster import ClusterTaskError, _wait
+
+    ref = ray.remote(num_cpus=0, max_retries=0)(_asleep).remote()
+    with pytest.raises(ClusterTaskError, match="had not returned 0 s after it was sent"):
+        await _wait(ref, 0.01)
+    with pytest.raises(TaskCancelledError):
+        await anyio.to_thread.run_sync(ray.get, ref)
