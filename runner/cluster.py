@@ -28,7 +28,7 @@ from ray.exceptions import GetTimeoutError, RayError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from runner.cache import Producer, script_digest, tree_digest
-from runner.cluster_task import Job, node_report, pack, run, unpack
+from runner.cluster_task import Job, node_report, pack, run, runner_digest, unpack
 from runner.engine import RunOptions, RunRecord, described
 from runner.suite import KEY_VARS, Unit
 
@@ -88,9 +88,11 @@ def _reachable(address: str) -> None:
         ) from None
 
 
-def check_nodes(cli_version: str) -> int:
-    """Every node that takes runs has the CLI version the keys pin and a working sandbox;
-    ClusterError naming the first that does not. The number of nodes checked."""
+def check_nodes(cli_version: str, runner: str | None = None) -> int:
+    """Every node that takes runs has the CLI version the keys pin, a working sandbox and the
+    driver's runner (``runner``: its ``runner_digest``, default this one's); ClusterError
+    naming the first that does not. The number of nodes checked."""
+    runner = runner or runner_digest()
     listing: Callable[[], list[dict[str, Any]]] = ray.nodes
     nodes = [n for n in listing() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
     refs = [
@@ -108,17 +110,23 @@ def check_nodes(cli_version: str) -> int:
         ) from None
     except RayError as exc:
         raise ClusterError(f"runner's check failed on a node: {_one_line(exc)}") from None
-    for node, (version, problem) in zip(nodes, reports, strict=True):
+    for node, report in zip(nodes, reports, strict=True):
         where = f"node {node.get('NodeManagerAddress')} ({str(node['NodeID'])[:12]})"
-        if version is None:
-            raise ClusterError(f"{where}: {problem}")
-        if version != cli_version:
+        if report.runner != runner:
             raise ClusterError(
-                f"{where} has claude {version}, the runs' keys pin {cli_version}: install the "
-                "pinned CLI there (scripts/setup), or point RUNNER_CLAUDE_BIN at it on that node"
+                f"{where} has another runner than this one (its code's digest "
+                f"{report.runner[:12]}, here {runner[:12]}): install the same runner there"
             )
-        if problem is not None:
-            raise ClusterError(f"{where}: {problem}")
+        if report.cli_version is None:
+            raise ClusterError(f"{where}: {report.problem}")
+        if report.cli_version != cli_version:
+            raise ClusterError(
+                f"{where} has claude {report.cli_version}, the runs' keys pin {cli_version}: "
+                "install the pinned CLI there (scripts/setup), or point RUNNER_CLAUDE_BIN at it "
+                "on that node"
+            )
+        if report.problem is not None:
+            raise ClusterError(f"{where}: {report.problem}")
     return len(nodes)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+import xxhash
 
 from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude
 from runner.engine import RunOptions, RunRecord, RunSpec, run_one
@@ -137,12 +138,32 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def node_report() -> tuple[str | None, str | None]:
+@dataclass(frozen=True)
+class NodeReport:
+    """What a node says to runner's check."""
+
+    cli_version: str | None  # None: no CLI found or it would not run (``problem`` says)
+    problem: str | None  # why runs cannot run here: no CLI, no sandbox; None: they can
+    runner: str  # ``runner_digest()`` here
+
+
+def node_report() -> NodeReport:
     """This node's CLI version (found as a run here finds it: $RUNNER_CLAUDE_BIN, the pinned
-    install, PATH), or why it cannot run the CLI sandboxed: (version, problem)."""
+    install, PATH), whether its sandbox starts, and which runner it has."""
     try:
         version = claude_version(find_claude())
     except ClaudeNotFoundError as exc:
-        return None, str(exc)
-    sandbox = state()
-    return version, sandbox.problem
+        return NodeReport(None, str(exc), runner_digest())
+    return NodeReport(version, state().problem, runner_digest())
+
+
+def runner_digest() -> str:
+    """xxh3_128 over runner's own Python sources: equal on two machines that run the same
+    runner (a node with another one could make records the driver reads otherwise)."""
+    root = Path(__file__).resolve().parent
+    h = xxhash.xxh3_128()
+    for path in sorted(root.rglob("*.py")):
+        data = path.read_bytes()
+        h.update(f"{path.relative_to(root).as_posix()}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()

@@ -253,6 +253,15 @@ def driver(cluster: Any) -> Iterator[None]:
         joined.disconnect()
 
 
+def test_a_node_with_another_runner_is_refused(driver: None) -> None:
+    from runner.cluster import ClusterError, check_nodes
+
+    version = settings().cli_version
+    assert check_nodes(version) == 2  # the same runner everywhere here
+    with pytest.raises(ClusterError, match=r"^node .* has another runner than this one"):
+        check_nodes(version, runner="0" * 32)  # as a driver with another runner would see it
+
+
 @pytest.mark.anyio
 async def test_the_driver_waits_and_cancels_on_asyncio_and_trio(
     driver: None, tmp_path: Path
