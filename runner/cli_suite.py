@@ -133,7 +133,7 @@ def _run_suite(
             version_memo=None if args.no_cache else cache_root / "cli-versions.json",
             offline=args.offline,
             model=args.model,
-            concurrency=args.concurrency,
+            concurrency=args.concurrency or 2,
             cassettes=cassettes,
             sandbox=args.sandbox,
         )
@@ -178,7 +178,7 @@ def _run_suite(
     remote = join(args, settings) if args.cluster else None
     if isinstance(remote, str):
         return fail(remote)
-    args.concurrency = args.concurrency or 2
+    args.concurrency = args.concurrency or 2  # with --cluster, join has set it
     settings = replace(settings, concurrency=args.concurrency)
     cache = RunCache(cache_root, read=not (args.no_cache or args.refresh), write=not args.no_cache)
     branch, sha = git_identity(Path.cwd())

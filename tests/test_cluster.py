@@ -196,6 +196,7 @@ def test_a_node_with_another_cli_version_is_refused_in_one_line(
         proc = bench.eval("--cluster", cluster.address, "--scenarios", "fix-entry")
     finally:
         cluster.remove_node(node)
+        cluster.wait_for_nodes(timeout=120)  # gone, before the next test lists the nodes
     assert proc.returncode == 2, proc.stderr
     (line,) = proc.stderr.splitlines()
     assert "has claude 9.9.9, the runs' keys pin" in line
