@@ -12,7 +12,15 @@ import pytest
 
 from tests.conftest import FIXTURES
 
-HEAVY = ("httpx", "pydantic", "runner.suite", "runner.report", "runner.cache", "runner.engine")
+HEAVY = (
+    "httpx",
+    "pydantic",
+    "runner.suite",
+    "runner.report",
+    "runner.cache",
+    "runner.engine",
+    "ray",
+)
 
 
 def _loaded(code: str) -> set[str]:
@@ -55,3 +63,9 @@ def test_an_eval_without_the_live_api_loads_no_httpx() -> None:
     # request forwarded upstream (the live API, or --record).
     code = "import runner.cli_suite, runner.suite, runner.tapes, runner.engine, runner.cache"
     assert "httpx" not in _loaded(code)
+
+
+def test_an_eval_without_cluster_loads_no_ray() -> None:
+    # Ray (the optional extra) only with --cluster; the node's side imports none itself.
+    code = "import runner.cli_suite, runner.suite, runner.cluster_task, runner.engine"
+    assert "ray" not in _loaded(code)
