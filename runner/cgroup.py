@@ -123,12 +123,13 @@ def _sweep_dead(parent: Path) -> None:
         if not owner.isdigit():
             # Made before names held a PID: removed only if empty, its maker unknown.
             remove(parent / name, kill=False)
-        elif not _alive(int(owner)) and not remove(parent / name):
+        elif not alive(int(owner)) and not remove(parent / name):
             with _lock:
                 _left.add(parent / name)  # killed, not yet reaped: removed with this one's
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (another user's counts: not ours to judge)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

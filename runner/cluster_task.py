@@ -21,6 +21,7 @@ from pathlib import Path
 import anyio
 import xxhash
 
+from runner.cgroup import alive
 from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude
 from runner.engine import RunOptions, RunRecord, RunSpec, run_one
 from runner.lanes import Lane
@@ -124,18 +125,8 @@ def sweep(parent: Path) -> None:
     Each folder names its worker's PID; a folder whose worker is gone is removed."""
     for folder in parent.glob(f"{PREFIX}*-*"):
         pid = folder.name.removeprefix(PREFIX).partition("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process: not ours to judge
-    return True
 
 
 @dataclass(frozen=True)
