@@ -5,7 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -65,6 +66,40 @@ def _write_via_temp(path: Path, text: str, publish: Callable[[str, Path], None])
 def write_atomically(path: Path, text: str) -> None:
     """Readers see the old file or the new one, never half of either."""
     _via_temp(path, text, os.replace)
+
+
+def write_parts_atomically(path: Path, parts: Iterable[str]) -> int:
+    """``parts`` written one after another as one file, atomically; only the part being
+    written is held, so the file need not fit in memory. Returns its size in bytes. An error
+    raised while a part is made is the maker's own, not reported as a failed write."""
+    written = 0
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            with _writing(path):
+                os.fchmod(fd, 0o666 & ~_UMASK)
+            for part in parts:
+                data = part.encode("utf-8")
+                with _writing(path):
+                    f.write(data)
+                written += len(data)
+            with _writing(path):
+                f.flush()
+        with _writing(path):
+            os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return written
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise PathError("write", path, exc) from exc
 
 
 def create_exclusively(path: Path, text: str) -> bool:

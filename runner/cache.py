@@ -6,6 +6,8 @@ Layout under the root (``.runner/cache``)::
     runs/<k[:2]>/<k>/   key.json, record.json, stream.ndjson, stderr.log, process.json, files/,
                         manifest.json (every other file's size and xxh3 digest, written last)
     tmp/                runs in progress; renamed into runs/ whole, so a reader never sees half
+    runs/<k[:2]>/<k>.timeline.json   derived: the report's timeline of the entry's stream,
+                        beside the entry (not in it: its manifest lists inputs only)
     failed/<k>/         the last uncacheable attempt (auth error, crash, Ctrl-C), to look at
 
 A hit is checked against its manifest (sizes always; digests too when it is read for scoring),
@@ -54,6 +56,9 @@ from runner.workspace import FileState, walk_tree
 # estimates), which a hit does not redo: a change to how records are summarized bumps this.
 CACHE_SCHEMA = 4
 MANIFEST = "manifest.json"
+# Beside an entry, not inside: a runner that predates it would call an unlisted file in an
+# entry damage, and run the entry again.
+TIMELINE_SUFFIX = ".timeline.json"
 DEFAULT_ROOT = CACHE_ROOT
 # Endings that are the agent's own doing, and so worth keeping; the rest (auth errors, API
 # errors, crashes, Ctrl-C) say more about the machine or the moment than about the agent.
@@ -214,6 +219,17 @@ class Manifest(BaseModel):
     schema_version: int
     key: str
     files: dict[str, ManifestFile]
+
+
+def timeline_file(entry: Path) -> Path:
+    """Where the report keeps the timeline it made of ``entry``'s stream."""
+    return entry.with_name(entry.name + TIMELINE_SUFFIX)
+
+
+def is_entry(folder: Path) -> bool:
+    """Whether ``folder`` looks like a stored entry (it has a manifest), so that derived data
+    may be kept beside it; a results file can name any folder as a run's."""
+    return (folder / MANIFEST).is_file() and folder.parent.parent.name == "runs"
 
 
 def write_manifest(entry: Path, key: str) -> None:
@@ -429,6 +445,8 @@ class RunCache:
         write_manifest(scratch, digest)  # last: the entry is whole once it is there
         final = self.entry(digest)
         self._move(scratch, final, digest)
+        with suppress(OSError):  # the old entry's (--refresh); its stream's identity says so too
+            timeline_file(final).unlink(missing_ok=True)
         shutil.rmtree(self.root / "failed" / digest, ignore_errors=True)  # superseded
         return final
 
@@ -481,8 +499,8 @@ class RunCache:
 
     def prune(self, *, older_than_days: float | None = None, dry_run: bool = False) -> PruneReport:
         """Remove corrupt entries, older schemas' entries (no key reaches them), set-aside
-        failures, stale tmp folders, and (with ``older_than_days``) entries not used for that
-        long."""
+        failures, stale tmp folders, report timelines whose entry is gone, and (with
+        ``older_than_days``) entries not used for that long."""
         now = time.time()
         doomed: list[tuple[Path, str]] = []
         for path in self._entries():
@@ -491,6 +509,9 @@ class RunCache:
                 continue
             if older_than_days is not None and now - path.stat().st_mtime > older_than_days * 86400:
                 doomed.append((path, "unused"))
+        # A timeline goes with its entry; one whose entry is gone (an older runner's prune).
+        doomed += [(timeline_file(p), why) for p, why in doomed if timeline_file(p).exists()]
+        doomed += [(p, "stale timeline") for p in self._orphan_timelines()]
         doomed += [(p, "failed") for p in _children(self.root / "failed")]
         doomed += [
             (p, "stale tmp")
@@ -500,10 +521,20 @@ class RunCache:
         freed = sum(_size(p) for p, _ in doomed)
         if not dry_run:
             for path, _ in doomed:
-                shutil.rmtree(path, ignore_errors=True)
-        return PruneReport(
-            removed=dict(Counter(why for _, why in doomed)), bytes_freed=freed, dry_run=dry_run
+                _remove(path)
+        # An entry's timeline is counted with it (its bytes freed); an orphan on its own.
+        alone = (
+            w for p, w in doomed if not p.name.endswith(TIMELINE_SUFFIX) or w == "stale timeline"
         )
+        return PruneReport(removed=dict(Counter(alone)), bytes_freed=freed, dry_run=dry_run)
+
+    def _orphan_timelines(self) -> list[Path]:
+        return [
+            p
+            for shard in _children(self.root / "runs")
+            for p in shard.glob(f"*{TIMELINE_SUFFIX}")
+            if not (shard / p.name.removesuffix(TIMELINE_SUFFIX)).is_dir()
+        ]
 
     def _entries(self) -> list[Path]:
         return [e for shard in _children(self.root / "runs") for e in _children(shard)]
@@ -571,7 +602,17 @@ def _children(folder: Path) -> list[Path]:
         return []
 
 
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with suppress(OSError):
+            path.unlink()
+
+
 def _size(root: Path) -> int:
+    if root.is_file():
+        return root.stat().st_size
     total = 0
     for folder, _, files in os.walk(root):
         for name in files:

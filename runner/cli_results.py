@@ -76,24 +76,24 @@ def _cache(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from runner.atomic import write_atomically
+    from runner.atomic import write_parts_atomically
     from runner.figures import plural
-    from runner.report.stored import report_page
+    from runner.report.stored import report_parts
     from runner.store import RunStore, StoreError
 
     store = RunStore(args.runs_dir)
     refs = args.results or ["latest"]
     try:
         paths = [store.resolve(ref) for ref in refs]
-        page, runs, note = report_page(store, paths)
+        parts, runs, note = report_parts(store, paths)
     except StoreError as exc:
         hint = "" if args.results else " (run `python -m runner eval` first)"
         return fail(f"{exc}{hint}")
     if note is not None:
         say(note)
     out = args.output
-    write_atomically(out, page)
-    size = len(page.encode()) / 1e6
+    # Written as it is made, one run's detail at a time: the page is never whole in memory.
+    size = write_parts_atomically(out, parts) / 1e6
     print(
         f"wrote {out} ({plural(runs, 'run')}, {size:.1f} MB): open it in a browser, "
         "no network needed"

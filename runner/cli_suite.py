@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from runner import __version__
 from runner.atomic import write_atomically
 from runner.cache import RunCache
 from runner.claude_bin import ClaudeNotFoundError
+from runner.cli_cluster import join, not_on_a_cluster
 from runner.cli_suite_args import SEQUENTIAL_ROUNDS
 from runner.cmdline import (
     UNCONFINED,
@@ -53,7 +55,14 @@ from runner.sandbox import SandboxUnavailable
 from runner.sandbox import require as require_sandbox
 from runner.scenarios import ScenarioError, load_suite
 from runner.store import Recording, RunStore, git_identity
-from runner.suite import PlanError, Progress, SuiteRunner, Unit, local_settings, plan
+from runner.suite import (
+    PlanError,
+    Progress,
+    SuiteRunner,
+    Unit,
+    local_settings,
+    plan,
+)
 from runner.terminal import json_visible, visible
 
 if TYPE_CHECKING:
@@ -122,7 +131,7 @@ def _run_suite(
             version_memo=None if args.no_cache else cache_root / "cli-versions.json",
             offline=args.offline,
             model=args.model,
-            concurrency=args.concurrency,
+            concurrency=args.concurrency or 2,
             cassettes=cassettes,
             sandbox=args.sandbox,
         )
@@ -147,6 +156,9 @@ def _run_suite(
             f"{plural(most, 'trial')}{' (and the A/A copy)' if aa else ''} is {planned:,} runs, "
             f"more than the {MAX_RUNS:,} one eval plans; give fewer trials, or fewer --scenarios"
         )
+    refused = not_on_a_cluster(settings) if args.cluster else None
+    if refused is not None:
+        return fail(refused)
     if settings.sandbox == "none":
         say(UNCONFINED)
     scripted, version = settings.scripted, settings.cli_version
@@ -161,6 +173,11 @@ def _run_suite(
             rounds[0] += plan(scenarios, [aa], most, settings, first_trial=most)
     except PlanError as exc:
         return fail(str(exc))
+    remote = join(args, settings) if args.cluster else None
+    if isinstance(remote, str):
+        return fail(remote)
+    args.concurrency = args.concurrency or 2  # with --cluster, join has set it
+    settings = replace(settings, concurrency=args.concurrency)
     cache = RunCache(cache_root, read=not (args.no_cache or args.refresh), write=not args.no_cache)
     branch, sha = git_identity(Path.cwd())
     header = SuiteHeader(
@@ -201,7 +218,7 @@ def _run_suite(
     )
     if cassettes is not None:
         say(_tapes_line([u for r in rounds for u in r], cassettes))
-    runner = SuiteRunner(settings, cache)
+    runner = SuiteRunner(settings, cache, remote=remote)
     shown = 0
     runs: list[RunResult] = []  # every look's so far
     # Kept run by run: counting every run again after each one was quadratic.
@@ -269,6 +286,8 @@ def _run_suite(
             }
         )
         header = header.model_copy(update={"verdicts": verdicts})
+    if remote is not None:
+        say(f"cluster: {plural(remote.sent, 'run')} sent to the cluster, the rest from the cache")
     result = _result(header, runs, partial=False)
     return _finish(args, store, recording, result, lanes, cache, runner.problems)
 

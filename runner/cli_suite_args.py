@@ -109,7 +109,11 @@ def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
         "--trials", type=trial_count, default=trials, metavar="N", help=f"default {trials}"
     )
     parser.add_argument(
-        "--concurrency", type=concurrency, default=2, metavar="N", help="CLIs at once; default 2"
+        "--concurrency",
+        type=concurrency,
+        default=None,
+        metavar="N",
+        help="CLIs at once; default 2; with --cluster the cluster's CPUs (and at most that)",
     )
     parser.add_argument("--model", help="the model for every scenario, over the scenario's own")
     parser.add_argument(
@@ -177,6 +181,16 @@ def _run_options(parser: argparse.ArgumentParser, *, trials: int) -> None:
     dir_option(parser, "--runs-dir", RUNS_ROOT)
     parser.add_argument("--claude-bin", metavar="PATH", help="path to the claude binary")
     sandbox_option(parser)
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run cache misses as tasks on a Ray cluster: auto (the one started on this "
+        "machine), HOST:PORT (the head's `ray start --head` port, 6379 by default) or "
+        "ray://HOST:10001; hits, keys and the cache stay here. Every node needs runner with "
+        "its extra (pip install 'runner[ray]'), the pinned CLI (scripts/setup) and "
+        "bubblewrap; a node whose CLI differs is refused before any run (README: Running on "
+        "a cluster)",
+    )
     parser.add_argument(
         "--no-color",
         action="store_true",

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,6 +105,10 @@ class RunOptions:
     # Told the run's paths as the CLI sees them, once the workspace exists and before the CLI
     # starts (the replay proxy learns them here).
     on_paths: Callable[[RunPaths], None] | None = None
+    # The caller's environment the run takes from (variables passed through, the live key and
+    # endpoint for runner's proxy, the secrets to redact); None: os.environ. A cluster task
+    # passes the driver's, since a Ray worker's own environment is not the caller's.
+    environ: Mapping[str, str] | None = None
 
 
 class RunRecord(CliOutcome):
@@ -199,7 +203,7 @@ async def run_one(
     lane = get_lane(lane) if isinstance(lane, str) else lane
     cli = check(spec, lane)
     started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-    redact = Redactor.from_environment()
+    redact = Redactor.from_environment(options.environ)
 
     def record(
         outcome: CliOutcome, argv: list[str], files: list[FileChange], kept: str | None
@@ -251,6 +255,7 @@ async def run_one(
                 tmp=launch.tmp,
                 search_path=launch.search_path,
                 passthrough=spec.env_passthrough,
+                inherit=options.environ,
             )
             claude = ClaudeRun(
                 cli,
@@ -313,7 +318,7 @@ async def _endpoint(options: RunOptions) -> AsyncIterator[str]:
         return
     from runner.replay.proxy import forwarding
 
-    async with forwarding() as url:
+    async with forwarding(options.environ) as url:
         yield url
 
 

@@ -106,7 +106,11 @@ def read_input(path: Path, *, limit: int) -> bytes:
     """All of the regular file ``path``, refused if it is over ``limit`` bytes (also if it
     grows past it while read)."""
     with open_input(path, limit=limit) as f:
-        data = f.read(limit + 1)
+        # Sized by the file, not the limit: read(limit + 1) would reserve the whole limit.
+        size = os.fstat(f.fileno()).st_size
+        data = f.read(min(size, limit) + 1)
+        if len(data) > size:
+            data += f.read(limit + 1 - len(data))
     if len(data) > limit:
         raise _too_big(path, "grown while read", limit)
     return data

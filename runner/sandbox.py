@@ -28,7 +28,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from urllib.parse import urlsplit
 import anyio
 from anyio.abc import SocketStream, TaskStatus
 
+from runner.cgroup import pids_cgroup, pids_parent
 from runner.workspace import Workspace
 
 SandboxMode = Literal["bwrap", "none"]
@@ -250,67 +250,10 @@ def require() -> str:
 def _limit_description() -> str:
     if os.geteuid() != 0:
         return "RLIMIT_NPROC in the sandbox's user namespace"
-    where = _pids_parent()
+    where = pids_parent()
     if where is None:
         return "none: runner runs as root and no pids cgroup is writable"
     return f"a pids cgroup per run under {where}"
-
-
-@cache
-def _pids_parent() -> Path | None:
-    """Where root can make a pids cgroup per run: cgroup v2 if its pids controller is on,
-    else v1's pids hierarchy at this process's own place in it."""
-    mounts = Path("/proc/self/mountinfo")
-    try:
-        lines = mounts.read_text().splitlines()
-        own = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        fields = line.split(" - ", 1)
-        if len(fields) != 2:
-            continue
-        point = fields[0].split()[4]
-        kind, _, options = [*fields[1].split(), "", ""][:3]
-        if kind == "cgroup2":
-            root = Path(point)
-            try:
-                enabled = (root / "cgroup.subtree_control").read_text().split()
-            except OSError:
-                continue
-            if "pids" in enabled and os.access(root, os.W_OK):
-                return root
-        elif kind == "cgroup" and "pids" in options.split(","):
-            place = next((c.split(":", 2)[2] for c in own if ":pids:" in c), "/")
-            parent = Path(point) / place.lstrip("/")
-            if os.access(parent, os.W_OK):
-                return parent
-    return None
-
-
-@contextmanager
-def pids_cgroup(limit: int) -> Iterator[Path | None]:
-    """A cgroup holding at most ``limit`` processes for one sandbox, when runner is root and
-    can make one (root is exempt from RLIMIT_NPROC); None otherwise. Removed afterwards."""
-    parent = _pids_parent() if os.geteuid() == 0 else None
-    if parent is None:
-        yield None
-        return
-    group = parent / f"runner-{uuid.uuid4().hex[:12]}"
-    try:
-        group.mkdir()
-        (group / "pids.max").write_text(str(limit))
-    except OSError:
-        with contextlib.suppress(OSError):
-            group.rmdir()
-        yield None
-        return
-    try:
-        yield group
-    finally:
-        # Empty once the sandbox is gone; a process stuck in the kernel keeps it (rare).
-        with contextlib.suppress(OSError):
-            group.rmdir()
 
 
 # ---- the model endpoint, brought in ----------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from runner.cache import CachedRun, RunCache, RunKey, run_key, tree_digest
+from runner.cache import CachedRun, Producer, RunCache, RunKey, run_key, tree_digest
 from runner.checks import Judge, JudgeVerdict, RunView, parse_verdict, score
 from runner.claude_bin import ClaudeBinary, find_claude, known_version
 from runner.engine import (
@@ -242,6 +242,25 @@ def _judge_scripts(scenario: Scenario, loaded: dict[Path, Script]) -> dict[Path,
     return judges
 
 
+async def run_against(
+    script: Script | None,
+    seed: int | None,
+    options: RunOptions,
+    run: Callable[[RunOptions], Awaitable[RunRecord]],
+) -> RunRecord:
+    """``run`` against the scripted model on 127.0.0.1 for its run only (``script``), or as
+    ``options`` say (the live API through runner's proxy). Here and on a cluster's node."""
+    if script is None:
+        return await run(options)
+    from runner.replay.mock_api import scripted_model
+
+    async with scripted_model(script, seed=seed) as model:
+        return await run(replace(options, endpoint=model.url))
+
+
+Remote = Callable[["Unit", RunOptions], Producer]
+
+
 @dataclass
 class Progress:
     total: int
@@ -260,6 +279,9 @@ class SuiteRunner:
     settings: Settings
     cache: RunCache
     problems: list[str] = field(default_factory=list)  # recordings not kept, one line each
+    # Where a miss runs instead of here (``eval --cluster``): given the unit and the options
+    # it would run with, the producer that fills the cache's folder. None: on this machine.
+    remote: Remote | None = None
     _limiter: anyio.CapacityLimiter | None = None
 
     async def run_plan(
@@ -352,7 +374,6 @@ class SuiteRunner:
             def run(opts: RunOptions) -> Awaitable[RunRecord]:
                 return run_one(spec, lane, run_dir=run_dir, trial=trial, options=opts)
 
-            from runner.replay.mock_api import scripted_model
             from runner.tapes import Upstream, run_taped
 
             if tape is not None:
@@ -363,16 +384,17 @@ class SuiteRunner:
                 if problem is not None:
                     self.problems.append(problem)
                 return record
-            if unit.script is None:
-                return await run(options)
-            async with scripted_model(unit.script, seed=unit.seed) as model:
-                return await run(replace(options, endpoint=model.url))
+            return await run_against(unit.script, unit.seed, options, run)
 
+        producer: Producer = produce
+        # A recording is written where the driver keeps its cassettes: it stays here.
+        if self.remote is not None and (tape is None or tape.replaying):
+            producer = self.remote(unit, options)
         # Hits are not worth a slot, but a miss's CLI is: the limiter holds the whole fetch
         # (a hit returns in a millisecond). A recording must reach the model: never a hit.
         recording = tape is not None and not tape.replaying
         async with self._limiter:
-            return await self.cache.fetch(unit.key, produce, fresh=recording)
+            return await self.cache.fetch(unit.key, producer, fresh=recording)
 
     async def _judge(self, unit: Unit, judge: Judge, prompt: str) -> JudgeVerdict:
         """The rubric through the CLI (one turn, no tools), cached like any run."""

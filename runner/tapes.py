@@ -102,7 +102,7 @@ async def run_taped(
 ) -> tuple[RunRecord, str | None]:
     """``produce(options)`` (``run_one`` into ``run_dir``) with the proxy as its endpoint,
     replaying ``tape`` or recording it; the record, and why a recording was not kept."""
-    secrets = tuple(environment_secrets())
+    secrets = tuple(environment_secrets(options.environ))
     if tape.cassette is None:
         return await _record(tape.path, upstream, options, produce, secrets)
     player = Player(tape.cassette, run_id, secrets=secrets)

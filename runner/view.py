@@ -9,6 +9,7 @@ name this server as its Host, so a web page cannot reach it through a rebound DN
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from runner.history import Memo, listing, stored_names
 from runner.report.listing import href, listing_page
-from runner.report.stored import report_page
+from runner.report.stored import report_parts
 from runner.store import RunStore, StoreError
 
 HOST = "127.0.0.1"
@@ -26,7 +27,7 @@ HOST = "127.0.0.1"
 @dataclass
 class Reply:
     status: HTTPStatus
-    body: str
+    body: str | Iterator[str]  # a page is sent part by part as it is made, never held whole
     content_type: str = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -77,10 +78,10 @@ class Site:
         try:
             # A store of its own: RunStore keeps the problems of its last scan.
             paths_found = [p for p in paths if p is not None]
-            page = report_page(RunStore(self.store.root), paths_found, home="/")
+            page = report_parts(RunStore(self.store.root), paths_found, home="/")
         except StoreError as exc:
             return _text(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc))
-        return Reply(HTTPStatus.OK, page.html)
+        return Reply(HTTPStatus.OK, page.parts)
 
     def _chosen_pair(self, query: dict[str, list[str]]) -> Reply:
         # The list's form: its two choices, as the pair's own address.
@@ -104,11 +105,13 @@ class _Handler(BaseHTTPRequestHandler):
             reply = _text(HTTPStatus.MISDIRECTED_REQUEST, "this server answers to its address only")
         else:
             reply = self.server.site.reply(self.path)
-        data = reply.body.encode()
+        whole = reply.body.encode() if isinstance(reply.body, str) else None
+        # A streamed page has no length: the closed connection ends it (HTTP/1.0).
+        length = {} if whole is None else {"Content-Length": str(len(whole))}
         self.send_response(reply.status)
         for name, value in {
             "Content-Type": reply.content_type,
-            "Content-Length": str(len(data)),
+            **length,
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
@@ -117,8 +120,14 @@ class _Handler(BaseHTTPRequestHandler):
         }.items():
             self.send_header(name, value)
         self.end_headers()
-        if body:
-            self.wfile.write(data)
+        if not body:
+            return
+        if whole is not None:
+            self.wfile.write(whole)
+            return
+        self.close_connection = True
+        for part in reply.body:
+            self.wfile.write(part.encode())
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the terminal keeps the one line saying where the results are served."""

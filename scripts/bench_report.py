@@ -1,6 +1,17 @@
-"""The dashboard with 1,000 runs: how long from navigation until its first view is drawn,
-as built (each transcript parsed and drawn only when its row opens) against a baseline that
-draws every transcript at load, measured side by side in headless Chromium; and the page's size.
+"""The dashboard with 1,000 runs: what `report` costs to write it, and how long from
+navigation until its first view is drawn.
+
+Writing it: `python -m runner report` run three times in child processes, each one's wall
+time, CPU time and peak RSS (the child's own, from wait4): "in memory" is the page built as
+one string and written whole, every timeline parsed
+from its stream, as `report` did before; "first report" streams the page to disk and keeps
+each run's timeline beside its cache entry; "later report" streams it and reads the kept
+timelines back. "load only" reads the result and imports the report's modules, no page: the
+fixed part of any of them. Peak RSS is also given over the page's size.
+
+Drawing it: the first view as built (each transcript parsed and drawn only when its row
+opens) against a baseline that draws every transcript at load, measured side by side in
+headless Chromium.
 
 Each synthetic run's folder holds one of the captured transcripts in fixtures/transcripts/
 (linked, not copied: two of them are 7 MB), in turn, so the page carries the real mix: small
@@ -16,21 +27,26 @@ within each round.
 
     .venv/bin/python scripts/bench_report.py                  # 1000 runs, 3 rounds
     .venv/bin/python scripts/bench_report.py --runs 200 --rounds 5
+    .venv/bin/python scripts/bench_report.py --runs 5000 --no-browser
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from playwright.sync_api import Browser, sync_playwright
 
+from runner.cache import write_manifest
 from runner.report import StoredResult, build_report
 from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult, Totals
 from runner.stream import iter_events
@@ -49,9 +65,16 @@ def summary_of(path: Path) -> TranscriptSummary:
         return summarize(iter_events(f))
 
 
-def synthetic_result(folder: Path, runs: int) -> SuiteResult:
-    """``runs`` runs over scenarios x LANES x TRIALS, each folder holding a captured stream."""
-    captures = sorted(TRANSCRIPTS.glob("*.ndjson"))
+def synthetic_result(
+    folder: Path, runs: int, *, entries: bool = False, only: list[str] | None = None
+) -> SuiteResult:
+    """``runs`` runs over scenarios x LANES x TRIALS, each folder holding a captured stream
+    (of the captures named ``only``, or of all); ``entries``: each folder a cache entry (a
+    manifest, under runs/), whose timeline is kept."""
+    found = sorted(TRANSCRIPTS.glob("*.ndjson"))
+    captures = [p for p in found if only is None or p.stem in only]
+    if not captures:
+        raise SystemExit(f"no capture in {TRANSCRIPTS} is named {', '.join(only or [])}")
     summaries = {p: summary_of(p) for p in captures}
     chance = random.Random(7)
     results = []
@@ -59,9 +82,12 @@ def synthetic_result(folder: Path, runs: int) -> SuiteResult:
         scenario, rest = divmod(i, len(LANES) * TRIALS)
         lane, trial = LANES[rest // TRIALS], rest % TRIALS
         capture = captures[i % len(captures)]
-        run_dir = folder / f"run-{i:04d}"
-        run_dir.mkdir()
+        key = f"{i:032x}"
+        run_dir = folder / "runs" / key[:2] / key if entries else folder / f"run-{i:04d}"
+        run_dir.mkdir(parents=True)
         (run_dir / "stream.ndjson").symlink_to(capture)
+        if entries:
+            write_manifest(run_dir, key)
         s = summaries[capture]
         passed = chance.random() < (0.7 if lane == "agent-skill" else 0.5)
         results.append(
@@ -72,7 +98,7 @@ def synthetic_result(folder: Path, runs: int) -> SuiteResult:
                 passed=passed,
                 exit_reason="success",
                 cache_hit=True,
-                cache_key=f"{i:032x}",
+                cache_key=key,
                 live=False,
                 cost_usd=s.best_cost_usd,
                 num_turns=s.num_turns,
@@ -124,6 +150,112 @@ def time_page(browser: Browser, page_file: Path, details: int) -> float:
     return float(painted) / 1000
 
 
+class Cost(NamedTuple):
+    wall_s: float
+    cpu_s: float
+    peak_rss: int  # bytes
+
+
+# As report was: every timeline parsed from its stream (none kept or read), the page one string.
+IN_MEMORY = """
+import sys
+from pathlib import Path
+import runner.report.timeline_file
+from runner.atomic import write_atomically
+from runner.report.stored import report_parts
+from runner.store import RunStore
+runner.report.timeline_file.is_entry = lambda folder: False
+page = "".join(report_parts(RunStore(Path(sys.argv[2])), [Path(sys.argv[1])]).parts)
+write_atomically(Path(sys.argv[3]), page)
+print(f"{len(page.encode()) / 1e6:.1f} MB")
+"""
+LOAD_ONLY = """
+import sys
+from pathlib import Path
+import runner.report.stored
+from runner.store import RunStore
+RunStore(Path(sys.argv[2])).load(Path(sys.argv[1]))
+"""
+
+
+# Linux carries a process's peak RSS over exec, so a child forked from this (big) process
+# would report at least this one's: a small launcher forks the child and waits for it.
+LAUNCHER = """
+import json, os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+code = os.waitstatus_to_exitcode(status)
+print(json.dumps([code, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024]))
+"""
+
+
+def child_cost(argv: list[str]) -> Cost:
+    """One child's wall time, CPU time (user + sys) and peak RSS (ru_maxrss: KiB on Linux)."""
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *argv], capture_output=True, text=True, check=False
+    )
+    code, wall, cpu, peak = json.loads(done.stdout.splitlines()[-1])
+    if code != 0:
+        raise SystemExit(f"{argv[1:4]} failed: {done.stderr}")
+    return Cost(wall, cpu, peak)
+
+
+def measure_build(folder: Path, runs: int, only: list[str] | None) -> float:
+    """The table of what writing the page costs; returns the page's size in MB."""
+    cache, store = folder / "cache", folder / "store"
+    cache.mkdir()
+    store.mkdir()
+    result = synthetic_result(cache, runs, entries=True, only=only)
+    (folder / "entries.json").write_text(result.model_dump_json(), encoding="utf-8")
+    py = sys.executable
+
+    def report(out: str) -> list[str]:
+        return [
+            py,
+            "-m",
+            "runner",
+            "report",
+            str(folder / "entries.json"),
+            "-o",
+            str(folder / out),
+            "--runs-dir",
+            str(store),
+        ]
+
+    args = [str(folder / "entries.json"), str(store), str(folder / "in-memory.html")]
+    costs = {
+        "load only": child_cost([py, "-c", LOAD_ONLY, *args]),
+        "in memory (before)": child_cost([py, "-c", IN_MEMORY, *args]),
+        "first report": child_cost(report("first.html")),
+        "later report": child_cost(report("later.html")),
+    }
+    pages = [folder / n for n in ("in-memory.html", "first.html", "later.html")]
+    if len({p.read_bytes() for p in pages}) != 1:
+        raise SystemExit("the three ways of writing the page wrote different pages")
+    size = pages[0].stat().st_size
+    kept = len(list((cache / "runs").glob("*/*.timeline.json")))
+    print(f"{runs} runs, page {size / 1e6:.1f} MB, {kept} timelines kept by the first report")
+    print(f"{'':20} {'wall':>8} {'CPU':>8} {'peak RSS':>10} {'RSS / page':>11}")
+    for name, c in costs.items():
+        print(
+            f"{name:20} {c.wall_s:7.2f}s {c.cpu_s:7.2f}s {c.peak_rss / 1e6:8.0f} MB "
+            f"{c.peak_rss / size:10.2f}"
+        )
+    before, after = costs["in memory (before)"], costs["later report"]
+    print(
+        f"later report against in memory: {before.cpu_s / after.cpu_s:.1f}x less CPU, "
+        f"{before.peak_rss / after.peak_rss:.1f}x less peak RSS; "
+        f"beyond load only: {(before.peak_rss - costs['load only'].peak_rss) / 1e6:.0f} MB "
+        f"against {(after.peak_rss - costs['load only'].peak_rss) / 1e6:.0f} MB",
+        flush=True,
+    )
+    return size / 1e6
+
+
 def median_of(rounds: list[dict[str, float]], name: str) -> float:
     return statistics.median(r[name] for r in rounds)
 
@@ -132,10 +264,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-browser", action="store_true", help="only what writing costs")
+    parser.add_argument(
+        "--captures",
+        help="the captures' names to use, comma-separated (default: all in turn); "
+        "session (172 KB, a 32 KB timeline) is the issue's transcript",
+    )
     args = parser.parse_args()
+    only = args.captures.split(",") if args.captures else None
+    with tempfile.TemporaryDirectory(prefix="bench-report-build-") as tmp:
+        measure_build(Path(tmp), args.runs, only)
+    if args.no_browser:
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
         folder = Path(tmp)
-        result = synthetic_result(folder, args.runs)
+        result = synthetic_result(folder, args.runs, only=only)
         started = time.perf_counter()
         html = build_report([StoredResult("synthetic.json", result)])
         built = time.perf_counter() - started

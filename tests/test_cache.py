@@ -32,6 +32,7 @@ from runner.cache import (
     RunCache,
     RunKey,
     run_key,
+    timeline_file,
     tree_digest,
     write_manifest,
 )
@@ -756,6 +757,27 @@ async def test_refresh_runs_again_and_overwrites(tmp_path: Path) -> None:
     assert hit.record.argv == ["--run=3"]
     assert produce.calls == 3
     assert names(root / "tmp") == []
+
+
+@pytest.mark.anyio
+async def test_a_timeline_beside_an_entry_is_no_damage_and_goes_when_it_is_replaced(
+    tmp_path: Path,
+) -> None:
+    """The report keeps a run's timeline beside its entry: a hit stays a hit, checked byte for
+    byte; a refresh that replaces the entry removes the old run's timeline."""
+    root = tmp_path / "cache"
+    key = a_key()
+    produce = FakeRun()
+    stored = await RunCache(root).fetch(key, produce)
+    kept = timeline_file(stored.path)
+    kept.write_text("the report's")
+    cache = RunCache(root)
+    hit = await cache.fetch(key, produce)
+    assert (hit.hit, cache.problems, produce.calls) == (True, [], 1)
+    assert names(root / "runs" / key.digest[:2]) == sorted([key.digest, kept.name])
+    await RunCache(root, read=False).fetch(key, produce)
+    assert produce.calls == 2
+    assert not kept.exists()
 
 
 @pytest.mark.anyio

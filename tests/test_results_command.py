@@ -11,7 +11,7 @@ import pytest
 
 from runner.compare import compare, differences
 from runner.history import previous
-from runner.report.stored import report_page
+from runner.report.stored import report_parts
 from runner.store import RunStore
 from tests.command_support import runner
 from tests.report_support import ab_result, flipped, json_element
@@ -142,8 +142,8 @@ def test_the_previous_result_is_compared_only_like_for_like(tmp_path: Path) -> N
         "(trials 2 -> 3; model live -> scripted)"
     )
     # report of it alone: no comparison on the page, and the note for the terminal.
-    page = report_page(runs, [store.more_trials])
-    assert json_element(page.html, "report-data")["comparisons"] == []
+    page = report_parts(runs, [store.more_trials])
+    assert json_element("".join(page.parts), "report-data")["comparisons"] == []
     assert page.note == found.note
     # A like-for-like one is compared.
     later = stored(store.root, three, day=5)

@@ -17,7 +17,15 @@ from runner import _reaper
 from tests.conftest import FIXTURES
 from tests.suite_commands import workbench
 
-HEAVY = ("httpx", "pydantic", "runner.suite", "runner.report", "runner.cache", "runner.engine")
+HEAVY = (
+    "httpx",
+    "pydantic",
+    "runner.suite",
+    "runner.report",
+    "runner.cache",
+    "runner.engine",
+    "ray",
+)
 
 
 def _loaded(code: str, probe: tuple[str, ...] = HEAVY, **run: Any) -> set[str]:
@@ -60,6 +68,12 @@ def test_an_eval_without_the_live_api_loads_no_httpx() -> None:
     # request forwarded upstream (the live API, or --record).
     code = "import runner.cli_suite, runner.suite, runner.tapes, runner.engine, runner.cache"
     assert "httpx" not in _loaded(code)
+
+
+def test_an_eval_without_cluster_loads_no_ray() -> None:
+    # Ray (the optional extra) only with --cluster; the node's side imports none itself.
+    code = "import runner.cli_suite, runner.suite, runner.cluster_task, runner.engine"
+    assert "ray" not in _loaded(code)
 
 
 def test_the_reaper_starts_on_the_interpreters_c_modules(tmp_path: Path) -> None:

@@ -73,8 +73,11 @@ def test_the_list_shows_every_result_newest_first(served: Served) -> None:
 
 def test_a_result_and_a_pair_are_report_pages(served: Served) -> None:
     s = served.store
-    status, _, page = get(served.url + "result/" + s.live.name)
+    status, headers, page = get(served.url + "result/" + s.live.name)
     assert status == 200
+    # Sent part by part as made (no length, the closed connection ends it), and whole.
+    assert "Content-Length" not in headers
+    assert page.endswith("</body>\n</html>\n")
     data = json_element(page, "report-data")
     assert [r["name"] for r in data["results"]] == [s.live.name]
     # Compared with the previous result, like for like or not at all (scripted before live).

@@ -15,7 +15,15 @@ from pydantic import BaseModel
 
 from runner.report.pairs import RunSide, changed, file_diffs, pair_view
 from runner.report.received import SkillView
-from runner.report.views import ResultDetails, Row, RunDetail, StoredResult, detail_id, row
+from runner.report.views import (
+    Element,
+    ResultDetails,
+    Row,
+    RunDetail,
+    StoredResult,
+    detail_id,
+    row,
+)
 from runner.results import RunResult
 
 
@@ -82,7 +90,7 @@ def _key(r: RunResult) -> tuple[str, str, int]:
 
 def across_elements(
     comparison: int, before: Placed, after: Placed
-) -> Iterator[tuple[str, BaseModel]]:
+) -> Iterator[tuple[str, Element]]:
     """The page's elements for one comparison, as (id, model): for each run in both results
     that changed, the details the page lacks and the pair; then the index of the pairs."""
     old = {_key(r): i for i, r in enumerate(before.built.runs)}

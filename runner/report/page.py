@@ -4,7 +4,10 @@ its row is opened, and per result its extras (SKILL.md texts, the pairs offered 
 and one per pair of runs, parsed only when the pair is shown; then per comparison the pairs of
 its runs that changed, with the transcripts the page does not hold already. Nothing is fetched: a
 Content-Security-Policy lets only this page's own script and style run, so a transcript that
-breaks out of its element still cannot run code."""
+breaks out of its element still cannot run code.
+
+The page is made in parts (``page_parts``), in the order it is read: ``report`` writes each
+before the next is made, so memory holds one run's detail at a time, not the page."""
 
 from __future__ import annotations
 
@@ -14,13 +17,13 @@ import html
 from collections.abc import Iterator, Sequence
 from importlib.resources import files
 
-from pydantic import BaseModel
-
 from runner.report.across import Placed, across_elements
 from runner.report.views import (
+    Element,
     ResultDetails,
     StoredResult,
     detail_id,
+    element_json,
     extras_id,
     page_data,
     pair_id,
@@ -38,9 +41,10 @@ def asset(name: str, closing: str) -> str:
     return text
 
 
-def json_element(element_id: str, model: BaseModel) -> str:
-    """``model`` as a JSON data element; "<" escaped, so no "</script>" can end it early."""
-    payload = model.model_dump_json(exclude_none=True).replace("<", "\\u003c")
+def json_element(element_id: str, model: Element) -> str:
+    """``model`` as a JSON data element; "<" escaped, so no "</script>" can end it early (a
+    kept timeline's JSON too: it is escaped here, as it is embedded)."""
+    payload = element_json(model).replace("<", "\\u003c")
     return f'<script type="application/json" id="{element_id}">{payload}</script>\n'
 
 
@@ -154,22 +158,30 @@ def _home_link(home: str | None) -> str:
     return f'<a class="home" href="{html.escape(home)}" data-testid="home">All results</a>\n'
 
 
+def page_parts(
+    results: Sequence[StoredResult],
+    comparisons: Sequence[tuple[StoredResult, StoredResult]],
+    *,
+    home: str | None = None,
+) -> Iterator[str]:
+    """The page in the order it is read, each part made as it is asked for: ``report`` writes
+    one before making the next, so a page of any size needs the memory of one run's detail."""
+    css = asset("dashboard.css", "</style")
+    js = script()
+    title = f"runner report: {results[-1].name}" if results else "runner report"
+    yield _head(title, css, js, home)
+    # The script before the transcripts: the table is drawn before they are even parsed.
+    yield json_element("report-data", page_data(results, comparisons))
+    yield f"<script>{js}</script>\n"
+    yield from _details(results, comparisons)
+    yield "</body>\n</html>\n"
+
+
 def build_page(
     results: Sequence[StoredResult],
     comparisons: Sequence[tuple[StoredResult, StoredResult]],
     *,
     home: str | None = None,
 ) -> str:
-    css = asset("dashboard.css", "</style")
-    js = script()
-    title = f"runner report: {results[-1].name}" if results else "runner report"
-    # The script before the transcripts: the table is drawn before they are even parsed.
-    return "".join(
-        [
-            _head(title, css, js, home),
-            json_element("report-data", page_data(results, comparisons)),
-            f"<script>{js}</script>\n",
-            *_details(results, comparisons),
-            "</body>\n</html>\n",
-        ]
-    )
+    """The whole page as one string (``report`` and ``view`` stream ``page_parts``)."""
+    return "".join(page_parts(results, comparisons, home=home))

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
 from runner.history import previous
-from runner.report.page import build_page
+from runner.report.page import page_parts
 from runner.report.views import StoredResult
 from runner.store import RunStore
 
 
-class ReportPage(NamedTuple):
-    html: str
+class ReportParts(NamedTuple):
+    parts: Iterator[str]  # the page, each part made as it is asked for
     runs: int  # in the results shown
     note: str | None  # why the previous result is not compared, for the terminal
 
 
-def report_page(store: RunStore, paths: list[Path], *, home: str | None = None) -> ReportPage:
+def report_parts(store: RunStore, paths: list[Path], *, home: str | None = None) -> ReportParts:
     """The page ``report`` writes for these stored results: each compared with the one before
-    it, or one alone with the previous like-for-like result."""
+    it, or one alone with the previous like-for-like result. The results are read now (a bad
+    file is a ``StoreError`` here); the page is made part by part as it is written."""
     results = [StoredResult(name=path.name, result=store.load(path)) for path in paths]
     comparisons = list(pairwise(results))
     note = None
@@ -29,4 +31,4 @@ def report_page(store: RunStore, paths: list[Path], *, home: str | None = None) 
         if before_path is not None and before is not None:
             comparisons = [(StoredResult(before_path.name, before), results[0])]
     runs = sum(len(r.result.runs) for r in results)
-    return ReportPage(build_page(results, comparisons, home=home), runs, note)
+    return ReportParts(page_parts(results, comparisons, home=home), runs, note)

@@ -24,7 +24,8 @@ from runner.report.pairs import (
     pair_view,
 )
 from runner.report.received import KeyInputs, Received, SkillView, Suite, read_key
-from runner.report.timeline import Clip, Timeline, ToolCallItem, load_timeline
+from runner.report.timeline import Clip
+from runner.report.timeline_file import run_timeline
 from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult
 
 
@@ -58,8 +59,8 @@ class Row(BaseModel):
     skill_errors: list[str]  # Skill calls that came back an error ("Unknown skill")
 
 
-class RunDetail(BaseModel):
-    """What an expanded row shows, parsed only when it is expanded."""
+class RunInfo(BaseModel):
+    """What an expanded row shows, but the timeline."""
 
     run_id: str
     exit_reason: str
@@ -67,7 +68,30 @@ class RunDetail(BaseModel):
     checks: list[CheckResult]
     run_dir: str | None
     received: Received  # the instruction, nudge and skill the run was given
-    timeline: Timeline
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """What an expanded row shows, parsed only when it is expanded: the ``info`` and, last,
+    the ``timeline`` (runner.report.timeline's ``Timeline``) as JSON, embedded as it was
+    kept, not parsed again."""
+
+    info: RunInfo
+    timeline: str
+
+    def json(self) -> str:
+        info = self.info.model_dump_json(exclude_none=True)
+        return f'{info[:-1]},"timeline":{self.timeline}}}'
+
+
+# What a page element holds: a model, or a run's detail with its timeline's JSON.
+Element = BaseModel | RunDetail
+
+
+def element_json(element: Element) -> str:
+    if isinstance(element, RunDetail):
+        return element.json()
+    return element.model_dump_json(exclude_none=True)
 
 
 class ResultExtras(BaseModel):
@@ -140,27 +164,22 @@ def pair_id(result: int, a: int, b: int) -> str:
     return f"pair-{result}-{a}-{b}"
 
 
-def run_detail(r: RunResult, suite: Suite, key: KeyInputs | None) -> RunDetail:
-    return RunDetail(
+def run_info(r: RunResult, suite: Suite, key: KeyInputs | None) -> RunInfo:
+    return RunInfo(
         run_id=r.run_id,
         exit_reason=r.exit_reason,
         error=None if r.error is None else Clip.of(r.error),
         checks=r.checks,
         run_dir=r.run_dir,
         received=suite.received(r.scenario, r.lane, key),
-        timeline=load_timeline(r.run_dir),
     )
-
-
-def _tools(t: Timeline) -> list[str]:
-    """The run's top-level calls, as the page finds them in its timeline."""
-    return [i.name for i in t.items if isinstance(i, ToolCallItem)]
 
 
 class ResultDetails:
     """One result's runs' details, then its extras and its pairs. Each detail is made when it
     is asked for and not kept (a thousand timelines need not sit in memory at once): only
-    what the pairs need stays, each run's tool names and the files it changed."""
+    what the pairs need stays, each run's tool names and the files it changed. A timeline is
+    made of the run's stream once and kept beside its cache entry (``timeline_file``)."""
 
     def __init__(self, stored: StoredResult) -> None:
         self.stored = stored
@@ -173,9 +192,10 @@ class ResultDetails:
         """Run ``i``'s detail; what a pair needs of it is kept."""
         r = self.runs[i]
         key = read_key(r.run_dir)
-        detail = run_detail(r, self.suite, key)
-        self.sides[i] = RunSide(r, _tools(detail.timeline), self._files(r, key))
-        return detail
+        info = run_info(r, self.suite, key)
+        timeline = run_timeline(r.run_dir)
+        self.sides[i] = RunSide(r, timeline.tools, self._files(r, key))
+        return RunDetail(info, timeline.json)
 
     def files(self, i: int) -> RunFiles | None:
         """The files run ``i`` changed, without reading its transcript if it is not read yet."""
