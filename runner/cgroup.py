@@ -119,8 +119,9 @@ def _sweep_dead(parent: Path) -> None:
     except OSError:
         return
     for name in names:
-        owner = name.removeprefix(PREFIX).split("-")[0]
-        if not owner.isdigit():
+        # runner-PID-HEX; the old naming, runner-HEX, may be all digits, and no PID.
+        owner, dash, _ = name.removeprefix(PREFIX).partition("-")
+        if not dash or not owner.isdigit():
             # Made before names held a PID: removed only if empty, its maker unknown.
             remove(parent / name, kill=False)
         elif not alive(int(owner)) and not remove(parent / name):

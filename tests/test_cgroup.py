@@ -63,6 +63,8 @@ def test_the_groups_of_a_runner_that_is_gone_are_emptied_and_removed(
         (dead / "cgroup.procs").write_text(str(left.pid))
         unnamed = PARENT / "runner-fedcba987654"  # the old naming, without a PID: empty
         unnamed.mkdir()
+        digits = PARENT / "runner-583994888589"  # the old naming, all digits: no PID either
+        digits.mkdir()
         mine = PARENT / f"runner-{os.getpid()}-0123456789ab"  # a live runner's: kept
         mine.mkdir()
         with cgroup.pids_cgroup(8) as group:
@@ -73,6 +75,7 @@ def test_the_groups_of_a_runner_that_is_gone_are_emptied_and_removed(
             pass
         assert not dead.exists()
         assert not unnamed.exists()
+        assert not digits.exists()
         assert mine.exists()
         mine.rmdir()
     finally:
