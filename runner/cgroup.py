@@ -133,7 +133,7 @@ def alive(pid: int) -> bool:
     """Whether process ``pid`` runs (another user's counts: not ours to judge)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # over the largest PID: none
         return False
     except PermissionError:
         return True

@@ -3,9 +3,11 @@ ended or was killed, and what a killed runner left in one is ended by the next."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,28 +58,28 @@ def test_the_groups_of_a_runner_that_is_gone_are_emptied_and_removed(
     sweep_again: None,
 ) -> None:
     assert PARENT is not None
-    dead = PARENT / f"runner-{gone_pid()}-0123456789ab"
-    dead.mkdir()
+    tag = uuid.uuid4().hex[:12]
+    dead = PARENT / f"runner-{gone_pid()}-{tag}"
+    unnamed = PARENT / f"runner-{tag}"  # the old naming, without a PID: empty
+    digits = PARENT / f"runner-{uuid.uuid4().int % 10**12:012d}"  # old, all digits: no PID
+    huge = PARENT / f"runner-{10**30}-{tag}"  # no process has such a PID
+    mine = PARENT / f"runner-{os.getpid()}-{tag}"  # a live runner's: kept
+    made = [dead, unnamed, digits, huge, mine]
     left = subprocess.Popen(["sleep", "600"])  # what a killed runner's sandbox left running
     try:
+        for group in made:
+            group.mkdir()
         (dead / "cgroup.procs").write_text(str(left.pid))
-        unnamed = PARENT / "runner-fedcba987654"  # the old naming, without a PID: empty
-        unnamed.mkdir()
-        digits = PARENT / "runner-583994888589"  # the old naming, all digits: no PID either
-        digits.mkdir()
-        mine = PARENT / f"runner-{os.getpid()}-0123456789ab"  # a live runner's: kept
-        mine.mkdir()
         with cgroup.pids_cgroup(8) as group:
             assert group is not None
             assert group.name.startswith(f"runner-{os.getpid()}-")
         assert left.wait(timeout=60) == -9
         with cgroup.pids_cgroup(8):  # its group goes once its last process is reaped
             pass
-        assert not dead.exists()
-        assert not unnamed.exists()
-        assert not digits.exists()
-        assert mine.exists()
-        mine.rmdir()
+        assert [g.name for g in made if g.exists()] == [mine.name]
     finally:
         left.kill()
         left.wait()
+        for group in made:
+            with contextlib.suppress(OSError):
+                group.rmdir()
