@@ -70,9 +70,9 @@ def test_the_groups_of_a_runner_that_is_gone_are_emptied_and_removed(
         for group in made:
             group.mkdir()
         (dead / "cgroup.procs").write_text(str(left.pid))
-        with cgroup.pids_cgroup(8) as group:
-            assert group is not None
-            assert group.name.startswith(f"runner-{os.getpid()}-")
+        with cgroup.pids_cgroup(8) as new:
+            assert new is not None
+            assert new.name.startswith(f"runner-{os.getpid()}-")
         assert left.wait(timeout=60) == -9
         with cgroup.pids_cgroup(8):  # its group goes once its last process is reaped
             pass
