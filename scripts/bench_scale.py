@@ -15,7 +15,8 @@ differences to test. For each size, in a fresh folder:
   analyze      in this process: ab.analyze + render_ab, and compare + render_comparison,
                of the stored results (loaded first, not timed)
 CPU time is user + sys of the command's process and every process it waited for
-(os.wait4's rusage); bytes written are the command's own write() calls (/proc/self/io's
+(os.wait4's rusage); the report's wall time is shown but not judged (on a shared machine it
+is mostly the other processes'); bytes written are the command's own write() calls (/proc/self/io's
 wchar as it exits: files and pipes, its children aside). The warm commands run --rounds
 times (the median counts).
 
@@ -24,10 +25,12 @@ linear, 2 quadratic; target at most 1.1. Every command also pays a fixed cost (t
 interpreter, runner's imports, reading the suite's folder): it inflates the small size and
 so deflates the raw exponent. So each command is also measured at 1 scenario, and the
 exponent is given both raw and of the cost beyond that fixed cost (each size's figure less
-the 1-scenario figure); the verdict is on the latter.
+the 1-scenario figure); the verdict is on the latter. At 20 scenarios (--quick) a command's
+cost beyond the fixed one is about as large as the fixed cost's noise, so --quick's net
+exponents are a smoke test; the verdict is read at 100 and 1,000.
 
     .venv/bin/python scripts/bench_scale.py                    # 100 and 1,000 scenarios
-    .venv/bin/python scripts/bench_scale.py --quick            # 20 and 200: a minute or two
+    .venv/bin/python scripts/bench_scale.py --quick            # 20 and 200: about 2 minutes
     .venv/bin/python scripts/bench_scale.py --sizes 100,300,1000 --rounds 3
 """
 
@@ -178,9 +181,14 @@ def table(floor: Size, sizes: list[Size]) -> bool:
         # No net figure when a row does not grow past its fixed cost's noise: then the raw one.
         judged = net if net is not None else raw
         ok = judged is not None and judged <= TARGET
-        met = met and ok
         shown = [f"{e:>9.2f}" if e is not None else f"{'-':>9}" for e in (raw, net)]
-        print(f"{name:<48}{base:>10.3f}{cells}{''.join(shown)}  {'met' if ok else 'NOT met'}")
+        if "wall" in name:
+            # On a shared machine, wall time is mostly the other processes: shown, not judged.
+            verdict = "(wall: not judged)"
+        else:
+            verdict = "met" if ok else "NOT met"
+            met = met and ok
+        print(f"{name:<48}{base:>10.3f}{cells}{''.join(shown)}  {verdict}")
     return met
 
 
