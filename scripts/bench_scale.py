@@ -13,7 +13,7 @@ differences to test. For each size, in a fresh folder:
   report       ``report`` of the latest result (compared with the one before): its time,
                its peak memory (the largest RSS of the process) and the page's size
   analyze      in this process: ab.analyze + render_ab, and compare + render_comparison,
-               of the stored results (loaded first, not timed)
+               of the stored results (loaded first, not timed); the best of 5 rounds
 CPU time is user + sys of the command's process and every process it waited for
 (os.wait4's rusage); the report's wall time is shown but not judged (on a shared machine it
 is mostly the other processes'); bytes written are the command's own write() calls (/proc/self/io's
@@ -37,6 +37,7 @@ exponents are a smoke test; the verdict is read at 100 and 1,000.
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import shutil
 import statistics
@@ -89,17 +90,22 @@ def all_cached(folder: Path, runs: int) -> None:
 
 def in_process(folder: Path, rounds: int) -> dict[str, float]:
     """CPU of ab.analyze + render_ab on the latest result, and of compare +
-    render_comparison of the previous against it, loaded first (not timed)."""
+    render_comparison of the previous against it, loaded first (not timed): the best of
+    at least 5 rounds."""
     store = RunStore(folder / "runs")
     before, after = (store.load(store.resolve(name)) for name in ("previous", "latest"))
 
     def cpu(work: Callable[[], object]) -> float:
+        # The best of a few rounds, each after a full collection: tens of milliseconds, in
+        # which one full collection of the heap (the two results loaded) or a neighbour's
+        # burst on the machine would otherwise decide the figure.
         times = []
-        for _ in range(rounds):
+        for _ in range(max(5, rounds)):
+            gc.collect()
             start = time.process_time()
             work()
             times.append(time.process_time() - start)
-        return statistics.median(times)
+        return min(times)
 
     return {
         "ab.analyze + render_ab": cpu(lambda: render_ab(analyze(after))),
