@@ -13,12 +13,13 @@ differences to test. For each size, in a fresh folder:
   report       ``report`` of the latest result (compared with the one before): its time,
                its peak memory (the largest RSS of the process) and the page's size
   analyze      in this process: ab.analyze + render_ab, and compare + render_comparison,
-               of the stored results (loaded first, not timed); the best of 5 rounds
+               of the stored results (loaded first, not timed); the best of 10 rounds
 CPU time is user + sys of the command's process and every process it waited for
 (os.wait4's rusage); the report's wall time is shown but not judged (on a shared machine it
 is mostly the other processes'); bytes written are the command's own write() calls (/proc/self/io's
 wchar as it exits: files and pipes, its children aside). The warm commands run --rounds
-times (the median counts).
+times, and the best round counts: on a shared machine the others' load only adds CPU time
+(cache and memory contention), so the least is the figure closest to runner's own.
 
 The growth exponent of each row is log(at large / at small) / log(large / small): 1 is
 linear, 2 quadratic; target at most 1.1. Every command also pays a fixed cost (the
@@ -40,7 +41,6 @@ import argparse
 import gc
 import math
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -91,7 +91,7 @@ def all_cached(folder: Path, runs: int) -> None:
 def in_process(folder: Path, rounds: int) -> dict[str, float]:
     """CPU of ab.analyze + render_ab on the latest result, and of compare +
     render_comparison of the previous against it, loaded first (not timed): the best of
-    at least 5 rounds."""
+    at least 10 rounds."""
     store = RunStore(folder / "runs")
     before, after = (store.load(store.resolve(name)) for name in ("previous", "latest"))
 
@@ -100,7 +100,7 @@ def in_process(folder: Path, rounds: int) -> dict[str, float]:
         # which one full collection of the heap (the two results loaded) or a neighbour's
         # burst on the machine would otherwise decide the figure.
         times = []
-        for _ in range(max(5, rounds)):
+        for _ in range(max(10, rounds)):
             gc.collect()
             start = time.process_time()
             work()
@@ -133,7 +133,7 @@ def measure(scenarios: int, concurrency: int, rounds: int, tmp: Path, name: str 
     cold = run(folder, suite_args(folder, "eval", *more))
     f["cold eval: CPU s"] = cold.cpu_s
 
-    def median(args: list[str], check: bool = True) -> list[Counted]:
+    def rounds_of(args: list[str], check: bool = True) -> list[Counted]:
         got = []
         for _ in range(rounds):
             got.append(run(folder, args))
@@ -141,17 +141,17 @@ def measure(scenarios: int, concurrency: int, rounds: int, tmp: Path, name: str 
                 all_cached(folder, runs)
         return got
 
-    warm = median(suite_args(folder, "eval", *more))
-    f["warm eval: CPU s"] = statistics.median(m.cpu_s for m in warm)
-    f["warm eval: MB written"] = statistics.median(m.written for m in warm) / 1e6
-    ab = median(suite_args(folder, "ab", *more))
-    f["ab (warm): CPU s"] = statistics.median(m.cpu_s for m in ab)
-    cmp = median(["compare", "--runs-dir", "runs", "previous", "latest"], check=False)
-    f["compare: CPU s"] = statistics.median(m.cpu_s for m in cmp)
+    warm = rounds_of(suite_args(folder, "eval", *more))
+    f["warm eval: CPU s"] = min(m.cpu_s for m in warm)
+    f["warm eval: MB written"] = min(m.written for m in warm) / 1e6
+    ab = rounds_of(suite_args(folder, "ab", *more))
+    f["ab (warm): CPU s"] = min(m.cpu_s for m in ab)
+    cmp = rounds_of(["compare", "--runs-dir", "runs", "previous", "latest"], check=False)
+    f["compare: CPU s"] = min(m.cpu_s for m in cmp)
     page = folder / "report.html"
-    report = median(["report", "--runs-dir", "runs", "-o", str(page)], check=False)
-    f["report: wall s"] = statistics.median(m.wall_s for m in report)
-    f["report: CPU s"] = statistics.median(m.cpu_s for m in report)
+    report = rounds_of(["report", "--runs-dir", "runs", "-o", str(page)], check=False)
+    f["report: wall s"] = min(m.wall_s for m in report)
+    f["report: CPU s"] = min(m.cpu_s for m in report)
     f["report: peak RSS MB"] = max(m.max_rss_mb for m in report)
     f["report: page MB"] = page.stat().st_size / 1e6
     for name, secs in in_process(folder, rounds).items():
@@ -215,7 +215,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="runner-bench-scale-"))
     print(
         f"fake CLI printing {CAPTURE.name} ({CAPTURE.stat().st_size / 1e3:.0f} KB); lanes {LANES}; "
-        f"concurrency {args.concurrency}; the median of {args.rounds} rounds of each warm "
+        f"concurrency {args.concurrency}; the best of {args.rounds} rounds of each warm "
         "command; bytecode cached (a first pass at 1 scenario fills it)",
         flush=True,
     )
