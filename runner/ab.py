@@ -14,6 +14,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from operator import attrgetter
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -246,16 +247,22 @@ def analyze(result: SuiteResult, settings: VerdictSettings | None = None) -> AbR
     h = result.header
     asked = settings or h.verdicts
     alpha = asked.alpha
-    runs = [r for r in result.runs if r.trial < h.trials]
+    # One pass groups the runs by lane; every figure after it is read from the groups.
     by_lane: dict[str, list[RunResult]] = defaultdict(list)
-    for r in runs:
-        by_lane[r.lane].append(r)
+    again: list[RunResult] = []  # the A/A copy's trials, trials .. 2 * trials - 1
+    scenarios = set()
+    for r in result.runs:
+        if r.trial < h.trials:
+            by_lane[r.lane].append(r)
+            scenarios.add(r.scenario)
+        elif r.lane == h.aa:
+            again.append(r)
     lanes = [lane for lane in result.lanes_run() if lane in by_lane]
     first = lanes[0] if lanes else None
     return AbReport(
         alpha=alpha,
         trials=h.trials,
-        scenarios=len({r.scenario for r in runs}),
+        scenarios=len(scenarios),
         lanes=[lane_stats(lane, by_lane[lane]) for lane in lanes],
         effects=[
             effect(
@@ -268,7 +275,7 @@ def analyze(result: SuiteResult, settings: VerdictSettings | None = None) -> AbR
             for b in lanes[1:]
             if first is not None
         ],
-        noise=noise_floor(result.runs, h.aa, h.trials) if h.aa else None,
+        noise=noise_floor([*by_lane.get(h.aa, []), *again], h.aa, h.trials) if h.aa else None,
         sequential=asked.sequential,
     )
 
@@ -276,8 +283,17 @@ def analyze(result: SuiteResult, settings: VerdictSettings | None = None) -> AbR
 def lane_stats(lane: str, runs: list[RunResult]) -> LaneStats:
     known = LANES.get(lane)
     by_scenario: dict[str, list[bool]] = defaultdict(list)
-    for r in runs:
+    invoked = errors = 0
+    costs: list[float | None] = []
+    turns: list[int | None] = []
+    durations: list[int | None] = []
+    for r in runs:  # one pass; the means add in run order, as before
         by_scenario[r.scenario].append(r.passed)
+        invoked += bool(r.skills_invoked)
+        errors += bool(r.skill_errors)
+        costs.append(r.cost_usd)
+        turns.append(r.num_turns)
+        durations.append(r.duration_ms)
     outcomes = list(by_scenario.values())
     return LaneStats(
         lane=lane,
@@ -286,14 +302,12 @@ def lane_stats(lane: str, runs: list[RunResult]) -> LaneStats:
         pass_rate=Rate.over_scenarios([(sum(o), len(o)) for o in outcomes]),
         pass_k=_pass_k(outcomes),
         skill_invoked=(
-            Rate.of(sum(bool(r.skills_invoked) for r in runs), len(runs))
-            if known is not None and known.uses_skill
-            else None
+            Rate.of(invoked, len(runs)) if known is not None and known.uses_skill else None
         ),
-        skill_errors=sum(bool(r.skill_errors) for r in runs),
-        cost_usd=_mean(r.cost_usd for r in runs),
-        num_turns=_mean(r.num_turns for r in runs),
-        duration_ms=_mean(r.duration_ms for r in runs),
+        skill_errors=errors,
+        cost_usd=_mean(costs),
+        num_turns=_mean(turns),
+        duration_ms=_mean(durations),
     )
 
 
@@ -331,22 +345,24 @@ def effect(
     by_scenario: dict[str, list[Pair]] = defaultdict(list)
     for key in sorted(keys):
         by_scenario[key[0]].append((a[key], b[key]))
-    pairs = [p for ps in by_scenario.values() for p in ps]
-    table = stats.PairedTable(
-        both=sum(x.passed and y.passed for x, y in pairs),
-        a_only=sum(x.passed and not y.passed for x, y in pairs),
-        b_only=sum(y.passed and not x.passed for x, y in pairs),
-        neither=sum(not x.passed and not y.passed for x, y in pairs),
-    )
-    scenarios = [
-        ScenarioEffect(
-            scenario=s,
-            pairs=len(ps),
-            a_passed=sum(x.passed for x, _ in ps),
-            b_passed=sum(y.passed for _, y in ps),
+    # (A passed, B passed) -> pairs, over every scenario, and each scenario's passes.
+    table_counts: dict[tuple[bool, bool], int] = defaultdict(int)
+    scenarios = []
+    for s, ps in by_scenario.items():
+        a_passed = b_passed = 0
+        for x, y in ps:
+            table_counts[x.passed, y.passed] += 1
+            a_passed += x.passed
+            b_passed += y.passed
+        scenarios.append(
+            ScenarioEffect(scenario=s, pairs=len(ps), a_passed=a_passed, b_passed=b_passed)
         )
-        for s, ps in by_scenario.items()
-    ]
+    table = stats.PairedTable(
+        both=table_counts[True, True],
+        a_only=table_counts[True, False],
+        b_only=table_counts[False, True],
+        neither=table_counts[False, False],
+    )
     diffs = [s.diff for s in scenarios]
     counts = [(s.a_passed, s.b_passed, s.pairs) for s in scenarios]
     decided = stats.pass_rate_verdict(counts, margin, alpha)
@@ -359,6 +375,9 @@ def effect(
         low, high = stats.newcombe_paired(table, CONFIDENCE)
         p_value = stats.mcnemar_exact(table.a_only, table.b_only)
         pooled = Pooled(diff=table.diff, ci=Interval(low=low, high=high), p_value=p_value)
+    # Per metric, per scenario, the pairs' figures in A and B; the logs of their ratios.
+    values = {m: _paired_values(m, by_scenario) for m in METRICS}
+    logs = {m: log_ratios(values[m]) for m in METRICS}
     return Effect(
         a=a_runs[0].lane if a_runs else "A",
         b=b_runs[0].lane if b_runs else "B",
@@ -379,10 +398,15 @@ def effect(
         reason=_reason(decided, diffs, margin, alpha, advice),
         advice=advice,
         pooled=pooled,
-        cost=_cost(by_scenario, cost_margin, alpha),
-        metrics=[_metric_effect(m, by_scenario) for m in METRICS],
+        cost=_cost(logs["cost_usd"], cost_margin, alpha),
+        metrics=[_metric_effect(m, values[m], logs[m]) for m in METRICS],
         scenarios=scenarios,
     )
+
+
+def _paired_values(metric: Metric, by_scenario: dict[str, list[Pair]]) -> list[PairedValues]:
+    figure = attrgetter(metric)
+    return [[(figure(x), figure(y)) for x, y in ps] for ps in by_scenario.values()]
 
 
 def _advice(scenarios: list[ScenarioEffect], margin: float, alpha: float) -> Advice | None:
@@ -473,10 +497,9 @@ def _pp(diff: float, *, sign: bool = True) -> str:
     return f"{points(diff)} points" if sign else f"{diff * 100:.0f} points"
 
 
-def _cost(by_scenario: dict[str, list[Pair]], margin: float, alpha: float) -> CostEffect:
+def _cost(logs: list[float], margin: float, alpha: float) -> CostEffect:
     """Cost per run, scenario by scenario: log(mean B / mean A) over the pairs where both
-    costs are known and positive, tested like the pass rate on the log scale."""
-    logs = log_ratios([(x.cost_usd, y.cost_usd) for x, y in ps] for ps in by_scenario.values())
+    costs are known and positive (``logs``), tested like the pass rate on the log scale."""
     decided = cost_verdict(logs, margin, alpha)
     test = decided.test
     verdict = _COST_VERDICTS[decided.direction]
@@ -549,12 +572,9 @@ def mean_differences(scenarios: Iterable[PairedValues]) -> list[float]:
     return diffs
 
 
-def _metric_effect(metric: Metric, by_scenario: dict[str, list[Pair]]) -> MetricEffect:
-    values = [
-        [(getattr(x, metric), getattr(y, metric)) for x, y in ps] for ps in by_scenario.values()
-    ]
+def _metric_effect(metric: Metric, values: list[PairedValues], logs: list[float]) -> MetricEffect:
+    """``values``: per scenario, the pairs' figures; ``logs``: their log_ratios."""
     known = [(x, y) for pairs in values for x, y in pairs if x is not None and y is not None]
-    logs = log_ratios(values)
     ci = None
     if len(logs) >= 2:
         low, high = stats.paired_t(logs, CONFIDENCE).interval

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict
@@ -132,22 +133,17 @@ def compare(before: SuiteResult, after: SuiteResult) -> Comparison:
     new = {_key(r): r for r in after.runs}
     runs = [_run_change(old.get(k), r) for k, r in new.items()]
     runs += [_run_change(r, None) for k, r in old.items() if k not in new]
+    b, a = _Sums.of(before.runs), _Sums.of(after.runs)
     totals = ComparisonTotals(
         runs_before=len(before.runs),
         runs_after=len(after.runs),
-        passed_before=sum(r.passed for r in before.runs),
-        passed_after=sum(r.passed for r in after.runs),
-        cost_usd=Change[float].of(
-            _sum([r.cost_usd for r in before.runs]), _sum([r.cost_usd for r in after.runs])
-        ),
-        unknown_cost_before=sum(r.cost_usd is None for r in before.runs),
-        unknown_cost_after=sum(r.cost_usd is None for r in after.runs),
-        num_turns=Change[int].of(
-            _sum([r.num_turns for r in before.runs]), _sum([r.num_turns for r in after.runs])
-        ),
-        duration_ms=Change[int].of(
-            _sum([r.duration_ms for r in before.runs]), _sum([r.duration_ms for r in after.runs])
-        ),
+        passed_before=b.passed,
+        passed_after=a.passed,
+        cost_usd=Change[float].of(_sum(b.costs), _sum(a.costs)),
+        unknown_cost_before=len(before.runs) - len(b.costs),
+        unknown_cost_after=len(after.runs) - len(a.costs),
+        num_turns=Change[int].of(_sum(b.turns), _sum(a.turns)),
+        duration_ms=Change[int].of(_sum(b.durations), _sum(a.durations)),
     )
     counts: dict[Status, int] = dict.fromkeys(get_args(Status), 0)
     for change in runs:
@@ -164,12 +160,35 @@ def compare(before: SuiteResult, after: SuiteResult) -> Comparison:
     )
 
 
+@dataclass
+class _Sums:
+    """One result's runs in one pass: the passes, and the known figures in run order (the
+    order they are summed in)."""
+
+    passed: int = 0
+    costs: list[float] = field(default_factory=list)
+    turns: list[int] = field(default_factory=list)
+    durations: list[int] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, runs: list[RunResult]) -> _Sums:
+        sums = cls()
+        for r in runs:
+            sums.passed += r.passed
+            if r.cost_usd is not None:
+                sums.costs.append(r.cost_usd)
+            if r.num_turns is not None:
+                sums.turns.append(r.num_turns)
+            if r.duration_ms is not None:
+                sums.durations.append(r.duration_ms)
+        return sums
+
+
 def _key(r: RunResult) -> tuple[str, str, int]:
     return (r.scenario, r.lane, r.trial)
 
 
-def _sum(values: list[N | None]) -> N | None:
-    known = [v for v in values if v is not None]
+def _sum(known: list[N]) -> N | None:
     return sum(known) if known else None
 
 
@@ -224,14 +243,17 @@ def _flips(b: RunResult, a: RunResult) -> list[CheckFlip]:
 def _commentary(
     runs: list[RunChange], totals: ComparisonTotals, counts: dict[Status, int], unlike: list[str]
 ) -> list[str]:
+    # The runs by status in one pass, each kept in order.
+    by_status: dict[Status, list[RunChange]] = {status: [] for status in get_args(Status)}
+    for r in runs:
+        by_status[r.status].append(r)
     lines = [_unlike_line(unlike)] if unlike else []
-    lines += [_verdict_line(r) for r in runs if r.status == "regressed"]
-    lines += [_verdict_line(r) for r in runs if r.status == "improved"]
-    lines += [_verdict_line(r) for r in runs if r.status == "unchanged" and _reasons(r)]
+    lines += [_verdict_line(r) for r in by_status["regressed"]]
+    lines += [_verdict_line(r) for r in by_status["improved"]]
+    lines += [_verdict_line(r) for r in by_status["unchanged"] if _reasons(r)]
     lines += [line for r in runs if (line := _figures_line(r))]
     lines += [line for r in runs if (line := _tools_line(r))]
-    for status, label in (("new", "New"), ("removed", "Removed")):
-        gone = [r for r in runs if r.status == status]
+    for gone, label in ((by_status["new"], "New"), (by_status["removed"], "Removed")):
         if gone:
             lines.append(f"{label} runs: {_id_list(gone)}.")
     if not lines and not _figures(totals.cost_usd, totals.num_turns, totals.duration_ms):

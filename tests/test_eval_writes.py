@@ -1,58 +1,46 @@
 """A warm eval's writes grow with its runs, not with their square: the partial file is appended
-run by run (rewriting it whole after every run wrote quadratic bytes)."""
+run by run (rewriting it whole after every run wrote quadratic bytes). Counted, not timed.
+
+A fake CLI (tests/scale_support.py) prints a real capture at once, so a few hundred runs fill
+the cache in seconds; the warm evals then run 100, 200 and 300 of them, and each hundred more
+must cost the same bytes as the hundred before it."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.suite_commands import Workbench, workbench
+from tests.scale_support import latest_totals, make_suite, run_counted, scenario_id, suite_args
+from tests.suite_commands import offline_env
 
 pytestmark = pytest.mark.cli
 
-# ``python -m runner ARGS`` that, as it exits, writes to OUT the bytes it wrote (the kernel's
-# count of every write() it made: files and pipes alike, children aside).
-COUNTED = """
-import atexit, runpy, sys
-out = sys.argv.pop(1)
-def written():
-    with open("/proc/self/io") as f:
-        fields = dict(line.split(": ") for line in f.read().splitlines())
-    with open(out, "w") as f:
-        f.write(fields["wchar"])
-atexit.register(written)
-sys.argv[0] = "runner"
-runpy.run_module("runner", run_name="__main__", alter_sys=True)
-"""
+SCENARIOS = 150  # x 2 lanes: 300 runs
 
 
-def bytes_written(bench: Workbench, trials: int) -> int:
-    out = bench.root / f"written-{trials}"
-    argv, env = bench.invocation(
-        "eval", ["--scenarios", "fix-entry", "--trials", str(trials)], None
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", COUNTED, str(out), *argv],
-        capture_output=True,
-        text=True,
-        cwd=bench.root,
-        env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert f"{trials} from cache" in proc.stdout  # warm: no run started
-    return int(out.read_text())
+def warm_bytes(folder: Path, scenarios: int) -> int:
+    """The bytes a fully cached eval of the first ``scenarios`` scenarios wrote, stored on
+    its own: with no previous result, it prints no comparison (whose size would depend on
+    which eval ran before)."""
+    ids = ",".join(scenario_id(i) for i in range(scenarios))
+    store = f"runs-{scenarios}"
+    argv = suite_args(folder, "eval", "--scenarios", ids, store=store)
+    got = run_counted(folder, argv, offline_env())
+    assert got.code in (0, 1), got.stderr[-2000:]  # 1: some checks fail by design
+    totals = latest_totals(folder, store)
+    assert totals["runs"] == totals["cache_hits"] == 2 * scenarios  # warm: no run started
+    return got.written
 
 
 @pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="counts writes with /proc")
 def test_a_warm_evals_writes_grow_linearly_with_its_runs(tmp_path: Path) -> None:
-    bench = workbench(tmp_path)
-    few = 6
-    cold = bench.eval("--scenarios", "fix-entry", "--trials", str(4 * few), "--concurrency", "4")
-    assert cold.returncode == 0, cold.stderr[-2000:]
-    small, large = bytes_written(bench, few), bytes_written(bench, 4 * few)
-    # Rewriting the partial file after every run made this about 10x.
-    assert large <= 4.5 * small, (small, large)
+    make_suite(tmp_path, SCENARIOS, capture="hello.ndjson")
+    cold = run_counted(tmp_path, suite_args(tmp_path, "eval", "--concurrency", "4"), offline_env())
+    assert cold.code in (0, 1), cold.stderr[-2000:]
+    assert latest_totals(tmp_path)["runs"] == 2 * SCENARIOS
+    small, middle, large = (warm_bytes(tmp_path, n) for n in (50, 100, 150))
+    first, second = middle - small, large - middle
+    # Linear: the second hundred runs write what the first did (file names and durations
+    # differ by a few bytes). Rewriting the partial file after every run made it 1.65x.
+    assert 0.9 * first <= second <= 1.1 * first, (small, middle, large)
