@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from runner.events import (
     _KNOWN,
@@ -40,6 +41,22 @@ def test_every_captured_line_round_trips(path: Path, tmp_path: Path) -> None:
     out = tmp_path / "copy.ndjson"
     transcript.write_ndjson(out)
     assert out.read_bytes().splitlines() == lines
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.stem)
+def test_parse_event_gives_what_the_type_adapter_gives(path: Path) -> None:
+    """parse_event calls the union's validator directly: the same events, fields and fields set."""
+    for line in path.read_bytes().splitlines():
+        if not line.strip() or len(line) >= SKIM_MIN_BYTES:
+            continue  # long lines: test_skimming_large_lines_gives_the_same_events
+        try:
+            expected = _KNOWN.validate_json(line)
+        except ValidationError:
+            continue  # not an event: the fallback's tests below
+        event = parse_event(line)
+        assert type(event) is type(expected)
+        assert event == expected
+        assert event.model_fields_set == expected.model_fields_set
 
 
 def test_known_events_are_typed_not_unknown() -> None:
