@@ -219,7 +219,7 @@ def _run_suite(
     if cassettes is not None:
         say(_tapes_line([u for r in rounds for u in r], cassettes))
     runner = SuiteRunner(settings, cache, remote=remote)
-    shown = 0
+    warned = [0, 0]  # how many of cache.problems and of runner.problems were shown
     runs: list[RunResult] = []  # every look's so far
     # Kept run by run: counting every run again after each one was quadratic.
     totals = Totals()
@@ -227,11 +227,12 @@ def _run_suite(
     out = ProgressDisplay(sys.stderr, say, live=colour_allowed(sys.stderr, no_color=args.no_color))
 
     def on_result(result: RunResult, progress: Progress) -> None:
-        nonlocal shown, totals, pace
-        problems = [*cache.problems, *runner.problems]
-        for problem in problems[shown:]:
-            out.note(f"warning: {visible(problem)}")
-        shown = len(problems)
+        nonlocal totals, pace
+        # Only what is new in each list: copying them whole per run would be quadratic.
+        for i, problems in enumerate((cache.problems, runner.problems)):
+            for problem in problems[warned[i] :]:
+                out.note(f"warning: {visible(problem)}")
+            warned[i] = len(problems)
         totals = totals.plus(result)
         pace = pace.plus(result)
         eta = pace.eta(progress.total - progress.done, args.concurrency)
