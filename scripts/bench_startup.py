@@ -11,7 +11,7 @@ Arms, alternating round by round in one run:
   transcript:  ``python -m runner transcript --help``
   eval:        ``python -m runner eval --offline`` of the example suite, every run a cache
                hit (one eval first fills a cache in a temporary folder; the timed ones must
-               exit 0 and start no CLI: a cache miss would cost far more than the target)
+               exit 0, and one more with --json after them must find every run a cache hit)
 CPU time, not wall time, so a loaded machine changes the figures little. It prints each arm's
 median, its ratio to bare, and whether it meets the target (< 0.2 s CPU; bare has none).
 Python's bytecode cache is on, as for a user who installed runner with pip (which compiles
@@ -30,6 +30,7 @@ wrote them. The output's first line says which was measured.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -93,6 +94,13 @@ def main() -> int:
         for _ in range(args.rounds):
             for name, argv in arms.items():
                 times[name].append(cpu_of(argv, env))
+        # The timed evals ran on this same cache: one more, with --json, says each run was a hit.
+        report = subprocess.run(
+            [*eval_argv, "--json"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
+        runs = json.loads(report.stdout)["runs"]
+        if not runs or not all(r["cache_hit"] for r in runs):
+            raise SystemExit("eval: a run was not a cache hit, so the timed evals started a CLI")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     bare = statistics.median(times["bare"])
