@@ -90,7 +90,8 @@ def test_a_suite_recorded_once_replays_offline_with_the_same_scores_at_no_cost(
     assert totals["recorded_cost_usd"] == pytest.approx(first["header"]["totals"]["cost_usd"])
     assert again["header"]["cassettes"] == str(tapes)
 
-    assert bench.eval("--replay", str(tapes)).returncode == 0  # into the cache this time
+    cached = bench.eval("--replay", str(tapes))  # into the cache this time
+    assert cached.returncode == 0, cached.stderr
     started = bench.cli_runs()
     text = bench.eval("--replay", str(tapes))  # a replay is cached too: no CLI at all
     assert text.returncode == 0, text.stderr
