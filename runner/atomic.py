@@ -39,45 +39,20 @@ def reason(exc: OSError) -> str:
     return f"{words} ({name})" if name else words
 
 
-def _via_temp(path: Path, text: str, publish: Callable[[str, Path], None]) -> None:
-    try:
-        _write_via_temp(path, text, publish)
-    except FileExistsError:
-        raise  # create_exclusively's answer, not a failure
-    except OSError as exc:
-        raise PathError("write", path, exc) from exc
-
-
-def _write_via_temp(path: Path, text: str, publish: Callable[[str, Path], None]) -> None:
+def _via_temp(path: Path, parts: Iterable[str], publish: Callable[[str, Path], None]) -> int:
+    """``parts`` written to a temp file beside ``path``, then published there; the bytes
+    written. Only the part being written is held. An OSError of the writing names ``path``
+    (PathError); one raised while a part is made is the maker's own, and publish's
+    FileExistsError is create_exclusively's answer: both pass as they are."""
     # A temp name unique per writer (two writers never share one), dot-prefixed so listings
     # skip it, and gone afterwards whatever happens.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes 0600; results and cassettes are files to share, as open() would make.
-        os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        publish(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of either."""
-    _via_temp(path, text, os.replace)
-
-
-def write_parts_atomically(path: Path, parts: Iterable[str]) -> int:
-    """``parts`` written one after another as one file, atomically; only the part being
-    written is held, so the file need not fit in memory. Returns its size in bytes. An error
-    raised while a part is made is the maker's own, not reported as a failed write."""
-    written = 0
     with _writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    written = 0
     try:
         with os.fdopen(fd, "wb") as f:
+            # mkstemp makes 0600; results and cassettes are files to share, as open() would.
             with _writing(path):
                 os.fchmod(fd, 0o666 & ~_UMASK)
             for part in parts:
@@ -87,8 +62,12 @@ def write_parts_atomically(path: Path, parts: Iterable[str]) -> int:
                 written += len(data)
             with _writing(path):
                 f.flush()
-        with _writing(path):
-            os.replace(tmp, path)
+        try:
+            publish(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise PathError("write", path, exc) from exc
     finally:
         Path(tmp).unlink(missing_ok=True)
     return written
@@ -102,11 +81,22 @@ def _writing(path: Path) -> Iterator[None]:
         raise PathError("write", path, exc) from exc
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of either."""
+    _via_temp(path, (text,), os.replace)
+
+
+def write_parts_atomically(path: Path, parts: Iterable[str]) -> int:
+    """``parts`` written one after another as one file, atomically, as ``write_atomically``;
+    the file need not fit in memory. Returns its size in bytes."""
+    return _via_temp(path, parts, os.replace)
+
+
 def create_exclusively(path: Path, text: str) -> bool:
     """Write ``path`` whole, only if no file has that name: False when one has. A hard link
     fails on an existing name, so two writers can never both claim it."""
     try:
-        _via_temp(path, text, os.link)
+        _via_temp(path, (text,), os.link)
     except FileExistsError:
         return False
     return True
