@@ -78,8 +78,7 @@ def pids_cgroup(limit: int) -> Iterator[Path | None]:
         yield group
     finally:
         if not remove(group):
-            with _lock:
-                _left.add(group)
+            _keep(group)
 
 
 def remove(group: Path, *, kill: bool = True) -> bool:
@@ -103,12 +102,23 @@ def remove(group: Path, *, kill: bool = True) -> bool:
     return True
 
 
-def _sweep(parent: Path) -> None:
-    """The groups left earlier, and once per process those of runners now gone."""
+def _keep(group: Path) -> None:
+    with _lock:
+        _left.add(group)
+
+
+def _remove_kept() -> bool:
+    """The kept groups removed where they can be now; whether any is still there."""
     with _lock:
         kept = {group for group in _left if not remove(group)}
         _left.clear()
         _left.update(kept)
+        return bool(_left)
+
+
+def _sweep(parent: Path) -> None:
+    """The groups left earlier, and once per process those of runners now gone."""
+    _remove_kept()
     _sweep_dead(parent)
 
 
@@ -125,8 +135,7 @@ def _sweep_dead(parent: Path) -> None:
             # Made before names held a PID: removed only if empty, its maker unknown.
             remove(parent / name, kill=False)
         elif not alive(int(owner)) and not remove(parent / name):
-            with _lock:
-                _left.add(parent / name)  # killed, not yet reaped: removed with this one's
+            _keep(parent / name)  # killed, not yet reaped: removed with this one's
 
 
 def alive(pid: int) -> bool:
@@ -144,10 +153,5 @@ def alive(pid: int) -> bool:
 def _remove_left() -> None:
     # The last sandbox's processes leave within moments; bounded, so exit never hangs.
     deadline = time.monotonic() + 5.0
-    while _left and time.monotonic() < deadline:
-        with _lock:
-            kept = {group for group in _left if not remove(group)}
-            _left.clear()
-            _left.update(kept)
-        if _left:
-            time.sleep(0.02)
+    while _remove_kept() and time.monotonic() < deadline:
+        time.sleep(0.02)
