@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from runner.compare import differences
 from runner.figures import money, plural
-from runner.results import SuiteHeader, SuiteResult
+from runner.results import SuiteHeader, SuiteResult, in_lane_order
 from runner.store import PARTIAL_SUFFIX, RunStore, StoreError, read_header, started
 from runner.terminal import visible
 
@@ -84,14 +84,11 @@ def cost_line(header: SuiteHeader) -> str:
 def listed(name: str, result: SuiteResult) -> Listed:
     runs = Counter(r.lane for r in result.runs)
     passed = Counter(r.lane for r in result.runs if r.passed)
-    rates = [LanePass(lane=lane, passed=passed[lane], runs=runs[lane]) for lane in runs]
+    rates = {lane: LanePass(lane=lane, passed=passed[lane], runs=runs[lane]) for lane in runs}
     return _listed(name, result.header, len(result.runs), rates)
 
 
-def _listed(name: str, h: SuiteHeader, runs: int, rates: list[LanePass]) -> Listed:
-    # The lanes in the order the eval asked for them, any others after (as lanes_run).
-    order = {lane: i for i, lane in enumerate(h.lanes)}
-    rates.sort(key=lambda p: order.get(p.lane, len(order)))
+def _listed(name: str, h: SuiteHeader, runs: int, rates: dict[str, LanePass]) -> Listed:
     return Listed(
         name=name,
         started_at=started(h).isoformat(timespec="seconds"),
@@ -104,7 +101,7 @@ def _listed(name: str, h: SuiteHeader, runs: int, rates: list[LanePass]) -> List
         partial=h.partial or name.endswith(PARTIAL_SUFFIX),
         mode=h.mode,
         cost=cost_line(h),
-        pass_rates=rates,
+        pass_rates=[rates[lane] for lane in in_lane_order(h.lanes, rates)],
     )
 
 
@@ -114,7 +111,7 @@ def _from_header(name: str, h: SuiteHeader) -> Listed | None:
     by_lane = h.totals.by_lane
     if by_lane is None or h.partial or name.endswith(PARTIAL_SUFFIX):
         return None
-    rates = [LanePass(lane=lane, passed=t.passed, runs=t.runs) for lane, t in by_lane.items()]
+    rates = {lane: LanePass(lane=lane, passed=t.passed, runs=t.runs) for lane, t in by_lane.items()}
     return _listed(name, h, h.totals.runs, rates)
 
 

@@ -7,6 +7,7 @@ history can be listed by reading each file's first few hundred bytes (``store.re
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -177,7 +178,10 @@ class SuiteResult(BaseModel):
 
     def lanes_run(self) -> list[str]:
         """The lanes that ran, in the order the eval asked for them (any others after)."""
-        ran = dict.fromkeys(r.lane for r in self.runs)
-        return [lane for lane in self.header.lanes if lane in ran] + [
-            lane for lane in ran if lane not in self.header.lanes
-        ]
+        return in_lane_order(self.header.lanes, (r.lane for r in self.runs))
+
+
+def in_lane_order(asked: list[str], lanes: Iterable[str]) -> list[str]:
+    """``lanes`` once each, in the order ``asked`` (an eval's lanes) has them, any others after."""
+    ran = dict.fromkeys(lanes)
+    return [lane for lane in asked if lane in ran] + [lane for lane in ran if lane not in asked]
