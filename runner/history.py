@@ -158,11 +158,10 @@ def listing(store: RunStore, memo: Memo | None = None) -> Listing:
 
 def _entry(store: RunStore, path: Path) -> Listed | Unreadable:
     try:
-        if not path.name.endswith(PARTIAL_SUFFIX):
-            with suppress(StoreError):  # then read whole, which says what is wrong
-                found = _from_header(path.name, read_header(path))
-                if found is not None:
-                    return found
+        with suppress(StoreError):  # then read whole, which says what is wrong
+            found = _from_header(path.name, read_header(path))
+            if found is not None:
+                return found
         return listed(path.name, store.load(path))
     except StoreError as exc:  # a time that is no time, too: listed() reads it
         return Unreadable(name=path.name, why=str(exc).removeprefix(f"{path}: "))
