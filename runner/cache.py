@@ -509,8 +509,9 @@ class RunCache:
                 continue
             if older_than_days is not None and now - path.stat().st_mtime > older_than_days * 86400:
                 doomed.append((path, "unused"))
-        # A timeline goes with its entry; one whose entry is gone (an older runner's prune).
-        doomed += [(timeline_file(p), why) for p, why in doomed if timeline_file(p).exists()]
+        # A doomed entry's timeline goes with it, counted with it (its bytes freed); one whose
+        # entry is gone (an older runner's prune) is counted on its own.
+        along = [timeline_file(p) for p, _ in doomed if timeline_file(p).exists()]
         doomed += [(p, "stale timeline") for p in self._orphan_timelines()]
         doomed += [(p, "failed") for p in _children(self.root / "failed")]
         doomed += [
@@ -518,15 +519,13 @@ class RunCache:
             for p in _children(self.root / "tmp")
             if now - p.stat().st_mtime > _TMP_STALE_S
         ]
-        freed = sum(_size(p) for p, _ in doomed)
+        gone = [p for p, _ in doomed] + along
+        freed = sum(_size(p) for p in gone)
         if not dry_run:
-            for path, _ in doomed:
+            for path in gone:
                 _remove(path)
-        # An entry's timeline is counted with it (its bytes freed); an orphan on its own.
-        alone = (
-            w for p, w in doomed if not p.name.endswith(TIMELINE_SUFFIX) or w == "stale timeline"
-        )
-        return PruneReport(removed=dict(Counter(alone)), bytes_freed=freed, dry_run=dry_run)
+        removed = dict(Counter(why for _, why in doomed))
+        return PruneReport(removed=removed, bytes_freed=freed, dry_run=dry_run)
 
     def _orphan_timelines(self) -> list[Path]:
         return [
