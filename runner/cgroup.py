@@ -129,13 +129,19 @@ def _sweep_dead(parent: Path) -> None:
     except OSError:
         return
     for name in names:
-        # runner-PID-HEX; the old naming, runner-HEX, may be all digits, and no PID.
-        owner, dash, _ = name.removeprefix(PREFIX).partition("-")
-        if not dash or not owner.isdigit():
+        owner = made_by(name, PREFIX)
+        if owner is None:
             # Made before names held a PID: removed only if empty, its maker unknown.
             remove(parent / name, kill=False)
-        elif not alive(int(owner)) and not remove(parent / name):
+        elif not alive(owner) and not remove(parent / name):
             _keep(parent / name)  # killed, not yet reaped: removed with this one's
+
+
+def made_by(name: str, prefix: str) -> int | None:
+    """The PID in a name made as PREFIX-PID-REST; None for another shape (the old naming,
+    runner-HEX, may be all digits: no PID)."""
+    owner, dash, _ = name.removeprefix(prefix).partition("-")
+    return int(owner) if dash and owner.isdigit() else None
 
 
 def alive(pid: int) -> bool:

@@ -21,7 +21,7 @@ from pathlib import Path
 import anyio
 import xxhash
 
-from runner.cgroup import alive
+from runner.cgroup import alive, made_by
 from runner.claude_bin import ClaudeNotFoundError, claude_version, find_claude
 from runner.engine import RunOptions, RunRecord, RunSpec, run_one
 from runner.lanes import Lane
@@ -124,8 +124,8 @@ def sweep(parent: Path) -> None:
     worker at once, before its temporary folder (the run's, its workspace's) is removed.
     Each folder names its worker's PID; a folder whose worker is gone is removed."""
     for folder in parent.glob(f"{PREFIX}*-*"):
-        pid = folder.name.removeprefix(PREFIX).partition("-")[0]
-        if pid.isdigit() and not alive(int(pid)):
+        pid = made_by(folder.name, PREFIX)
+        if pid is not None and not alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
 
 
