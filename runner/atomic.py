@@ -51,17 +51,19 @@ def _via_temp(path: Path, parts: Iterable[str], publish: Callable[[str, Path], N
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     written = 0
     try:
-        with os.fdopen(fd, "wb") as f:
+        # Unbuffered: a buffer would fail its flush again on close, replacing the error that
+        # names the file with a bare ENOSPC.
+        try:
             # mkstemp makes 0600; results and cassettes are files to share, as open() would.
             with _writing(path):
                 os.fchmod(fd, 0o666 & ~_UMASK)
             for part in parts:
                 data = part.encode("utf-8")
                 with _writing(path):
-                    f.write(data)
+                    _write_all(fd, data)
                 written += len(data)
-            with _writing(path):
-                f.flush()
+        finally:
+            os.close(fd)
         try:
             publish(tmp, path)
         except FileExistsError:
@@ -71,6 +73,12 @@ def _via_temp(path: Path, parts: Iterable[str], publish: Callable[[str, Path], N
     finally:
         Path(tmp).unlink(missing_ok=True)
     return written
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 @contextmanager
