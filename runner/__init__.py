@@ -1,3 +1,5 @@
 """runner: does this skill make Claude Code better at these tasks, and at what cost?"""
 
-__version__ = "0.1.0"
+from runner._util.version import __version__
+
+__all__ = ["__version__"]

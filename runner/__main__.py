@@ -1,3 +1,3 @@
-from runner.cli import main
+from runner._cli.main import main
 
 raise SystemExit(main())

@@ -2,7 +2,7 @@
 cassettes by scenario, lane and trial, and assert on them, with no CLI and for $0.
 
     import pytest
-    from runner.asserts import assert_skill_invoked, assert_tool_sequence
+    from runner._evaluate.asserts import assert_skill_invoked, assert_tool_sequence
 
     @pytest.mark.runner_run("fix-entry", lane="agent-skill")
     def test_fix_entry_uses_the_skill(runner_run):
@@ -32,9 +32,9 @@ import pytest
 # pytest loads this module in every session where runner is installed: runner's own modules
 # (half a second of imports) load when a fixture is first used, not at pytest's start.
 if TYPE_CHECKING:
-    from runner.cache import RunCache
-    from runner.replay.engine import ReplayEngine
-    from runner.suite import Settings, Unit
+    from runner._evaluate.cache import RunCache
+    from runner._evaluate.replay import ReplayEngine
+    from runner._evaluate.suite import Settings, Unit
 
 DEFAULT_LANE = "agent-skill"
 # name -> (default, help): each is --runner-<name> DIR on the command line, runner_<name> in ini.
@@ -117,8 +117,8 @@ class RunnerRuns:
         """As eval builds them: the CLI (its version, without starting it when known), and
         scripted unless an API key is set."""
         if self._settings is None:
-            from runner.claude_bin import ClaudeNotFoundError
-            from runner.suite import local_settings
+            from runner._agent.claude_bin import ClaudeNotFoundError
+            from runner._evaluate.suite import local_settings
 
             memo = self.cache_root / "cli-versions.json"
             try:
@@ -129,8 +129,8 @@ class RunnerRuns:
 
     def cached(self, scenario: str, lane: str = DEFAULT_LANE, trial: int = 0) -> ReplayEngine:
         """The cached run of ``scenario`` in ``lane``, trial ``trial``, as eval stored it."""
-        from runner.cache import RunCache
-        from runner.replay.engine import ReplayEngine
+        from runner._evaluate.cache import RunCache
+        from runner._evaluate.replay import ReplayEngine
 
         unit = self._unit(scenario, lane, trial)
         cache = RunCache(self.cache_root)
@@ -143,8 +143,8 @@ class RunnerRuns:
 
     def cassette(self, scenario: str, lane: str = DEFAULT_LANE, trial: int = 0) -> ReplayEngine:
         """The run recorded as an API cassette (``eval --record DIR``), replayed."""
-        from runner.replay.cassette import cassette_path
-        from runner.replay.engine import ReplayEngine
+        from runner._evaluate.replay import ReplayEngine
+        from runner._model.cassette import cassette_path
 
         path = cassette_path(self.cassettes, scenario, lane, trial)
         if not path.is_file():
@@ -157,9 +157,9 @@ class RunnerRuns:
         return ReplayEngine.from_cassette(path)
 
     def _unit(self, scenario: str, lane: str, trial: int) -> Unit:
-        from runner.lanes import UnknownLaneError, get_lane
-        from runner.scenarios import ScenarioError, load_suite
-        from runner.suite import PlanError, plan
+        from runner._agent.lanes import UnknownLaneError, get_lane
+        from runner._evaluate.scenarios import ScenarioError, load_suite
+        from runner._evaluate.suite import PlanError, plan
 
         if trial < 0:
             pytest.fail(f"runner: trial {trial}: give 0 or more", pytrace=False)
@@ -193,8 +193,8 @@ class RunnerRuns:
     def _run(self, unit: Unit, cache: RunCache) -> ReplayEngine:
         import anyio
 
-        from runner.replay.engine import ReplayEngine
-        from runner.suite import SuiteRunner
+        from runner._evaluate.replay import ReplayEngine
+        from runner._evaluate.suite import SuiteRunner
 
         result = anyio.run(SuiteRunner(self.settings(), cache).run_unit, unit)
         if result.run_dir is None:  # only with a cache that does not write, not this one

@@ -5,7 +5,7 @@ One run of ``python -m runner eval --json`` over the example suite fills a fresh
 (offline: ANTHROPIC_* removed from its environment, so every run plays against its scenario's
 scripted model). Then three arms, alternating round by round in one run:
   eval:    the same ``python -m runner eval`` again, every run a cache hit
-  import:  ``python -c "import runner.cli"``: the interpreter plus runner's imports
+  import:  ``python -c "import runner._cli.main"``: the interpreter plus runner's imports
   bare:    ``python -c pass``: the interpreter alone
 It prints each arm's median wall time, and the median over paired rounds of eval - bare,
 eval - import and eval / import. Target: eval - bare < 1 s.
@@ -36,8 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from runner.claude_bin import find_claude
-from runner.sandbox import CLAUDE, INSTALL_HINT
+from runner._agent.claude_bin import find_claude
+from runner._agent.sandbox import CLAUDE, INSTALL_HINT
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 1.0
@@ -150,7 +150,7 @@ def main() -> int:
 
         arms = {
             "eval": eval_argv,
-            "import": [py, "-c", "import runner.cli"],
+            "import": [py, "-c", "import runner._cli.main"],
             "bare": [py, "-c", "pass"],
         }
         times: dict[str, list[float]] = {name: [] for name in arms}
@@ -185,7 +185,7 @@ def main() -> int:
         f"\n{args.rounds} rounds, lanes {args.variant}; CLI runs in the timed rounds: "
         f"{timed_runs}\n"
         f"eval (second run)  median {med['eval']:.3f} s  (min {min(times['eval']):.3f})\n"
-        f"import runner.cli  median {med['import']:.3f} s  (min {min(times['import']):.3f})\n"
+        f"import runner._cli.main  median {med['import']:.3f} s  (min {min(times['import']):.3f})\n"
         f"bare python        median {med['bare']:.3f} s  (min {min(times['bare']):.3f})\n"
         f"eval - bare python {beyond_bare * 1000:7.0f} ms  (median of paired rounds)\n"
         f"eval - import      {beyond_import * 1000:7.0f} ms\n"

@@ -2,8 +2,9 @@
 
 Both sides read the same file, side by side in one run, alternating, best of N rounds, timed in
 CPU seconds of this process (other work on the machine changes wall time, not these):
-  runner:  runner.stream.iter_events (framing, typed pydantic events, raw line kept: lossless)
-  SDK:     Anthropic's claude-agent-sdk parse path: json.loads per line, then its parse_message
+  runner:  runner._transcript.stream.iter_events (framing, typed pydantic events, raw line kept:
+  lossless) SDK:     Anthropic's claude-agent-sdk parse path: json.loads per line, then its
+  parse_message
            (typed dataclasses; given Python's own line iteration for free)
 The corpus repeats the real CLI captures in fixtures/transcripts/ until it is large enough. Two
 corpora by default: every capture (most bytes in lines of MBs, where the CLI echoes files), and
@@ -26,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from runner.stream import ParseError, iter_events
+from runner._transcript.stream import ParseError, iter_events
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = ROOT / "fixtures" / "transcripts"

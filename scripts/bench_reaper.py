@@ -4,9 +4,9 @@ subreaper every run starts, ending at once (``true`` as the CLI), so only its ow
 
 Arms, alternating round by round in one run:
   bare:     ``python -I -S -c pass``: the interpreter as the reaper starts it, the yardstick
-  reaper:   ``python -I -S -c BOOT .../_reaper.py GRACE REPORT -- true``, as runner starts it
+  reaper:   ``python -I -S -c BOOT .../reaper.py GRACE REPORT -- true``, as runner starts it
             (imported, so its bytecode is read from runner/__pycache__)
-  by path:  ``python -I -S .../_reaper.py GRACE REPORT -- true``: the file run by path,
+  by path:  ``python -I -S .../reaper.py GRACE REPORT -- true``: the file run by path,
             compiled at every start (as runner started it before)
   before:   with ``--before FILE``, another reaper run by path (main's, say)
 Bytecode: the reaper runs with -I, which ignores PYTHONDONTWRITEBYTECODE; its .pyc is written
@@ -29,14 +29,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench_startup import cpu_of  # noqa: E402 - beside this script
 
-from runner import _reaper  # noqa: E402 - from this checkout, whatever is installed
+from runner._agent import reaper as _reaper  # noqa: E402 - from this checkout, whatever is installed
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=30, help="alternating rounds (default 30)")
     parser.add_argument(
-        "--before", metavar="FILE", help="another _reaper.py run by path too (e.g. main's)"
+        "--before", metavar="FILE", help="another reaper.py run by path too (e.g. main's)"
     )
     args = parser.parse_args()
     py = [sys.executable, "-I", "-S"]

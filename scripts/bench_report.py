@@ -46,11 +46,11 @@ from typing import NamedTuple
 
 from playwright.sync_api import Browser, sync_playwright
 
-from runner.cache import write_manifest
-from runner.report import StoredResult, build_report
-from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult, Totals
-from runner.stream import iter_events
-from runner.transcript import TranscriptSummary, summarize
+from runner._evaluate.cache import write_manifest
+from runner._evaluate.results import CheckResult, RunResult, SuiteHeader, SuiteResult, Totals
+from runner._report import StoredResult, build_report
+from runner._transcript.stream import iter_events
+from runner._transcript.transcript import TranscriptSummary, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSCRIPTS = ROOT / "fixtures" / "transcripts"
@@ -160,11 +160,11 @@ class Cost(NamedTuple):
 IN_MEMORY = """
 import sys
 from pathlib import Path
-import runner.report.timeline_file
-from runner.atomic import write_atomically
-from runner.report.stored import report_parts
-from runner.store import RunStore
-runner.report.timeline_file.is_entry = lambda folder: False
+import runner._report.timeline_file
+from runner._util.atomic import write_atomically
+from runner._report.stored import report_parts
+from runner._results.store import RunStore
+runner._report.timeline_file.is_entry = lambda folder: False
 page = "".join(report_parts(RunStore(Path(sys.argv[2])), [Path(sys.argv[1])]).parts)
 write_atomically(Path(sys.argv[3]), page)
 print(f"{len(page.encode()) / 1e6:.1f} MB")
@@ -172,8 +172,8 @@ print(f"{len(page.encode()) / 1e6:.1f} MB")
 LOAD_ONLY = """
 import sys
 from pathlib import Path
-import runner.report.stored
-from runner.store import RunStore
+import runner._report.stored
+from runner._results.store import RunStore
 RunStore(Path(sys.argv[2])).load(Path(sys.argv[1]))
 """
 

@@ -5,7 +5,7 @@ endpoint on 127.0.0.1, alternating round by round in one process:
 
 - bare: ``claude <the spec's argv>`` with the prompt on stdin, its output collected in
   memory, in a folder prepared beforehand (outside the timing);
-- unconfined: ``runner.engine.run_one`` in the agent-skill lane with ``--sandbox none``: a
+- unconfined: ``runner._agent.engine.run_one`` in the agent-skill lane with ``--sandbox none``: a
   fresh copy of the fixture with the skill installed, the subreaper, the stdout tee to disk,
   live parsing and diagnostics, changed-file capture, the record;
 - sandboxed: the same, in the bubblewrap sandbox every run gets by default (bwrap, the model
@@ -34,14 +34,14 @@ from pathlib import Path
 
 import anyio
 
-from runner.claude import cli_env
-from runner.claude_bin import find_claude
-from runner.engine import RunOptions, RunSpec, check, run_one
-from runner.lanes import get_lane
-from runner.replay.mock_api import scripted_model
-from runner.replay.script import Script, tool
-from runner.sandbox import SandboxMode
-from runner.workspace import Workspace
+from runner._agent.claude import cli_env
+from runner._agent.claude_bin import find_claude
+from runner._agent.engine import RunOptions, RunSpec, check, run_one
+from runner._agent.lanes import get_lane
+from runner._agent.sandbox import SandboxMode
+from runner._agent.workspace import Workspace
+from runner._model.mock_api import scripted_model
+from runner._model.script import Script, tool
 
 SANDBOX_TARGET = 1.10  # sandboxed / unconfined
 HARNESS_TARGET = 1.15  # unconfined / bare

@@ -48,10 +48,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.ab import analyze
-from runner.compare import compare
-from runner.render import render_ab, render_comparison
-from runner.store import RunStore
+from runner._results.ab import analyze
+from runner._results.compare import compare
+from runner._results.render import render_ab, render_comparison
+from runner._results.store import RunStore
 from tests.scale_support import (
     CAPTURES,
     LANES,

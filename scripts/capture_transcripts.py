@@ -1,6 +1,6 @@
 """Regenerate fixtures/transcripts/: real Claude Code CLI output for scripted model turns.
 
-For each case: start the scripted Messages endpoint (runner.replay.mock_api) with the case's
+For each case: start the scripted Messages endpoint (runner._model.mock_api) with the case's
 turns, run the pinned CLI in a fresh workspace with its own HOME and temp dir (so no user
 config leaks in), prompt on stdin, and write the CLI's exact stdout bytes to
 ``<case>.ndjson`` plus a small ``<case>.meta.json`` (CLI version, flags, exit code, what the
@@ -31,12 +31,12 @@ from typing import Any
 
 import anyio
 
-from runner.claude import STREAM_FLAGS, cli_env
-from runner.claude_bin import claude_version, find_claude
-from runner.process import Limits, ProcessRun, RunFiles
-from runner.replay.mock_api import scripted_model
-from runner.replay.script import Script, text, thinking, tool
-from runner.stream import StreamItem
+from runner._agent.claude import STREAM_FLAGS, cli_env
+from runner._agent.claude_bin import claude_version, find_claude
+from runner._agent.process import Limits, ProcessRun, RunFiles
+from runner._model.mock_api import scripted_model
+from runner._model.script import Script, text, thinking, tool
+from runner._transcript.stream import StreamItem
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "fixtures" / "transcripts"
@@ -44,7 +44,7 @@ EDIT_FLAGS = ("--permission-mode", "acceptEdits", "--allowedTools", "Write,Bash,
 PROMPT = "Please do the task."
 SESSION_NS = uuid.UUID("7d1c4a52-2f0e-4f4e-9a55-3c0f8f2b6a10")  # any fixed namespace
 
-Turn = dict[str, Any]  # one turn of runner.replay.script.Turn, as JSON
+Turn = dict[str, Any]  # one turn of runner._model.script.Turn, as JSON
 
 
 # --- Case definitions ---------------------------------------------------------------------
@@ -234,7 +234,12 @@ def _read_edit_turns(path: str) -> list[Turn]:
 
 
 # A coding session on real code: runner's own sources, copied into the workspace.
-SESSION_FILES = ("runner/events.py", "runner/stream.py", "runner/transcript.py", "runner/usage.py")
+SESSION_FILES = (
+    "runner/_transcript/events.py",
+    "runner/_transcript/stream.py",
+    "runner/_transcript/transcript.py",
+    "runner/_transcript/usage.py",
+)
 
 
 def _source(rel: str) -> Callable[[], str]:
@@ -267,7 +272,7 @@ def _session_turns() -> list[Turn]:
         turn(
             tool(
                 "Edit",
-                file_path="runner/stream.py",
+                file_path="runner/_transcript/stream.py",
                 old_string="CHUNK_SIZE = 1 << 20",
                 new_string="CHUNK_SIZE = 1 << 20  # 1 MiB: one split per chunk",
             ),
@@ -276,7 +281,7 @@ def _session_turns() -> list[Turn]:
         turn(
             tool(
                 "Edit",
-                file_path="runner/events.py",
+                file_path="runner/_transcript/events.py",
                 old_string="SKIM_MIN_BYTES = 64 * 1024",
                 new_string="SKIM_MIN_BYTES = 64 * 1024  # tuned on real captures",
             ),
@@ -285,7 +290,9 @@ def _session_turns() -> list[Turn]:
         turn(
             tool(
                 "Bash",
-                command="python3 -m py_compile runner/*.py && cat runner/stream.py | head -120",
+                command=(
+                    "python3 -m py_compile runner/*/*.py && head -120 runner/_transcript/stream.py"
+                ),
                 description="Check it compiles",
             ),
             usage=u(9),

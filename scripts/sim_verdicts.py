@@ -2,15 +2,15 @@
 "worse", "equivalent" or "costs more" when it should not, how often it finds a real effect,
 how often its 95% intervals hold the truth, and what ``--until-decided`` saves.
 
-It runs the code ab ships: the pass-rate verdict is runner.stats.pass_rate_verdict (the
+It runs the code ab ships: the pass-rate verdict is runner._results.stats.pass_rate_verdict (the
 paired t-test over per-scenario differences, TOST at +-10 points); the cost verdict is
-runner.ab.cost_verdict on runner.ab.log_ratios (+-10% on the log scale), whose interval is
-also the one cost, turns and time get (the t interval of per-scenario log ratios); lane
-pass-rate intervals are runner.ab.Rate.over_scenarios (stats.clustered_rate); the sequential
-mode tests each
-look of runner.ab.sequential_looks at its runner.ab.look_levels share of 5% and stops at the
-first decided verdict, as ``ab --until-decided`` does. The old verdict, McNemar's exact test
-over every (scenario, trial) pair with Newcombe's interval, and the old lane interval
+runner._results.ab.cost_verdict on runner._results.ab.log_ratios (+-10% on the log scale), whose
+interval is also the one cost, turns and time get (the t interval of per-scenario log ratios); lane
+pass-rate intervals are runner._results.ab.Rate.over_scenarios (stats.clustered_rate); the
+sequential mode tests each
+look of runner._results.ab.sequential_looks at its runner._results.ab.look_levels share of 5% and
+stops at the first decided verdict, as ``ab --until-decided`` does. The old verdict, McNemar's exact
+test over every (scenario, trial) pair with Newcombe's interval, and the old lane interval
 (Wilson's over runs) are kept as reference rows: they are about these scenarios only; so is
 the t interval of dollar differences, which ab no longer prints (skewed when the skill's
 extra cost grows with the task's).
@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
 
-from runner import ab, stats
+from runner._results import ab, stats
 
 ALPHA = ab.ALPHA
 DIFFICULTY_SD = 1.5

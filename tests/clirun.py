@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.claude import STREAM_FLAGS, cli_env
-from runner.claude_bin import find_claude
-from runner.process import ProcessRun, RunFiles
-from runner.replay.mock_api import RecordedRequest, scripted_model
-from runner.replay.script import Script
-from runner.stream import StreamItem
+from runner._agent.claude import STREAM_FLAGS, cli_env
+from runner._agent.claude_bin import find_claude
+from runner._agent.process import ProcessRun, RunFiles
+from runner._model.mock_api import RecordedRequest, scripted_model
+from runner._model.script import Script
+from runner._transcript.stream import StreamItem
 
 AGENT_FLAGS = (
     "--permission-mode",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runner.replay.script import text
+from runner._model.script import text
 
 
 def runner(

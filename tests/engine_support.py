@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.claude_bin import ClaudeBinary
-from runner.engine import RunOptions, RunRecord, RunSpec, run_one
-from runner.lanes import Lane
-from runner.replay.mock_api import RecordedRequest, scripted_model
-from runner.replay.script import Script
+from runner._agent.claude_bin import ClaudeBinary
+from runner._agent.engine import RunOptions, RunRecord, RunSpec, run_one
+from runner._agent.lanes import Lane
+from runner._model.mock_api import RecordedRequest, scripted_model
+from runner._model.script import Script
 
 HERE = Path(__file__).resolve().parent
 

@@ -11,24 +11,24 @@ from typing import Any
 
 import anyio
 
-from runner import __version__
-from runner.engine import RunOptions, RunRecord, RunSpec, run_one
-from runner.events import SystemInit
-from runner.replay.cassette import (
+from runner._agent.engine import RunOptions, RunRecord, RunSpec, run_one
+from runner._evaluate.replay import ReplayEngine
+from runner._evaluate.scenarios import Scenario, load_suite
+from runner._model.cassette import (
     CassetteHeader,
     CassetteRequest,
     CassetteResponse,
     CassetteWriter,
     Exchange,
 )
-from runner.replay.engine import ReplayEngine
-from runner.replay.http import HttpRequest, HttpResponse, serve
-from runner.replay.mock_api import ScriptedModel
-from runner.replay.normalize import RunPaths, Scrubber
-from runner.replay.script import Script
-from runner.replay.sse import SseDecoder, SseEvent
-from runner.scenarios import Scenario, load_suite
-from runner.stream import iter_events
+from runner._model.http import HttpRequest, HttpResponse, serve
+from runner._model.mock_api import ScriptedModel
+from runner._model.normalize import RunPaths, Scrubber
+from runner._model.script import Script
+from runner._model.sse import SseDecoder, SseEvent
+from runner._transcript.events import SystemInit
+from runner._transcript.stream import iter_events
+from runner._util.version import __version__
 from tests.suite_commands import Workbench, report, workbench
 
 

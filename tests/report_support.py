@@ -9,8 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from runner.report import StoredResult
-from runner.results import (
+from runner._evaluate.results import (
     CheckResult,
     Look,
     RunResult,
@@ -20,9 +19,10 @@ from runner.results import (
     Totals,
     VerdictSettings,
 )
-from runner.stats import spending
-from runner.stream import iter_events
-from runner.transcript import summarize
+from runner._report import StoredResult
+from runner._results.stats import spending
+from runner._transcript.stream import iter_events
+from runner._transcript.transcript import summarize
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "fixtures" / "transcripts"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.results import SuiteResult, Totals
-from runner.store import PARTIAL_SUFFIX, file_stem
+from runner._evaluate.results import SuiteResult, Totals
+from runner._results.store import PARTIAL_SUFFIX, file_stem
 from tests.report_support import ab_result
 
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.claude_bin import find_claude, known_version
-from runner.sandbox import CLAUDE, INSTALL_HINT
-from runner.suite import Settings
+from runner._agent.claude_bin import find_claude, known_version
+from runner._agent.sandbox import CLAUDE, INSTALL_HINT
+from runner._evaluate.suite import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SUITE = REPO / "fixtures" / "scenarios"

@@ -1,5 +1,5 @@
-"""runner.ab: pairing, per-lane figures and the scenario-level verdicts, from hand-made results,
-checked against scipy where a number is at stake."""
+"""runner._results.ab: pairing, per-lane figures and the scenario-level verdicts, from hand-made
+results, checked against scipy where a number is at stake."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from collections.abc import Sequence
 import pytest
 from scipy import stats as sp
 
-from runner import stats
-from runner.ab import Effect, analyze, effect, lane_stats
-from runner.render import render_ab
-from runner.results import Look, RunResult, Sequential
+from runner._evaluate.results import Look, RunResult, Sequential
+from runner._results import stats
+from runner._results.ab import Effect, analyze, effect, lane_stats
+from runner._results.render import render_ab
 from tests.ab_support import plain_tost, scipy_t, scipy_tost
 from tests.report_support import made_run, suite_of
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from runner import stats
-from runner.replay.script import Script, text, tool
+from runner._model.script import Script, text, tool
+from runner._results import stats
 from tests.ab_support import diffs_of, scipy_t
 from tests.suite_commands import Workbench, report, workbench
 

@@ -21,10 +21,7 @@ from typing import Any
 
 import pytest
 
-from runner.ab import analyze
-from runner.compare import compare
-from runner.render import headline, render_ab, render_comparison
-from runner.results import (
+from runner._evaluate.results import (
     CheckResult,
     Look,
     RunResult,
@@ -34,6 +31,9 @@ from runner.results import (
     Totals,
     VerdictSettings,
 )
+from runner._results.ab import analyze
+from runner._results.compare import compare
+from runner._results.render import headline, render_ab, render_comparison
 
 FROZEN = Path(__file__).resolve().parent.parent / "fixtures" / "frozen" / "ab_compare.json"
 POOL = ("agent-baseline", "agent-skill", "agent-skill-nonudge", "custom-lane")

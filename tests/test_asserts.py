@@ -1,5 +1,5 @@
-"""runner.asserts on real runs (cached by the session's eval, real transcripts) and on small
-cassettes, given as a ReplayEngine or a RunRecord: each passes when it should and fails with a
+"""runner._evaluate.asserts on real runs (cached by the session's eval, real transcripts) and on
+small cassettes, given as a ReplayEngine or a RunRecord: each passes when it should and fails with a
 message that says what was expected and what the run did."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.asserts import (
+from runner._agent.engine import RunRecord
+from runner._evaluate.asserts import (
     assert_cost_under,
     assert_max_turns,
     assert_no_loops,
@@ -17,10 +18,9 @@ from runner.asserts import (
     assert_tool_sequence,
     run_cost,
 )
-from runner.engine import RunRecord
-from runner.replay.engine import ReplayEngine
-from runner.replay.script import text, tool
-from runner.usage import Usage, price_for
+from runner._evaluate.replay import ReplayEngine
+from runner._model.script import text, tool
+from runner._transcript.usage import Usage, price_for
 from tests.conftest import FIXTURES
 from tests.replay_support import Evaluated, exchange, header, message, streamed, write_cassette
 

@@ -24,7 +24,19 @@ from typing import Any
 import anyio
 import pytest
 
-from runner.cache import (
+from runner._agent.claude import cli_env
+from runner._agent.claude_bin import (
+    ENV_VAR,
+    ClaudeBinary,
+    find_claude,
+    known_version,
+    pinned_dir,
+    pinned_version,
+)
+from runner._agent.engine import RunOptions, RunRecord, RunSpec, check, run_one
+from runner._agent.lanes import LANES, get_lane
+from runner._agent.process import TREE_MARK
+from runner._evaluate.cache import (
     CACHE_SCHEMA,
     CACHEABLE,
     MANIFEST,
@@ -36,21 +48,9 @@ from runner.cache import (
     tree_digest,
     write_manifest,
 )
-from runner.claude import cli_env
-from runner.claude_bin import (
-    ENV_VAR,
-    ClaudeBinary,
-    find_claude,
-    known_version,
-    pinned_dir,
-    pinned_version,
-)
-from runner.engine import RunOptions, RunRecord, RunSpec, check, run_one
-from runner.lanes import LANES, get_lane
-from runner.process import TREE_MARK
-from runner.replay.mock_api import scripted_model
-from runner.replay.script import Script, text, tool
-from runner.transcript import SummaryBuilder
+from runner._model.mock_api import scripted_model
+from runner._model.script import Script, text, tool
+from runner._transcript.transcript import SummaryBuilder
 from tests.clirun import GREETER
 from tests.suite_commands import offline_env, report, workbench
 
@@ -1112,7 +1112,7 @@ async def test_a_hit_is_served_when_its_use_cannot_be_noted(
     def read_only(*args: object, **kwargs: object) -> None:
         raise OSError(errno.EROFS, "Read-only file system", str(args[0]))
 
-    monkeypatch.setattr("runner.cache.os.utime", read_only)
+    monkeypatch.setattr("runner._evaluate.cache.os.utime", read_only)
     cache = RunCache(root)
     produce = FakeRun()
     hit = await cache.fetch(key, produce)
@@ -1373,7 +1373,7 @@ CHILD = """
 import sys
 import anyio
 from pathlib import Path
-from runner.cache import RunCache
+from runner._evaluate.cache import RunCache
 from tests.test_cache import FakeRun, a_key
 
 async def main() -> None:
@@ -1547,8 +1547,8 @@ def test_known_version_of_the_pinned_cli_does_not_run_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     binary = pinned_binary(monkeypatch)
-    monkeypatch.setattr("runner.claude_bin.claude_version", no_run)
-    monkeypatch.setattr("runner.claude_bin.subprocess.run", no_run)
+    monkeypatch.setattr("runner._agent.claude_bin.claude_version", no_run)
+    monkeypatch.setattr("runner._agent.claude_bin.subprocess.run", no_run)
     memo = tmp_path / "cli-versions.json"
     assert known_version(binary, memo=memo) == pinned_version() == CLI_VERSION
     # Also through a link to it (a `claude` on PATH pointing at the install).
@@ -1651,7 +1651,7 @@ def test_a_binary_replaced_by_one_of_its_size_and_mtime_is_asked_again(
     assert (now.st_size, now.st_mtime_ns) == (was.st_size, was.st_mtime_ns)
     assert known_version(binary, memo=memo) == "printf"
     # Unchanged, it is not asked again: the memo answers.
-    monkeypatch.setattr("runner.claude_bin.claude_version", no_run)
+    monkeypatch.setattr("runner._agent.claude_bin.claude_version", no_run)
     assert known_version(binary, memo=memo) == "printf"
 
 

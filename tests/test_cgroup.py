@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import cgroup
+from runner._agent import cgroup
 from tests.suite_commands import Workbench, workbench
 
 PARENT = cgroup.pids_parent() if os.geteuid() == 0 else None

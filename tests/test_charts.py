@@ -1,4 +1,4 @@
-"""The numbers the report's overview charts draw (runner/report/charts.py): the effect plot's
+"""The numbers the report's overview charts draw (runner/_report/charts.py): the effect plot's
 per-scenario intervals and the verdict's own figures, the lanes' rates, costs and pass@k, and
 the heat map's cells, from results whose outcomes are known."""
 
@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from runner import stats
-from runner.ab import analyze
-from runner.report.charts import charts
-from runner.results import SuiteResult
+from runner._evaluate.results import SuiteResult
+from runner._report.charts import charts
+from runner._results import stats
+from runner._results.ab import analyze
 from tests.report_support import ab_result, made_run, suite_of
 
 # Per scenario (A passes, B passes) of 3 trials; B's runs cost 1.4, 1.5 and 1.2 times A's.

@@ -17,7 +17,9 @@ import anyio
 import pytest
 from pydantic import TypeAdapter
 
-from runner.checks import (
+from runner._agent.engine import RunRecord
+from runner._agent.workspace import FileChange, Workspace, tree_state
+from runner._evaluate.checks import (
     Check,
     Judge,
     JudgeVerdict,
@@ -26,11 +28,9 @@ from runner.checks import (
     parse_verdict,
     score,
 )
-from runner.engine import RunRecord
-from runner.replay.script import text, tool
-from runner.results import CheckResult
-from runner.transcript import SummaryBuilder
-from runner.workspace import FileChange, Workspace, tree_state
+from runner._evaluate.results import CheckResult
+from runner._model.script import text, tool
+from runner._transcript.transcript import SummaryBuilder
 from tests.engine_support import marker, processes_with, scripted_run
 
 pytestmark = pytest.mark.anyio

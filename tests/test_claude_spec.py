@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.claude import (
+from runner._agent.claude import (
     EXIT_REASON_PATTERN,
     LOCAL_KEY,
     CliSpec,
@@ -16,8 +16,8 @@ from runner.claude import (
     cli_env,
     describe_call,
 )
-from runner.process import ProcessRun, RunFiles
-from runner.stream import iter_events
+from runner._agent.process import ProcessRun, RunFiles
+from runner._transcript.stream import iter_events
 from tests.conftest import FIXTURES
 
 

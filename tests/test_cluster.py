@@ -17,11 +17,11 @@ from typing import Any
 import anyio
 import pytest
 
-from runner.cache import RunCache
-from runner.lanes import LANES
-from runner.replay.script import tool
-from runner.scenarios import load_suite
-from runner.suite import SuiteRunner, plan
+from runner._agent.lanes import LANES
+from runner._evaluate.cache import RunCache
+from runner._evaluate.scenarios import load_suite
+from runner._evaluate.suite import SuiteRunner, plan
+from runner._model.script import tool
 from tests.engine_support import background_command, marker, processes_with
 from tests.suite_commands import (
     REPO,
@@ -220,7 +220,7 @@ def test_what_cannot_run_on_a_cluster_is_refused_in_one_line(
     argv, env = bench.invocation("eval", ("--cluster", "auto", *given), None)
     code = (
         "import sys; sys.modules['ray'] = None  # as if not installed\n"
-        f"from runner.cli import main; sys.exit(main({argv!r}))"
+        f"from runner._cli.main import main; sys.exit(main({argv!r}))"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=bench.root
@@ -245,7 +245,7 @@ def test_an_address_where_nothing_answers_is_one_line(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def driver(cluster: Any) -> Iterator[None]:
     """This test process joined to the cluster, as eval's driver joins it."""
-    from runner import cluster as joined
+    from runner._evaluate import cluster as joined
 
     joined.connect(cluster.address)
     try:
@@ -255,7 +255,7 @@ def driver(cluster: Any) -> Iterator[None]:
 
 
 def test_a_node_with_another_runner_is_refused(driver: None) -> None:
-    from runner.cluster import ClusterError, check_nodes
+    from runner._evaluate.cluster import ClusterError, check_nodes
 
     version = settings().cli_version
     assert check_nodes(version) == 2  # the same runner everywhere here
@@ -267,7 +267,7 @@ def test_a_node_with_another_runner_is_refused(driver: None) -> None:
 async def test_the_driver_waits_and_cancels_on_asyncio_and_trio(
     driver: None, tmp_path: Path
 ) -> None:
-    from runner.cluster import Remote
+    from runner._evaluate.cluster import Remote
 
     bench = workbench(tmp_path / "bench")
     word = _hanging(bench)
@@ -292,7 +292,7 @@ async def test_the_driver_waits_and_cancels_on_asyncio_and_trio(
 
 
 def test_a_cancelled_runs_folder_is_swept_once_its_worker_is_gone(tmp_path: Path) -> None:
-    from runner.cluster_task import PREFIX, sweep
+    from runner._evaluate.cluster_task import PREFIX, sweep
 
     ended = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], stdout=subprocess.PIPE
@@ -317,7 +317,7 @@ async def test_a_task_past_its_limit_is_cancelled_by_the_driver(driver: None) ->
     import ray
     from ray.exceptions import TaskCancelledError
 
-    from runner.cluster import ClusterTaskError, _wait
+    from runner._evaluate.cluster import ClusterTaskError, _wait
 
     ref = ray.remote(num_cpus=0, max_retries=0)(_asleep).remote()
     with pytest.raises(ClusterTaskError, match="had not returned 0 s after it was sent"):

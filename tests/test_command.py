@@ -18,9 +18,9 @@ from typing import IO
 
 import pytest
 
-from runner.atomic import PathError
-from runner.cli import build_parser
-from runner.cmdline import describe_os_error, io_error
+from runner._cli.cmdline import describe_os_error, io_error
+from runner._cli.main import build_parser
+from runner._util.atomic import PathError
 from tests.command_support import runner
 from tests.conftest import FIXTURES
 from tests.waiting import wait_for

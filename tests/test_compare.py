@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.compare import Comparison, RunChange, compare
-from runner.render import render_comparison, render_eval, run_line
-from runner.results import CheckResult, RunResult, SuiteHeader, SuiteResult, Totals
+from runner._evaluate.results import CheckResult, RunResult, SuiteHeader, SuiteResult, Totals
+from runner._results.compare import Comparison, RunChange, compare
+from runner._results.render import render_comparison, render_eval, run_line
 
 
 def run(

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from runner.cache import RunCache
-from runner.checks import Check, FileMatches, Judge, JudgeVerdict, RunView, score
-from runner.engine import RunRecord
-from runner.lanes import get_lane
-from runner.replay.script import text, tool
-from runner.scenarios import load_suite
-from runner.suite import SuiteRunner, plan
+from runner._agent.engine import RunRecord
+from runner._agent.lanes import get_lane
+from runner._evaluate.cache import RunCache
+from runner._evaluate.checks import Check, FileMatches, Judge, JudgeVerdict, RunView, score
+from runner._evaluate.scenarios import load_suite
+from runner._evaluate.suite import SuiteRunner, plan
+from runner._model.script import text, tool
 from tests.engine_support import EngineRun, scripted_run
 from tests.test_checks import record as empty_record
 
@@ -174,7 +174,7 @@ async def test_a_run_runner_fails_on_is_reported_and_the_others_are_kept(
             raise RuntimeError("scoring blew up")  # a bug past the checks' own guard
         return await score(checks, view)
 
-    monkeypatch.setattr("runner.suite.score", score_but_one)
+    monkeypatch.setattr("runner._evaluate.suite.score", score_but_one)
     scenarios = load_suite(EXAMPLE_SUITE, ["fix-entry", "feature-entry"])
     given = settings(workspace_parent=tmp_path / "ws")
     units = plan(scenarios, [get_lane("agent-skill")], 1, given)

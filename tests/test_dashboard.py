@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from runner.ab import analyze
-from runner.render import headline
-from runner.report import StoredResult, build_report
-from runner.results import SuiteResult
+from runner._evaluate.results import SuiteResult
+from runner._report import StoredResult, build_report
+from runner._results.ab import analyze
+from runner._results.render import headline
 from tests.browser_support import Opened, launch, open_page, page_for_a_test, screenshot
 from tests.replay_support import Evaluated
 from tests.report_support import (

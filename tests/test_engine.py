@@ -11,14 +11,14 @@ from typing import Any
 import anyio
 import pytest
 
-from runner import sandbox
-from runner.claude import LOCAL_KEY
-from runner.claude_bin import ClaudeBinary
-from runner.engine import RunOptions, RunRecord, RunSpec, run_one
-from runner.lanes import DEFAULT_NUDGE, render_nudge
-from runner.replay.mock_api import RecordedRequest
-from runner.replay.script import text, tool
-from runner.stream import aiter_file_events
+from runner._agent import sandbox
+from runner._agent.claude import LOCAL_KEY
+from runner._agent.claude_bin import ClaudeBinary
+from runner._agent.engine import RunOptions, RunRecord, RunSpec, run_one
+from runner._agent.lanes import DEFAULT_NUDGE, render_nudge
+from runner._model.mock_api import RecordedRequest
+from runner._model.script import text, tool
+from runner._transcript.stream import aiter_file_events
 from tests.clirun import GREETER, SKILL_MD
 from tests.engine_support import (
     background_command,

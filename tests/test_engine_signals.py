@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.engine import RunRecord
+from runner._agent.engine import RunRecord
 from tests.engine_support import marker, processes_with
 from tests.waiting import wait_for
 
@@ -23,8 +23,8 @@ DRIVER = """
 import sys
 from pathlib import Path
 import anyio
-from runner.cmdline import interrupted, stop_like_ctrl_c
-from runner.replay.script import tool
+from runner._cli.cmdline import interrupted, stop_like_ctrl_c
+from runner._model.script import tool
 from tests.engine_support import background_command, scripted_run
 
 word, tmp, backend = sys.argv[1], Path(sys.argv[2]), sys.argv[3]

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.engine import RunRecord
-from runner.replay.script import tool
-from runner.store import RunStore
+from runner._agent.engine import RunRecord
+from runner._model.script import tool
+from runner._results.store import RunStore
 from tests.engine_support import background_command, marker, processes_with
 from tests.suite_commands import (
     Workbench,

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from runner.cache import RunCache
-from runner.lanes import get_lane
-from runner.replay.cassette import read_cassette
-from runner.scenarios import load_suite
-from runner.suite import SuiteRunner, plan
-from runner.tapes import Cassettes
+from runner._agent.lanes import get_lane
+from runner._evaluate.cache import RunCache
+from runner._evaluate.scenarios import load_suite
+from runner._evaluate.suite import SuiteRunner, plan
+from runner._evaluate.tapes import Cassettes
+from runner._model.cassette import read_cassette
 from tests.suite_commands import (
     EXAMPLE_SUITE,
     Workbench,

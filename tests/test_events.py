@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from runner.events import (
+from runner._transcript.events import (
     _KNOWN,
     SKIM_MIN_BYTES,
     AssistantEvent,
@@ -21,7 +21,7 @@ from runner.events import (
     UserEvent,
     parse_event,
 )
-from runner.transcript import Transcript
+from runner._transcript.transcript import Transcript
 from tests.conftest import FIXTURES
 
 CAPTURES = sorted(FIXTURES.glob("*.ndjson"))

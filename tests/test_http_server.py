@@ -14,11 +14,11 @@ import httpx
 import pytest
 from anyio.abc import SocketStream
 
-from runner.replay import http
-from runner.replay.http import HttpRequest, HttpResponse, serving
-from runner.replay.mock_api import scripted_model
-from runner.replay.proxy import Recorder, forwarding
-from runner.replay.script import Script
+from runner._model import http
+from runner._model.http import HttpRequest, HttpResponse, serving
+from runner._model.mock_api import scripted_model
+from runner._model.proxy import Recorder, forwarding
+from runner._model.script import Script
 from tests.command_support import say, sse_events
 
 pytestmark = pytest.mark.anyio

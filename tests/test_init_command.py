@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.claude_bin import find_claude
-from runner.scenarios import load_suite
+from runner._agent.claude_bin import find_claude
+from runner._evaluate.scenarios import load_suite
 from tests.suite_commands import report, run_runner
 
 SKILL = "status-notes"

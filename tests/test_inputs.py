@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.inputs import MAX_RUNS, MAX_TRIALS, SCRIPT_FILE_BYTES
+from runner._util.inputs import MAX_RUNS, MAX_TRIALS, SCRIPT_FILE_BYTES
 from tests.command_support import runner, say
 from tests.suite_commands import Workbench, workbench
 
@@ -114,7 +114,9 @@ def test_transcript_refuses_a_folder_or_device_and_streams_a_pipe(tmp_path: Path
 
 def test_replaying_a_fifo_in_python_is_refused(tmp_path: Path) -> None:
     pipe = fifo(tmp_path / "run.ndjson")
-    code = "import sys; from pathlib import Path; from runner.replay.engine import ReplayEngine\n"
+    code = (
+        "import sys; from pathlib import Path; from runner._evaluate.replay import ReplayEngine\n"
+    )
     code += "ReplayEngine.load(Path(sys.argv[1]))"
     proc = subprocess.run(
         [sys.executable, "-c", code, str(pipe)], capture_output=True, text=True, timeout=120

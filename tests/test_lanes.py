@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.lanes import DEFAULT_ALLOWED_TOOLS, LANES, cli_spec, get_lane, render_nudge
-from runner.replay.script import text
+from runner._agent.lanes import DEFAULT_ALLOWED_TOOLS, LANES, cli_spec, get_lane, render_nudge
+from runner._model.script import text
 from tests.clirun import GREETER, SKILL_MD
 from tests.engine_support import scripted_run
 

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from runner.events import (
+from runner._model.script import text, tool
+from runner._transcript.events import (
     AssistantEvent,
     StreamEvent,
     SystemApiRetry,
     SystemThinkingTokens,
     UserEvent,
 )
-from runner.replay.script import text, tool
-from runner.transcript import Transcript, summarize
+from runner._transcript.transcript import Transcript, summarize
 from tests.clirun import AGENT_FLAGS, run_cli
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cli]

@@ -6,8 +6,8 @@ import json
 import tracemalloc
 from pathlib import Path
 
-from runner.stream import iter_events
-from runner.transcript import SummaryBuilder
+from runner._transcript.stream import iter_events
+from runner._transcript.transcript import SummaryBuilder
 from tests.conftest import FIXTURES
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import anyio
 import pytest
 
-from runner.replay.mock_api import SESSION_HEADER, scripted_model
-from runner.replay.script import Script, ScriptFileError, Turn, load_script, resolve
+from runner._model.mock_api import SESSION_HEADER, scripted_model
+from runner._model.script import Script, ScriptFileError, Turn, load_script, resolve
 from tests.command_support import say, sse_events
 
 pytestmark = pytest.mark.anyio
@@ -157,7 +157,7 @@ async def test_conversations_are_routed_by_their_first_message(anyio_backend: st
 async def test_a_handler_bug_is_a_500_not_a_dead_server(anyio_backend: str) -> None:
     from functools import partial
 
-    from runner.replay.http import HttpRequest, HttpResponse, serve
+    from runner._model.http import HttpRequest, HttpResponse, serve
 
     async def broken(req: HttpRequest) -> HttpResponse:
         if req.path == "/boom":

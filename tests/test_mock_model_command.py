@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from runner.claude import cli_env
-from runner.claude_bin import find_claude
-from runner.stream import iter_events
-from runner.transcript import summarize
+from runner._agent.claude import cli_env
+from runner._agent.claude_bin import find_claude
+from runner._transcript.stream import iter_events
+from runner._transcript.transcript import summarize
 from tests.command_support import say, sse_events, write_script
 from tests.waiting import wait_for
 

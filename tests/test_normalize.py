@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from runner.redact import environment_secrets
-from runner.replay.normalize import (
+from runner._model.normalize import (
     SECRET,
     USER_HOME,
     WORKSPACE,
@@ -20,7 +19,8 @@ from runner.replay.normalize import (
     json_diff,
     projection,
 )
-from runner.replay.sse import SseDecoder, SseEvent, aggregate, encode, join_deltas
+from runner._model.sse import SseDecoder, SseEvent, aggregate, encode, join_deltas
+from runner._util.redact import environment_secrets
 
 PATHS = RunPaths(
     workspace="/tmp/runner-abc123/work",

@@ -9,7 +9,7 @@ from functools import reduce
 
 import pytest
 
-from runner.progress import (
+from runner._cli.progress import (
     CLEAR,
     Pace,
     Piece,
@@ -22,7 +22,7 @@ from runner.progress import (
     plain_line,
     status_pieces,
 )
-from runner.results import RunResult, Totals
+from runner._evaluate.results import RunResult, Totals
 from tests.report_support import made_run
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.progress import CLEAR
+from runner._cli.progress import CLEAR
 from tests.command_support import runner
 from tests.suite_commands import Workbench, offline_env, workbench
 

@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from runner.replay.cassette import CassetteHeader, CassetteWriter, read_cassette
-from runner.replay.http import serving
-from runner.replay.mock_api import scripted_model
-from runner.replay.normalize import RunPaths
-from runner.replay.proxy import Player, Recorder
-from runner.replay.script import Script, text, tool
-from runner.replay.sse import SseDecoder, aggregate
+from runner._model.cassette import CassetteHeader, CassetteWriter, read_cassette
+from runner._model.http import serving
+from runner._model.mock_api import scripted_model
+from runner._model.normalize import RunPaths
+from runner._model.proxy import Player, Recorder
+from runner._model.script import Script, text, tool
+from runner._model.sse import SseDecoder, aggregate
 
 pytestmark = pytest.mark.anyio
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from runner.cache import DEFAULT_ROOT as CACHE_ROOT
-from runner.defaults import DEFAULT_SUITE
+from runner._evaluate.cache import DEFAULT_ROOT as CACHE_ROOT
+from runner._util.defaults import DEFAULT_SUITE
 from tests.replay_support import Evaluated
 from tests.suite_commands import REPO
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.cli
 
 USER_TESTS = """
 import pytest
-from runner.asserts import assert_cost_under, assert_skill_invoked, assert_tool_sequence
+from runner._evaluate.asserts import assert_cost_under, assert_skill_invoked, assert_tool_sequence
 
 @pytest.mark.runner_run("fix-entry")
 def test_the_skill_lane(runner_run):
@@ -93,7 +93,7 @@ def test_run_missing_runs_it_once_then_it_is_cached(
     user.makepyfile(
         test_third="""
 import pytest
-from runner.asserts import assert_tool_sequence
+from runner._evaluate.asserts import assert_tool_sequence
 
 @pytest.mark.runner_run("fix-entry", trial=2)
 def test_third_trial(runner_run):
@@ -117,7 +117,7 @@ def test_cassettes_by_marker_and_a_missing_one(user: pytest.Pytester) -> None:
     user.makepyfile(
         test_cassette="""
 import pytest
-from runner.asserts import assert_max_turns, assert_tool_sequence
+from runner._evaluate.asserts import assert_max_turns, assert_tool_sequence
 
 @pytest.mark.runner_run("fix-entry", source="cassette")
 def test_recorded(runner_run):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli import build_parser
+from runner._cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from runner import _reaper
+from runner._agent import reaper as _reaper
 
 HOSTILE = [
     'sh -c "echo \\"hi\\""',  # quotes and backslashes

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from runner.redact import REDACTED, Redactor, environment_secrets
+from runner._util.redact import REDACTED, Redactor, environment_secrets
 
 SECRET = "sk-ant-api03-abcdefghijklmnop"
 

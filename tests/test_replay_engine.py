@@ -8,13 +8,13 @@ from pathlib import Path
 import anyio
 import pytest
 
-from runner.cache import RunCache
-from runner.events import ResultEvent, SystemInit, UserEvent
-from runner.replay.cassette import CassetteResponse
-from runner.replay.engine import ReplayDiff, ReplayEngine, ReplayError
-from runner.replay.script import text, tool
-from runner.results import CheckResult
-from runner.stream import ParseError, StreamItem
+from runner._evaluate.cache import RunCache
+from runner._evaluate.replay import ReplayDiff, ReplayEngine, ReplayError
+from runner._evaluate.results import CheckResult
+from runner._model.cassette import CassetteResponse
+from runner._model.script import text, tool
+from runner._transcript.events import ResultEvent, SystemInit, UserEvent
+from runner._transcript.stream import ParseError, StreamItem
 from tests.conftest import FIXTURES
 from tests.replay_support import (
     Evaluated,
@@ -104,14 +104,6 @@ def test_from_cache_finds_the_run_by_key_and_says_when_it_is_missing(
     assert ReplayEngine.from_cache(cache, key).run_dir == evaluated.run_dir()
     with pytest.raises(ReplayError, match=f"no cached run {'0' * 32} in {cache.root}"):
         ReplayEngine.from_cache(cache, "0" * 32)
-
-
-def test_the_engine_is_in_runner_replay() -> None:
-    import runner.replay
-
-    assert runner.replay.ReplayEngine is ReplayEngine
-    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        _ = runner.replay.Nope
 
 
 def test_a_folder_without_a_record_is_refused(tmp_path: Path) -> None:

@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 
-from runner.ab import analyze
-from runner.compare import compare
-from runner.engine import RunRecord
-from runner.report import StoredResult, build_report
-from runner.report.page import json_element as element_html
-from runner.report.timeline import (
+from runner._agent.engine import RunRecord
+from runner._evaluate.results import SuiteResult, VerdictSettings
+from runner._report import StoredResult, build_report
+from runner._report.page import json_element as element_html
+from runner._report.timeline import (
     CLIP_CHARS,
     Clip,
     NoticeItem,
@@ -30,8 +29,9 @@ from runner.report.timeline import (
     ToolResultItem,
     load_timeline,
 )
-from runner.report.views import lane_label, page_data
-from runner.results import SuiteResult, VerdictSettings
+from runner._report.views import lane_label, page_data
+from runner._results.ab import analyze
+from runner._results.compare import compare
 from tests.replay_support import Evaluated
 from tests.report_support import (
     fixture_run,

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from runner.compare import compare
-from runner.report import StoredResult, build_report
-from runner.report.pairs import RunFiles, changed, file_diffs
-from runner.results import CheckResult, RunResult, SuiteResult
-from runner.workspace import FileChange
+from runner._agent.workspace import FileChange
+from runner._evaluate.results import CheckResult, RunResult, SuiteResult
+from runner._report import StoredResult, build_report
+from runner._report.pairs import RunFiles, changed, file_diffs
+from runner._results.compare import compare
 from tests.replay_support import Evaluated
 from tests.report_support import BASELINE_ENTRY, SKILL_ENTRY, earlier, json_element, made_run
 

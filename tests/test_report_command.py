@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.ab import analyze
-from runner.eval_report import EvalReport
-from runner.results import SuiteResult
+from runner._evaluate.results import SuiteResult
+from runner._results.ab import analyze
+from runner._results.eval_report import EvalReport
 from tests.replay_support import Evaluated
 from tests.report_support import SEQUENTIAL_LEVELS, flipped, json_element, sequential_study
 from tests.suite_commands import run_runner

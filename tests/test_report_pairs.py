@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from runner.report import StoredResult, build_report
-from runner.report.diffs import DIFF_LINES, unified
-from runner.report.pairs import (
+from runner._agent.workspace import FileChange
+from runner._evaluate.results import CheckResult, RunResult
+from runner._report import StoredResult, build_report
+from runner._report.diffs import DIFF_LINES, unified
+from runner._report.pairs import (
     ALL_PAIRS_RUNS,
     RunFiles,
     Version,
@@ -23,10 +25,8 @@ from runner.report.pairs import (
     file_diffs,
     pair_indices,
 )
-from runner.report.received import Suite, read_key
-from runner.report.timeline import Clip, ResultItem, TextItem, ToolCallItem, load_timeline
-from runner.results import CheckResult, RunResult
-from runner.workspace import FileChange
+from runner._report.received import Suite, read_key
+from runner._report.timeline import Clip, ResultItem, TextItem, ToolCallItem, load_timeline
 from tests.replay_support import SCENARIO, Evaluated
 from tests.report_support import (
     assistant_line,
@@ -293,7 +293,7 @@ def test_the_final_text_is_kept_once(tmp_path: Path) -> None:
 def test_the_page_carries_pairs_and_extras(
     evaluated: Evaluated, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from runner.results import SuiteResult
+    from runner._evaluate.results import SuiteResult
 
     monkeypatch.chdir(evaluated.bench.root)
     page = build_report([StoredResult("r.json", SuiteResult.model_validate(evaluated.report))])

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from runner.atomic import PathError, write_parts_atomically
-from runner.cache import timeline_file
-from runner.report import StoredResult, build_report
-from runner.report.page import page_parts
-from runner.results import SuiteResult
+from runner._evaluate.cache import timeline_file
+from runner._evaluate.results import SuiteResult
+from runner._report import StoredResult, build_report
+from runner._report.page import page_parts
+from runner._util.atomic import PathError, write_parts_atomically
 from tests.report_support import json_element, suite_of
 from tests.suite_commands import run_runner
 from tests.test_timeline_file import run_in, stored_entry

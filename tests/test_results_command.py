@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from runner.compare import compare, differences
-from runner.history import previous
-from runner.report.stored import report_parts
-from runner.store import RunStore
+from runner._report.stored import report_parts
+from runner._results.compare import compare, differences
+from runner._results.history import previous
+from runner._results.store import RunStore
 from tests.command_support import runner
 from tests.report_support import ab_result, flipped, json_element
 from tests.store_support import a_store, stored

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.claude_bin import find_claude
-from runner.engine import RunRecord
-from runner.replay.script import text, tool
+from runner._agent.claude_bin import find_claude
+from runner._agent.engine import RunRecord
+from runner._model.script import text, tool
 from tests.clirun import GREETER
 from tests.command_support import runner, say, write_script
 from tests.engine_support import background_command, marker, processes_with

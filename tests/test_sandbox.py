@@ -17,15 +17,15 @@ import anyio
 import pytest
 from anyio.abc import SocketStream
 
-from runner import sandbox
-from runner.checks import CommandCheck, RunView
-from runner.engine import RunOptions, RunRecord, RunSpec, run_one
-from runner.redact import REDACTED
-from runner.replay.engine import ReplayEngine
-from runner.replay.http import serving
-from runner.replay.mock_api import Exchange, RecordedRequest, ScriptedModel
-from runner.replay.script import Script, text, tool
-from runner.transcript import SummaryBuilder
+from runner._agent import sandbox
+from runner._agent.engine import RunOptions, RunRecord, RunSpec, run_one
+from runner._evaluate.checks import CommandCheck, RunView
+from runner._evaluate.replay import ReplayEngine
+from runner._model.http import serving
+from runner._model.mock_api import Exchange, RecordedRequest, ScriptedModel
+from runner._model.script import Script, text, tool
+from runner._transcript.transcript import SummaryBuilder
+from runner._util.redact import REDACTED
 from tests.engine_support import (
     EngineRun,
     background_command,
@@ -248,7 +248,7 @@ async def test_killing_every_visible_process_ends_only_its_own_run(tmp_path: Pat
     # What it could see: the sandbox's own processes and its own; the reaper is outside.
     seen = results(hostile_run)
     assert "/run/runner/claude" in seen
-    assert "_reaper" not in seen
+    assert "_agent/reaper.py" not in seen
     assert "pytest" not in seen
     assert records["bystander"].record.exit_reason == "success"
     assert "still here" in results(records["bystander"])
@@ -295,7 +295,7 @@ async def test_the_sandbox_ends_with_its_reaper(tmp_path: Path) -> None:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(go)
                 await hanging.wait()
-                (reaper,) = [p for p in processes_with("_reaper.py") if str(tmp_path) in p]
+                (reaper,) = [p for p in processes_with("reaper.py") if str(tmp_path) in p]
                 os.kill(int(reaper.split()[0]), 9)
     (record,) = records
     assert record.diagnostics.process_tree_lost == (
@@ -384,7 +384,7 @@ import json, sys
 import anyio
 sys.path.insert(0, {repo!r})
 from tests.engine_support import scripted_run
-from runner.replay.script import text
+from runner._model.script import text
 from pathlib import Path
 
 async def main():

@@ -9,7 +9,7 @@ from textwrap import dedent
 
 import pytest
 
-from runner.checks import (
+from runner._evaluate.checks import (
     CommandCheck,
     FileExists,
     FileMatches,
@@ -21,9 +21,9 @@ from runner.checks import (
     ToolCalled,
     ToolNotCalled,
 )
-from runner.inputs import SCENARIO_FILE_BYTES
-from runner.replay.script import load_script
-from runner.scenarios import Scenario, ScenarioError, load_scenario, load_suite
+from runner._evaluate.scenarios import Scenario, ScenarioError, load_scenario, load_suite
+from runner._model.script import load_script
+from runner._util.inputs import SCENARIO_FILE_BYTES
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "fixtures" / "scenarios"

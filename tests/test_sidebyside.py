@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from runner.report import StoredResult, build_report
-from runner.results import CheckResult, SuiteResult
+from runner._evaluate.results import CheckResult, SuiteResult
+from runner._report import StoredResult, build_report
 from tests.browser_support import (
     Opened,
     diff_lines,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from runner.report import StoredResult, build_report
-from runner.results import SuiteResult
+from runner._evaluate.results import SuiteResult
+from runner._report import StoredResult, build_report
 from tests.browser_support import Opened, diff_lines, launch, page_for_a_test, screenshot
 from tests.replay_support import Evaluated
 from tests.report_support import BASELINE_ENTRY, SKILL_ENTRY, earlier

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from runner.replay.script import text, tool
-from runner.stream import iter_events
-from runner.transcript import Transcript, TranscriptSummary
+from runner._model.script import text, tool
+from runner._transcript.stream import iter_events
+from runner._transcript.transcript import Transcript, TranscriptSummary
 from tests.clirun import GREETER
 from tests.engine_support import scripted_run
 from tests.suite_commands import report, scripted_scenario, workbench

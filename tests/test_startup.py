@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from runner import _reaper
+from runner._agent import reaper as _reaper
 from tests.conftest import FIXTURES
 from tests.suite_commands import workbench
 
 HEAVY = (
     "httpx",
     "pydantic",
-    "runner.suite",
-    "runner.report",
-    "runner.cache",
-    "runner.engine",
+    "runner._evaluate.suite",
+    "runner._report",
+    "runner._evaluate.cache",
+    "runner._agent.engine",
     "ray",
 )
 
@@ -41,14 +41,14 @@ def _loaded(code: str, probe: tuple[str, ...] = HEAVY, **run: Any) -> set[str]:
 def _after_main(*argv: str) -> str:
     # main() as `python -m runner ARGV` runs it; --help exits through SystemExit.
     return (
-        "import contextlib, io\nfrom runner.cli import main\n"
+        "import contextlib, io\nfrom runner._cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
         f"    main({list(argv)!r})"
     )
 
 
 def test_importing_the_cli_loads_no_command() -> None:
-    assert _loaded("import runner.cli") == set()
+    assert _loaded("import runner._cli.main") == set()
 
 
 @pytest.mark.parametrize(
@@ -66,13 +66,19 @@ def test_transcript_loads_only_the_reader() -> None:
 def test_an_eval_without_the_live_api_loads_no_httpx() -> None:
     # What an eval against scripted models or cassettes imports; httpx waits for the first
     # request forwarded upstream (the live API, or --record).
-    code = "import runner.cli_suite, runner.suite, runner.tapes, runner.engine, runner.cache"
+    code = (
+        "import runner._cli.suite_commands, runner._evaluate.suite, runner._evaluate.tapes,"
+        " runner._agent.engine, runner._evaluate.cache"
+    )
     assert "httpx" not in _loaded(code)
 
 
 def test_an_eval_without_cluster_loads_no_ray() -> None:
     # Ray (the optional extra) only with --cluster; the node's side imports none itself.
-    code = "import runner.cli_suite, runner.suite, runner.cluster_task, runner.engine"
+    code = (
+        "import runner._cli.suite_commands, runner._evaluate.suite,"
+        " runner._evaluate.cluster_task, runner._agent.engine"
+    )
     assert "ray" not in _loaded(code)
 
 
@@ -108,10 +114,10 @@ def test_the_reapers_report_is_json_as_the_json_module_reads_it(text: str) -> No
 
 
 def test_listing_results_loads_no_stream_events(tmp_path: Path) -> None:
-    # Stored results hold token counts (runner.tokens), not the stream's event models; a
+    # Stored results hold token counts (runner._transcript.tokens), not the stream's event models; a
     # finished result is listed from its header.
     code = _after_main("results", "--runs-dir", str(tmp_path))
-    assert "runner.events" not in _loaded(code, probe=("runner.events",))
+    assert "runner._transcript.events" not in _loaded(code, probe=("runner._transcript.events",))
 
 
 def test_a_cached_eval_loads_nothing_that_makes_a_run(tmp_path: Path) -> None:
@@ -123,13 +129,30 @@ def test_a_cached_eval_loads_nothing_that_makes_a_run(tmp_path: Path) -> None:
     assert bench.eval(*args).returncode == 0
     argv, env = bench.invocation("eval", args, None)
     probe = (
-        *("runner.events", "runner.stream", "runner.transcript", "runner.claude"),
-        *("runner.process", "runner.replay.mock_api", "runner.tapes", "h11", "httpx"),
-        *("runner.ab", "runner.stats", "runner.eval_report", "runner.engine", "runner.cache"),
+        *(
+            "runner._transcript.events",
+            "runner._transcript.stream",
+            "runner._transcript.transcript",
+            "runner._agent.claude",
+        ),
+        *(
+            "runner._agent.process",
+            "runner._model.mock_api",
+            "runner._evaluate.tapes",
+            "h11",
+            "httpx",
+        ),
+        *(
+            "runner._results.ab",
+            "runner._results.stats",
+            "runner._results.eval_report",
+            "runner._agent.engine",
+            "runner._evaluate.cache",
+        ),
     )
     # The second eval, every run cached, is the probe's.
     loaded = _loaded(_after_main(*argv), probe, env=env, cwd=bench.root)
-    assert loaded == {"runner.engine", "runner.cache"}
+    assert loaded == {"runner._agent.engine", "runner._evaluate.cache"}
     _, second = bench.stored()  # the first eval's, then the probe's
     runs = json.loads(second.read_text())["runs"]
     assert [(r["cache_hit"], r["passed"]) for r in runs] == [(True, True)]

@@ -1,4 +1,4 @@
-"""runner.stats against textbook values, and against simulation where a book gives none."""
+"""runner._results.stats against textbook values, and against simulation where a book gives none."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from runner import stats
-from runner.stats import PairedTable
+from runner._results import stats
+from runner._results.stats import PairedTable
 
 # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Stat Med
 # 17:857, Table II, method 3 (Wilson score): x/n -> (lower, upper).

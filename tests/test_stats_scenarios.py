@@ -1,4 +1,5 @@
-"""Scenario-level tests in runner.stats against scipy and against brute-force enumeration."""
+"""Scenario-level tests in runner._results.stats against scipy and against brute-force
+enumeration."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from scipy import special
 from scipy import stats as sp
 
-from runner import stats
+from runner._results import stats
 
 DF = [1, 2, 3, 4, 5, 9, 29, 100, 1000]
 T = [-40.0, -6.0, -2.5, -1.0, -0.1, 0.0, 0.3, 1.7, 2.2, 4.0, 12.0]

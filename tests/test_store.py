@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from runner.history import listing
-from runner.results import RunResult, SuiteHeader, SuiteResult, Totals
-from runner.store import RunStore, StoreError, git_identity, read_header
+from runner._evaluate.results import RunResult, SuiteHeader, SuiteResult, Totals
+from runner._results.history import listing
+from runner._results.store import RunStore, StoreError, git_identity, read_header
 
 
 def at(hour: int, minute: int = 0) -> str:
@@ -265,7 +265,7 @@ def test_stored_json_puts_the_header_first(tmp_path: Path) -> None:
 
 
 def test_saved_files_get_the_usual_permissions_not_mkstemps(tmp_path: Path) -> None:
-    from runner.atomic import write_atomically
+    from runner._util.atomic import write_atomically
 
     mask = os.umask(0o022)
     os.umask(mask)

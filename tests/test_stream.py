@@ -11,9 +11,15 @@ from pathlib import Path
 import anyio
 import pytest
 
-from runner.events import AssistantEvent, ResultEvent, TextBlock, ToolUseBlock
-from runner.stream import LineFramer, ParseError, StreamItem, aiter_events, aiter_file_events
-from runner.stream import iter_events as sync_iter
+from runner._transcript.events import AssistantEvent, ResultEvent, TextBlock, ToolUseBlock
+from runner._transcript.stream import (
+    LineFramer,
+    ParseError,
+    StreamItem,
+    aiter_events,
+    aiter_file_events,
+)
+from runner._transcript.stream import iter_events as sync_iter
 from tests.conftest import FIXTURES
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from runner.cache import RunCache
-from runner.lanes import get_lane
-from runner.results import RunResult
-from runner.scenarios import load_suite
-from runner.suite import PlanError, Progress, SuiteRunner, plan
+from runner._agent.lanes import get_lane
+from runner._evaluate.cache import RunCache
+from runner._evaluate.results import RunResult
+from runner._evaluate.scenarios import load_suite
+from runner._evaluate.suite import PlanError, Progress, SuiteRunner, plan
 from tests.suite_commands import EXAMPLE_SUITE, settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cli]

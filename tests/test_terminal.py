@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from runner.asserts import assert_tool_sequence
-from runner.engine import RunRecord
-from runner.render import render_summary, run_line
-from runner.replay.script import text, tool
-from runner.results import RunResult
-from runner.stream import iter_events
-from runner.terminal import json_visible, visible
-from runner.transcript import summarize
+from runner._agent.engine import RunRecord
+from runner._evaluate.asserts import assert_tool_sequence
+from runner._evaluate.results import RunResult
+from runner._model.script import text, tool
+from runner._results.render import render_summary, run_line
+from runner._transcript.stream import iter_events
+from runner._transcript.transcript import summarize
+from runner._util.terminal import json_visible, visible
 from tests.command_support import runner, write_script
 from tests.suite_commands import run_runner
 

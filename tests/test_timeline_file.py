@@ -13,20 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from runner.cache import RunCache, is_entry, timeline_file, write_manifest
-from runner.engine import RunRecord
-from runner.report import StoredResult, build_report
-from runner.report import timeline_file as kept_module
-from runner.report.timeline import Timeline, load_timeline
-from runner.report.timeline_file import (
+from runner._agent.engine import RunRecord
+from runner._evaluate.cache import RunCache, is_entry, timeline_file, write_manifest
+from runner._evaluate.results import RunResult
+from runner._report import StoredResult, build_report
+from runner._report import timeline_file as kept_module
+from runner._report.timeline import Timeline, load_timeline
+from runner._report.timeline_file import (
     TIMELINE_VERSION,
     TimelineJson,
     read_kept,
     run_timeline,
     stream_id,
 )
-from runner.results import RunResult
-from runner.transcript import SummaryBuilder
+from runner._transcript.transcript import SummaryBuilder
 from tests.report_support import TRANSCRIPTS, json_element, made_run, suite_of
 
 

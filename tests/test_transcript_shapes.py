@@ -14,15 +14,15 @@ from typing import Any
 import anyio
 import pytest
 
-from runner.engine import RunOptions, RunRecord, RunSpec, run_one
-from runner.events import SKIM_MIN_BYTES
-from runner.render import render_summary
-from runner.replay.http import HttpRequest, HttpResponse, serving
-from runner.replay.mock_api import ScriptedModel
-from runner.replay.script import Script, text, tool
-from runner.stream import ParseError, iter_events
-from runner.transcript import Transcript, TranscriptSummary
-from runner.usage import price_for
+from runner._agent.engine import RunOptions, RunRecord, RunSpec, run_one
+from runner._model.http import HttpRequest, HttpResponse, serving
+from runner._model.mock_api import ScriptedModel
+from runner._model.script import Script, text, tool
+from runner._results.render import render_summary
+from runner._transcript.events import SKIM_MIN_BYTES
+from runner._transcript.stream import ParseError, iter_events
+from runner._transcript.transcript import Transcript, TranscriptSummary
+from runner._transcript.usage import price_for
 from tests.command_support import runner
 from tests.conftest import FIXTURES
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.events import AssistantEvent, ResultEvent, parse_event
-from runner.transcript import Transcript, summarize
-from runner.usage import Usage, UsageEstimator, price_for, totals
+from runner._transcript.events import AssistantEvent, ResultEvent, parse_event
+from runner._transcript.transcript import Transcript, summarize
+from runner._transcript.usage import Usage, UsageEstimator, price_for, totals
 from tests.conftest import FIXTURES
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from runner.report import StoredResult, build_report
-from runner.results import SuiteResult
-from runner.store import RunStore
-from runner.view import ResultsServer
+from runner._evaluate.results import SuiteResult
+from runner._report import StoredResult, build_report
+from runner._report.server import ResultsServer
+from runner._results.store import RunStore
 from tests.browser_support import launch, open_url, screenshot
 from tests.report_support import ab_result, json_element
 from tests.store_support import Store, a_store, stored

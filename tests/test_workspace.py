@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from runner.workspace import FileChange, Workspace, diff_states, tree_state
+from runner._agent.workspace import FileChange, Workspace, diff_states, tree_state
 
 
 def fixture(tmp_path: Path) -> Path:

@@ -1,0 +1,2 @@
+"""Stage 1, reading a transcript: the CLI's stream-json as typed events, framing, usage and cost,
+the summary."""
