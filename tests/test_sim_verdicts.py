@@ -6,32 +6,18 @@ outside the 99.9% Wilson interval of the observed one."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
-from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests.script_support import load_script
 
 ROUNDS = 600
 SEED = 15
 CONFIDENCE = 0.999
 
 
-def _load() -> ModuleType:
-    """scripts/sim_verdicts.py, loaded by path (scripts/ is not a package)."""
-    path = Path(__file__).resolve().parent.parent / "scripts" / "sim_verdicts.py"
-    spec = importlib.util.spec_from_file_location("sim_verdicts", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sim_verdicts"] = module  # NamedTuple cells look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-sim = _load()
+sim = load_script("sim_verdicts")
 
 
 def _run(cell: object) -> Counter[str]:
