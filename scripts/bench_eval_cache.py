@@ -37,7 +37,8 @@ import time
 from pathlib import Path
 
 from runner._agent.claude_bin import find_claude
-from runner._agent.sandbox import CLAUDE, INSTALL_HINT
+from runner._agent.jail import CLAUDE
+from runner._agent.sandbox import INSTALL_HINT
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 1.0

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from runner._agent.claude_bin import find_claude, known_version
-from runner._agent.sandbox import CLAUDE, INSTALL_HINT
+from runner._agent.jail import CLAUDE
+from runner._agent.sandbox import INSTALL_HINT
 from runner._evaluate.suite import Settings
 
 REPO = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from runner._agent import sandbox
+from runner._agent import jail
 from runner._agent.claude import LOCAL_KEY
 from runner._agent.claude_bin import ClaudeBinary
 from runner._agent.engine import RunOptions, RunRecord, RunSpec, run_one
@@ -323,10 +323,10 @@ async def test_the_cli_sees_an_allowlisted_environment_and_the_prompt_on_stdin(
     assert env["MY_PROXY"] == "http://proxy"
     assert "MY_SECRET" not in env
     # The sandbox's own paths, the same on every machine.
-    assert env["HOME"] == sandbox.HOME
-    assert env["CLAUDE_CONFIG_DIR"] == f"{sandbox.HOME}/.claude"
-    assert env["TMPDIR"] == sandbox.TMP
-    assert env["PATH"] == sandbox.SEARCH_PATH
+    assert env["HOME"] == jail.HOME
+    assert env["CLAUDE_CONFIG_DIR"] == f"{jail.HOME}/.claude"
+    assert env["TMPDIR"] == jail.TMP
+    assert env["PATH"] == jail.SEARCH_PATH
     assert called["stdin"] == "echo"
     # A value with spaces or dashes is one token: it cannot become a flag of its own.
     assert "--model=claude-x --dangerous" in called["argv"]

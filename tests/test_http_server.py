@@ -16,8 +16,9 @@ from anyio.abc import SocketStream
 
 from runner._model import http
 from runner._model.http import HttpRequest, HttpResponse, serving
+from runner._model.live import forwarding
 from runner._model.mock_api import scripted_model
-from runner._model.proxy import Recorder, forwarding
+from runner._model.recorder import Recorder
 from runner._model.script import Script
 from tests.command_support import say, sse_events
 

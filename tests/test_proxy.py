@@ -15,7 +15,8 @@ from runner._model.cassette import CassetteHeader, CassetteWriter, read_cassette
 from runner._model.http import serving
 from runner._model.mock_api import scripted_model
 from runner._model.normalize import RunPaths
-from runner._model.proxy import Player, Recorder
+from runner._model.player import Player
+from runner._model.recorder import Recorder
 from runner._model.script import Script, text, tool
 from runner._model.sse import SseDecoder, aggregate
 

@@ -17,7 +17,7 @@ import anyio
 import pytest
 from anyio.abc import SocketStream
 
-from runner._agent import sandbox
+from runner._agent import jail, sandbox
 from runner._agent.engine import RunOptions, RunRecord, RunSpec, run_one
 from runner._evaluate.checks import CommandCheck, RunView
 from runner._evaluate.replay import ReplayEngine
@@ -486,7 +486,7 @@ async def test_command_checks_run_in_the_sandbox(
     )
     check = CommandCheck(type="command", run=command)
     boxed = RunView(record=record, run_dir=tmp_path / "run", fixture=None, sandbox="bwrap")
-    assert (await check.score(boxed)).detail == f"exit 3: key=[] secret=0 {sandbox.WORKSPACE}"
+    assert (await check.score(boxed)).detail == f"exit 3: key=[] secret=0 {jail.WORKSPACE}"
     assert not pwned.exists()
     bare = RunView(record=record, run_dir=tmp_path / "run", fixture=None, sandbox="none")
     assert "key=[sk-ant-" in (await check.score(bare)).detail

@@ -24,13 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 
 from runner._agent.claude_bin import ClaudeBinary, ClaudeNotFoundError, find_claude
 from runner._agent.cli_spec import CliSpec, cli_env
+from runner._agent.jail import DEFAULT_MAX_PROCESSES, MIN_PROCESSES, Network
 from runner._agent.lanes import DEFAULT_ALLOWED_TOOLS, Lane, cli_spec, get_lane
 from runner._agent.outcome import CliOutcome
 from runner._agent.sandbox import (
-    DEFAULT_MAX_PROCESSES,
-    MIN_PROCESSES,
     Launch,
-    Network,
     SandboxMode,
     SandboxUnavailable,
     default_mode,
@@ -316,7 +314,7 @@ async def _endpoint(options: RunOptions) -> AsyncIterator[str]:
     if options.endpoint is not None:
         yield options.endpoint
         return
-    from runner._model.proxy import forwarding
+    from runner._model.live import forwarding
 
     async with forwarding(options.environ) as url:
         yield url

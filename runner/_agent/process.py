@@ -77,7 +77,7 @@ class ProcessRun:
     files: RunFiles
     limits: Limits = field(default_factory=Limits)
     watch: Watch | None = None
-    sandboxed: bool = False  # the command is a runner._agent.sandbox jail that reports on fd 3
+    sandboxed: bool = False  # the command is a runner._agent.jail.Jail that reports on fd 3
     redact: Redactor = field(default_factory=Redactor)
 
     started: float | None = None  # time.monotonic()

@@ -8,7 +8,7 @@ init, so it stays in this tree and is found and killed. When the CLI exits, or o
 SIGTERM/SIGINT/SIGHUP, every descendant gets SIGTERM, then SIGKILL after GRACE_S. It dies with
 its parent (``PR_SET_PDEATHSIG``), so a crashed harness leaves nothing.
 
-``--sandboxed``: COMMAND is a bubblewrap sandbox (``runner/_agent/sandbox.py``) whose PID 1 reports
+``--sandboxed``: COMMAND is a bubblewrap sandbox (``runner/_agent/jail.py``) whose PID 1 reports
 on fd 3: ``bridge N`` and ``cli N`` (PIDs inside), then ``exit N`` when the CLI has ended, or
 ``spawn_error TEXT``. The sandbox's own processes (bwrap, its PID 1, the bridge) are not the
 agent's leftovers; they are killed last.

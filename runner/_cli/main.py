@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from runner._agent import sandbox
+    from runner._agent import jail, sandbox
     from runner._agent.claude_bin import (
         ClaudeNotFoundError,
         claude_version,
@@ -70,7 +70,7 @@ def _doctor(args: argparse.Namespace) -> int:
         print(f"sandbox: unavailable: {found.problem}")
         return 1
     print(f"sandbox: bwrap {_version_of(found.bwrap)} ({found.bwrap}), socat ({found.socat})")
-    limit = sandbox.DEFAULT_MAX_PROCESSES
+    limit = jail.DEFAULT_MAX_PROCESSES
     print(f"sandbox processes: at most {limit} per run (by default), by {found.process_limit}")
     return 0
 

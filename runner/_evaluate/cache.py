@@ -40,8 +40,9 @@ from pydantic import BaseModel, ConfigDict
 
 from runner._agent.cli_spec import CliSpec, inherited_env
 from runner._agent.engine import RunRecord, RunSpec
+from runner._agent.jail import SEARCH_PATH, Network
 from runner._agent.lanes import Lane
-from runner._agent.sandbox import SEARCH_PATH, Network, SandboxMode
+from runner._agent.sandbox import SandboxMode
 from runner._agent.workspace import FileState, walk_tree
 from runner._model.script import Script
 from runner._util.atomic import write_atomically

@@ -24,7 +24,8 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from runner._agent.engine import RunRecord
-from runner._agent.sandbox import WORKSPACE, Network, SandboxMode, confined, default_mode
+from runner._agent.jail import WORKSPACE, Network
+from runner._agent.sandbox import SandboxMode, confined, default_mode
 from runner._agent.workspace import FileChange
 from runner._evaluate.results import CheckResult
 from runner._util.figures import plural

@@ -22,7 +22,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel
 
-from runner._agent import sandbox
+from runner._agent import jail
 from runner._agent.engine import RunRecord
 from runner._agent.workspace import Workspace
 from runner._evaluate.cache import RunCache
@@ -528,6 +528,6 @@ def fingerprint(items: list[StreamItem]) -> str:
 
 def _home_beside(cwd: str) -> str:
     """The run's home, by the layout run_one made: fixed in the sandbox, else beside work/."""
-    if cwd == sandbox.WORKSPACE:
-        return sandbox.HOME
+    if cwd == jail.WORKSPACE:
+        return jail.HOME
     return str(Workspace(Path(cwd).parent).home)

@@ -24,8 +24,9 @@ from pydantic import (
 )
 
 from runner._agent.engine import RunSpec
+from runner._agent.jail import DEFAULT_MAX_PROCESSES, MIN_PROCESSES, Network
 from runner._agent.lanes import LANES
-from runner._agent.sandbox import DEFAULT_MAX_PROCESSES, MIN_PROCESSES, Network, SandboxMode
+from runner._agent.sandbox import SandboxMode
 from runner._evaluate.checks import Check, path_inside
 from runner._util.inputs import (
     MAX_PROCESSES,

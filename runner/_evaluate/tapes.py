@@ -28,9 +28,11 @@ from runner._model.cassette import (
     recorded_upstream,
 )
 from runner._model.http import serving
+from runner._model.live import live_upstream
 from runner._model.mock_api import scripted_model
 from runner._model.normalize import RunPaths
-from runner._model.proxy import Player, Recorder, live_upstream
+from runner._model.player import Player
+from runner._model.recorder import Recorder
 from runner._model.script import Script
 from runner._util.atomic import write_atomically
 from runner._util.redact import environment_secrets

@@ -8,6 +8,7 @@ events back. The proxy tees a response through one while passing the bytes on un
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -128,3 +129,8 @@ def aggregate(events: list[dict[str, Any]]) -> dict[str, Any]:
             blocks[i]["input"] = text  # kept as sent: a replay shows what the model wrote
     message["content"] = [blocks[i] for i in sorted(blocks)]
     return message
+
+
+def map_data(events: list[SseEvent], change: Callable[[Any], Any]) -> list[SseEvent]:
+    """``events`` with each one's data passed through ``change`` (scrubbed, or filled in)."""
+    return [SseEvent(event=e.event, data=change(e.data)) for e in events]
