@@ -48,7 +48,8 @@ from playwright.sync_api import Browser, sync_playwright
 
 from runner._evaluate.cache import write_manifest
 from runner._evaluate.results import CheckResult, RunResult, SuiteHeader, SuiteResult, Totals
-from runner._report import StoredResult, build_report
+from runner._report.page import build_report
+from runner._report.views import StoredResult
 from runner._transcript.stream import iter_events
 from runner._transcript.transcript import TranscriptSummary, summarize
 

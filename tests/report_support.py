@@ -19,7 +19,7 @@ from runner._evaluate.results import (
     Totals,
     VerdictSettings,
 )
-from runner._report import StoredResult
+from runner._report.views import StoredResult
 from runner._results.stats import spending
 from runner._transcript.stream import iter_events
 from runner._transcript.transcript import summarize

@@ -14,8 +14,10 @@ import pytest
 WRITE_PAST_THE_LIMIT = """
 import resource, signal, sys
 from pathlib import Path
-from runner._util.atomic import PathError, create_exclusively, write_atomically,
-write_parts_atomically signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+from runner._util.atomic import (
+    PathError, create_exclusively, write_atomically, write_parts_atomically
+)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
 path = Path(sys.argv[1])
 writes = {

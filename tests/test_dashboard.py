@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from runner._evaluate.results import SuiteResult
-from runner._report import StoredResult, build_report
+from runner._report.page import build_report
+from runner._report.views import StoredResult
 from runner._results.ab import analyze
 from runner._results.render import headline
 from tests.browser_support import Opened, launch, open_page, page_for_a_test, screenshot

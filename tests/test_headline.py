@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner._report import StoredResult
-from runner._report.views import page_data
+from runner._report.views import StoredResult, page_data
 from runner._results.ab import analyze
 from runner._results.render import headline
 from tests.report_support import ab_result, made_run, sequential_study, suite_of, verdict_result

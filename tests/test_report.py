@@ -14,7 +14,7 @@ import pytest
 
 from runner._agent.engine import RunRecord
 from runner._evaluate.results import SuiteResult, VerdictSettings
-from runner._report import StoredResult, build_report
+from runner._report.page import build_report
 from runner._report.page import json_element as element_html
 from runner._report.timeline import (
     CLIP_CHARS,
@@ -29,7 +29,7 @@ from runner._report.timeline import (
     ToolResultItem,
     load_timeline,
 )
-from runner._report.views import lane_label, page_data
+from runner._report.views import StoredResult, lane_label, page_data
 from runner._results.ab import analyze
 from runner._results.compare import compare
 from tests.replay_support import Evaluated

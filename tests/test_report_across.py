@@ -10,8 +10,9 @@ import pytest
 
 from runner._agent.workspace import FileChange
 from runner._evaluate.results import CheckResult, RunResult, SuiteResult
-from runner._report import StoredResult, build_report
+from runner._report.page import build_report
 from runner._report.pairs import RunFiles, changed, file_diffs
+from runner._report.views import StoredResult
 from runner._results.compare import compare
 from tests.replay_support import Evaluated
 from tests.report_support import BASELINE_ENTRY, SKILL_ENTRY, earlier, json_element, made_run

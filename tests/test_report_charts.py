@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from runner._report import StoredResult, build_report
+from runner._report.page import build_report
+from runner._report.views import StoredResult
 from runner._results.ab import analyze
 from tests.browser_support import Opened, launch, open_page, page_for_a_test, screenshot
 from tests.report_support import ab_result, made_run, suite_of

@@ -12,8 +12,8 @@ import pytest
 
 from runner._agent.workspace import FileChange
 from runner._evaluate.results import CheckResult, RunResult
-from runner._report import StoredResult, build_report
 from runner._report.diffs import DIFF_LINES, unified
+from runner._report.page import build_report
 from runner._report.pairs import (
     ALL_PAIRS_RUNS,
     RunFiles,
@@ -27,6 +27,7 @@ from runner._report.pairs import (
 )
 from runner._report.received import Suite, read_key
 from runner._report.timeline import Clip, ResultItem, TextItem, ToolCallItem, load_timeline
+from runner._report.views import StoredResult
 from tests.replay_support import SCENARIO, Evaluated
 from tests.report_support import (
     assistant_line,

@@ -11,8 +11,8 @@ import pytest
 
 from runner._evaluate.cache import timeline_file
 from runner._evaluate.results import SuiteResult
-from runner._report import StoredResult, build_report
-from runner._report.page import page_parts
+from runner._report.page import build_report, page_parts
+from runner._report.views import StoredResult
 from runner._util.atomic import PathError, write_parts_atomically
 from tests.report_support import json_element, suite_of
 from tests.suite_commands import run_runner

@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from runner._evaluate.results import CheckResult, SuiteResult
-from runner._report import StoredResult, build_report
+from runner._report.page import build_report
+from runner._report.views import StoredResult
 from tests.browser_support import (
     Opened,
     diff_lines,

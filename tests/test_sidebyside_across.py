@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from runner._evaluate.results import SuiteResult
-from runner._report import StoredResult, build_report
+from runner._report.page import build_report
+from runner._report.views import StoredResult
 from tests.browser_support import Opened, diff_lines, launch, page_for_a_test, screenshot
 from tests.replay_support import Evaluated
 from tests.report_support import BASELINE_ENTRY, SKILL_ENTRY, earlier

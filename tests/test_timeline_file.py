@@ -16,8 +16,8 @@ import pytest
 from runner._agent.engine import RunRecord
 from runner._evaluate.cache import RunCache, is_entry, timeline_file, write_manifest
 from runner._evaluate.results import RunResult
-from runner._report import StoredResult, build_report
 from runner._report import timeline_file as kept_module
+from runner._report.page import build_report
 from runner._report.timeline import Timeline, load_timeline
 from runner._report.timeline_file import (
     TIMELINE_VERSION,
@@ -26,6 +26,7 @@ from runner._report.timeline_file import (
     run_timeline,
     stream_id,
 )
+from runner._report.views import StoredResult
 from runner._transcript.transcript import SummaryBuilder
 from tests.report_support import TRANSCRIPTS, json_element, made_run, suite_of
 

@@ -18,8 +18,9 @@ import pytest
 from playwright.sync_api import Browser
 
 from runner._evaluate.results import SuiteResult
-from runner._report import StoredResult, build_report
+from runner._report.page import build_report
 from runner._report.server import ResultsServer
+from runner._report.views import StoredResult
 from runner._results.store import RunStore
 from tests.browser_support import launch, open_url, screenshot
 from tests.report_support import ab_result, json_element

@@ -1,2 +1,2 @@
-"""Stage 3, one agent run: finding the CLI, its argv and environment, the process and its reaper,
+"""Stage 4, one agent run: finding the CLI, its argv and environment, the process and its reaper,
 the sandbox, the workspace, lanes, and run_one."""

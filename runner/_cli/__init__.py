@@ -1,1 +1,1 @@
-"""Stage 7, the commands: the parser, each command's glue, progress on a terminal."""
+"""Stage 8, the commands: the parser, each command's glue, progress on a terminal."""

@@ -1,2 +1,2 @@
-"""Stage 2, the model's side: the local HTTP server, the scripted Messages API, the record/replay
+"""Stage 3, the model's side: the local HTTP server, the scripted Messages API, the record/replay
 proxy and its cassettes."""

@@ -177,9 +177,9 @@ def page_parts(
     yield "</body>\n</html>\n"
 
 
-def build_page(
+def build_report(
     results: Sequence[StoredResult],
-    comparisons: Sequence[tuple[StoredResult, StoredResult]],
+    comparisons: Sequence[tuple[StoredResult, StoredResult]] = (),
     *,
     home: str | None = None,
 ) -> str:

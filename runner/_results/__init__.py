@@ -1,2 +1,2 @@
-"""Stage 5, what results mean: the store and its history, comparisons, A/B statistics, terminal
+"""Stage 6, what results mean: the store and its history, comparisons, A/B statistics, terminal
 rendering."""

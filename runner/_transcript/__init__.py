@@ -1,2 +1,2 @@
-"""Stage 1, reading a transcript: the CLI's stream-json as typed events, framing, usage and cost,
+"""Stage 2, reading a transcript: the CLI's stream-json as typed events, framing, usage and cost,
 the summary."""
