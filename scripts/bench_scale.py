@@ -50,7 +50,8 @@ from pathlib import Path
 
 from runner._results.ab import analyze
 from runner._results.compare import compare
-from runner._results.render import render_ab, render_comparison
+from runner._results.render_ab import render_ab
+from runner._results.render_suite import render_comparison
 from runner._results.store import RunStore
 from tests.scale_support import (
     CAPTURES,

@@ -251,7 +251,7 @@ def _session_turns() -> list[Turn]:
     def u(turn_no: int) -> dict[str, int]:
         return usage(8, 150, cache_write=2500, cache_read=12000 + 9000 * turn_no)
 
-    new_module = (ROOT / "runner" / "render.py").read_text()
+    new_module = (ROOT / "runner" / "_results" / "render_run.py").read_text()
     return [
         turn(
             thinking("Look at the layout, read the reader and its models, then add the module."),

@@ -2,18 +2,17 @@
 "worse", "equivalent" or "costs more" when it should not, how often it finds a real effect,
 how often its 95% intervals hold the truth, and what ``--until-decided`` saves.
 
-It runs the code ab ships: the pass-rate verdict is runner._results.stats.pass_rate_verdict (the
-paired t-test over per-scenario differences, TOST at +-10 points); the cost verdict is
-runner._results.ab.cost_verdict on runner._results.ab.log_ratios (+-10% on the log scale), whose
-interval is also the one cost, turns and time get (the t interval of per-scenario log ratios); lane
-pass-rate intervals are runner._results.ab.Rate.over_scenarios (stats.clustered_rate); the
-sequential mode tests each
-look of runner._results.ab.sequential_looks at its runner._results.ab.look_levels share of 5% and
-stops at the first decided verdict, as ``ab --until-decided`` does. The old verdict, McNemar's exact
-test over every (scenario, trial) pair with Newcombe's interval, and the old lane interval
-(Wilson's over runs) are kept as reference rows: they are about these scenarios only; so is
-the t interval of dollar differences, which ab no longer prints (skewed when the skill's
-extra cost grows with the task's).
+It runs the code ab ships (modules of runner._results): the pass-rate verdict is
+scenario_tests.pass_rate_verdict (the paired t-test over per-scenario differences, TOST at +-10
+points); the cost verdict is ab_verdicts.cost_verdict on ab.log_ratios (+-10% on the log scale),
+whose interval is also the one cost, turns and time get (the t interval of per-scenario log
+ratios); lane pass-rate intervals are ab_report.Rate.over_scenarios (rates.clustered_rate); the
+sequential mode tests each look of sequential.sequential_looks at its sequential.look_levels
+share of 5% and stops at the first decided verdict, as ``ab --until-decided`` does. The old
+verdict, McNemar's exact test over every (scenario, trial) pair with Newcombe's interval, and
+the old lane interval (Wilson's over runs) are kept as reference rows: they are about these
+scenarios only; so is the t interval of dollar differences, which ab no longer prints (skewed
+when the skill's extra cost grows with the task's).
 
 Pass rates (the issue's model): scenario j has difficulty b_j ~ N(0, 1.5^2) on the logit
 scale; lane A passes a trial with probability expit(b_j), lane B with expit(b_j + shift +
@@ -47,9 +46,18 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
 
-from runner._results import ab, stats
+from runner._results.ab import log_ratios, mean_differences
+from runner._results.ab_report import ALPHA, CONFIDENCE, COST_MARGIN, MARGIN, Rate
+from runner._results.ab_verdicts import cost_verdict
+from runner._results.rates import (
+    PairedTable,
+    mcnemar_exact,
+    newcombe_paired,
+    wilson,
+)
+from runner._results.scenario_tests import Direction, paired_t, pass_rate_verdict
+from runner._results.sequential import look_levels, sequential_looks
 
-ALPHA = ab.ALPHA
 DIFFICULTY_SD = 1.5
 EFFECT = 1.0  # logit: power, and coverage away from the null
 STRONG = 3.0  # logit: where a sequential study should stop early
@@ -115,12 +123,12 @@ def shift_for(difference: float, sigma: float) -> float:
 def exceeds(count: int, rounds: int, rate: float, confidence: float = 0.99) -> bool:
     """Whether ``count`` of ``rounds`` is above ``rate`` beyond Monte Carlo error: ``rate``
     lies below the Wilson interval of the observed rate at ``confidence``."""
-    return stats.wilson(count, rounds, confidence)[0] > rate
+    return wilson(count, rounds, confidence)[0] > rate
 
 
 def falls_short(count: int, rounds: int, rate: float, confidence: float = 0.99) -> bool:
     """Whether ``count`` of ``rounds`` is below ``rate`` beyond Monte Carlo error."""
-    return stats.wilson(count, rounds, confidence)[1] < rate
+    return wilson(count, rounds, confidence)[1] < rate
 
 
 # --- The cells: one setting each, simulated ``rounds`` times --------------------------------
@@ -190,18 +198,18 @@ def simulate_pass(cell: PassCell, rounds: int, seed: int) -> Counter[str]:
                 b_only += b and not a
                 neither += not (a or b)
             counts.append((passes_a, passes_b, n))
-        decided = stats.pass_rate_verdict(counts, ab.MARGIN, ALPHA)
+        decided = pass_rate_verdict(counts, MARGIN, ALPHA)
         assert decided.test is not None  # every design has MIN_SCENARIOS
         tally[decided.direction] += 1
         tally["covered"] += _covers(decided.test.interval, truth)
-        table = stats.PairedTable(both, a_only, b_only, neither)
-        if stats.mcnemar_exact(a_only, b_only) < ALPHA:
+        table = PairedTable(both, a_only, b_only, neither)
+        if mcnemar_exact(a_only, b_only) < ALPHA:
             tally["mcnemar higher" if table.diff > 0 else "mcnemar lower"] += 1
-        tally["mcnemar covered"] += _covers(stats.newcombe_paired(table, ab.CONFIDENCE), truth)
+        tally["mcnemar covered"] += _covers(newcombe_paired(table, CONFIDENCE), truth)
         for lane, rate, k in (("a", rate_a, 0), ("b", rate_b, 1)):
             lane_counts = [(c[k], n) for c in counts]
-            clustered = ab.Rate.over_scenarios(lane_counts).ci
-            runs = ab.Rate.of(sum(c for c, _ in lane_counts), n * cell.scenarios).ci
+            clustered = Rate.over_scenarios(lane_counts).ci
+            runs = Rate.of(sum(c for c, _ in lane_counts), n * cell.scenarios).ci
             assert clustered is not None
             assert runs is not None
             tally[f"lane {lane} covered"] += _covers((clustered.low, clustered.high), rate)
@@ -235,11 +243,11 @@ def simulate_cost(cell: CostCell, rounds: int, seed: int) -> Counter[str]:
                     for _ in range(cell.trials)
                 ]
             )
-        decided = ab.cost_verdict(ab.log_ratios(scenarios), ab.COST_MARGIN, ALPHA)
+        decided = cost_verdict(log_ratios(scenarios), COST_MARGIN, ALPHA)
         assert decided.test is not None
         tally[decided.direction] += 1
         tally["covered"] += _covers(decided.test.interval, log_ratio)
-        dollars = stats.paired_t(ab.mean_differences(scenarios), ab.CONFIDENCE).interval
+        dollars = paired_t(mean_differences(scenarios), CONFIDENCE).interval
         tally["metric covered"] += _covers(dollars, truth)
     return tally
 
@@ -249,8 +257,8 @@ def simulate_sequential(cell: SequentialCell, rounds: int, seed: int) -> Counter
     first verdict that is not inconclusive; and the fixed design at the most trials, on the
     same runs, for comparison."""
     rng = _rng(cell, seed)
-    looks = ab.sequential_looks(cell.round_trials, cell.max_trials)
-    levels = ab.look_levels(looks, ALPHA)
+    looks = sequential_looks(cell.round_trials, cell.max_trials)
+    levels = look_levels(looks, ALPHA)
     tally: Counter[str] = Counter()
     for _ in range(rounds):
         outcomes: Outcomes = []
@@ -275,10 +283,10 @@ def simulate_sequential(cell: SequentialCell, rounds: int, seed: int) -> Counter
 Outcomes = list[tuple[list[bool], list[bool]]]  # per scenario, lane A's and B's trials
 
 
-def _verdict_at(outcomes: Outcomes, trials: int, level: float) -> stats.Direction:
+def _verdict_at(outcomes: Outcomes, trials: int, level: float) -> Direction:
     """The pass-rate verdict on every scenario's first ``trials`` trials, at ``level``."""
     counts = [(sum(a[:trials]), sum(b[:trials]), trials) for a, b in outcomes]
-    return stats.pass_rate_verdict(counts, ab.MARGIN, level).direction
+    return pass_rate_verdict(counts, MARGIN, level).direction
 
 
 def simulate(job: tuple[Cell, int, int]) -> Counter[str]:
@@ -298,7 +306,7 @@ def pass_cells() -> list[PassCell]:
         PassCell(m, n, sigma, shift)
         for m, n in ROWS
         for sigma in SIGMAS
-        for shift in (0.0, EFFECT, shift_for(ab.MARGIN, sigma))
+        for shift in (0.0, EFFECT, shift_for(MARGIN, sigma))
     ]
 
 
@@ -357,7 +365,7 @@ def pass_tables(results: dict[Cell, Counter[str]], rounds: int, flag: Flag) -> s
     for m, n in ROWS:
         for sigma in SIGMAS:
             null, alt = results[PassCell(m, n, sigma, 0.0)], results[PassCell(m, n, sigma, EFFECT)]
-            edge = results[PassCell(m, n, sigma, shift_for(ab.MARGIN, sigma))]
+            edge = results[PassCell(m, n, sigma, shift_for(MARGIN, sigma))]
             where = f"{m} x {n}, sigma {sigma}"
             false = null["higher"] + null["lower"]
             if exceeds(false, rounds, ALPHA):
@@ -411,7 +419,7 @@ def pass_tables(results: dict[Cell, Counter[str]], rounds: int, flag: Flag) -> s
                     pct(alt, "lane b wilson covered"),
                 ]
             )
-    shifts = ", ".join(f"{shift_for(ab.MARGIN, s):.2f} logit at sigma {s}" for s in SIGMAS)
+    shifts = ", ".join(f"{shift_for(MARGIN, s):.2f} logit at sigma {s}" for s in SIGMAS)
     effects = ", ".join(f"{100 * true_difference(s, EFFECT):+.0f} at sigma {s}" for s in SIGMAS)
     effects = effects.replace(" at", " points at", 1)
     return "\n\n".join(

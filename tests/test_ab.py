@@ -11,9 +11,20 @@ import pytest
 from scipy import stats as sp
 
 from runner._evaluate.results import Look, RunResult, Sequential
-from runner._results import stats
-from runner._results.ab import Effect, analyze, effect, lane_stats
-from runner._results.render import render_ab
+from runner._results.ab import analyze, effect, lane_stats
+from runner._results.ab_report import Effect
+from runner._results.power import advise, variance_split
+from runner._results.rates import (
+    PairedTable,
+    clustered_rate,
+    mcnemar_exact,
+    newcombe_paired,
+    pass_at_k,
+    wilson,
+)
+from runner._results.render_ab import render_ab
+from runner._results.scenario_tests import MIN_SCENARIOS
+from runner._results.sequential import spending
 from tests.ab_support import plain_tost, scipy_t, scipy_tost
 from tests.report_support import made_run, suite_of
 
@@ -73,9 +84,9 @@ def test_pairs_by_scenario_and_trial_and_counts_the_table() -> None:
     # answer.
     assert e.pooled is not None
     assert e.pooled.diff == pytest.approx(4 / 8)
-    assert e.pooled.p_value == pytest.approx(stats.mcnemar_exact(1, 5))
-    table = stats.PairedTable(both=2, a_only=1, b_only=5, neither=0)
-    assert (e.pooled.ci.low, e.pooled.ci.high) == pytest.approx(stats.newcombe_paired(table))
+    assert e.pooled.p_value == pytest.approx(mcnemar_exact(1, 5))
+    table = PairedTable(both=2, a_only=1, b_only=5, neither=0)
+    assert (e.pooled.ci.low, e.pooled.ci.high) == pytest.approx(newcombe_paired(table))
 
 
 def test_the_difference_is_the_mean_over_scenarios_not_over_runs() -> None:
@@ -178,9 +189,9 @@ def test_inconclusive_says_whether_scenarios_or_trials_would_decide(
 ) -> None:
     e = effect(*counted(passes, trials))
     assert e.verdict == "inconclusive"
-    split = stats.variance_split([(x, y, trials) for x, y in passes])
+    split = variance_split([(x, y, trials) for x, y in passes])
     assert split.between_dominates == (add == "scenarios")
-    want = stats.advise(split, 0.1)
+    want = advise(split, 0.1)
     assert e.advice is not None
     assert (e.advice.add, e.advice.scenarios_needed, e.advice.trials_needed) == (
         add,
@@ -203,7 +214,7 @@ def test_inconclusive_says_whether_scenarios_or_trials_would_decide(
 
 
 def test_fewer_scenarios_than_a_verdict_needs_says_how_many() -> None:
-    assert stats.MIN_SCENARIOS == 3
+    assert MIN_SCENARIOS == 3
     two = [(1, 3), (0, 4)]
     e = effect(*counted(two, 4))
     assert e.verdict == "inconclusive"
@@ -233,7 +244,7 @@ def _random_effect(rng: random.Random, alpha: float) -> Effect:
     return effect(*counted(passes, trials), alpha=alpha)
 
 
-@pytest.mark.parametrize("alpha", [0.05, stats.spending([0.5, 1.0])[0]])
+@pytest.mark.parametrize("alpha", [0.05, spending([0.5, 1.0])[0]])
 def test_interval_and_verdict_never_contradict(alpha: float) -> None:
     rng = random.Random(15)
     seen = set()
@@ -254,7 +265,7 @@ def test_interval_and_verdict_never_contradict(alpha: float) -> None:
 
 
 def test_a_sequential_look_tests_at_its_share_of_the_level() -> None:
-    first = stats.spending([0.5, 1.0])[0]
+    first = spending([0.5, 1.0])[0]
     passes = [(1, 4), (2, 4), (0, 3), (1, 4), (1, 1)]  # p = 0.02: short of 0.0056
     at_end = effect(*counted(passes, 4))
     early = effect(*counted(passes, 4), alpha=first)
@@ -349,13 +360,11 @@ def test_lane_stats_pass_k_clustered_interval_and_skill_rate() -> None:
     assert (s.pass_rate.successes, s.pass_rate.n, s.scenarios) == (3, 6, 2)
     assert s.pass_rate.ci is not None
     ci = (s.pass_rate.ci.low, s.pass_rate.ci.high)
-    assert ci == pytest.approx(stats.clustered_rate([(2, 3), (1, 3)]))
+    assert ci == pytest.approx(clustered_rate([(2, 3), (1, 3)]))
     ks = {p.k: p for p in s.pass_k}
     assert sorted(ks) == [1, 2, 3]
     assert ks[1].pass_at_k == pytest.approx(0.5)
-    assert ks[2].pass_at_k == pytest.approx(
-        (stats.pass_at_k(3, 2, 2) + stats.pass_at_k(3, 1, 2)) / 2
-    )
+    assert ks[2].pass_at_k == pytest.approx((pass_at_k(3, 2, 2) + pass_at_k(3, 1, 2)) / 2)
     assert ks[3].pass_hat_k == 0.0
     assert s.skill_invoked is not None
     assert (s.skill_invoked.successes, s.skill_invoked.n) == (2, 6)
@@ -365,7 +374,7 @@ def test_lane_stats_pass_k_clustered_interval_and_skill_rate() -> None:
     plain = lane_stats("agent-baseline", lane_of("agent-baseline", {"x": [True, True, False]}))
     assert plain.skill_invoked is None
     assert plain.pass_rate.ci is not None
-    assert (plain.pass_rate.ci.low, plain.pass_rate.ci.high) == pytest.approx(stats.wilson(2, 3))
+    assert (plain.pass_rate.ci.low, plain.pass_rate.ci.high) == pytest.approx(wilson(2, 3))
     assert lane_stats("agent-baseline", lane_of("agent-baseline", {"x": [True]})).pass_k == []
 
 

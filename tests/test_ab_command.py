@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from runner._model.script import Script, text, tool
-from runner._results import stats
+from runner._results.rates import mcnemar_exact
+from runner._results.sequential import spending
 from tests.ab_support import diffs_of, scipy_t
 from tests.suite_commands import Workbench, report, workbench
 
@@ -201,7 +202,7 @@ def test_until_decided_stops_at_the_first_look_and_resumes_from_the_cache(
     assert [look["trials"] for look in q["looks"]] == [TRIALS]
     assert q["looks"][0]["verdicts"] == ["better"]
     # The first look may spend only its O'Brien-Fleming share of the 5%.
-    assert q["looks"][0]["alpha"] == pytest.approx(stats.spending([0.5, 1.0])[0])
+    assert q["looks"][0]["alpha"] == pytest.approx(spending([0.5, 1.0])[0])
     assert q["stopped"] == "decided: agent-skill better"
     assert (q["runs"], q["max_runs"]) == (first, ROUNDS * first)
     assert sequential.started == first  # the CLI started the first round's runs only
@@ -254,7 +255,7 @@ def test_a_consistent_effect_is_better_and_costs_more(study: Study) -> None:
     assert "across 5 scenarios" in skill["reason"]
     # The pooled answer is kept, about these runs only.
     pooled = skill["pooled"]
-    assert pooled["p_value"] == pytest.approx(stats.mcnemar_exact(skill["a_only"], skill["b_only"]))
+    assert pooled["p_value"] == pytest.approx(mcnemar_exact(skill["a_only"], skill["b_only"]))
 
     # Every skill turn reports 50 times the tokens: it costs more, scenario by scenario.
     cost = skill["cost"]
@@ -318,7 +319,7 @@ def test_an_effect_that_flips_sign_across_scenarios_is_not_better(flips: Study) 
     assert f"about {advice['scenarios_needed']} scenarios would detect" in e["reason"]
     assert "trials per scenario" not in e["reason"]
     # These runs pooled: McNemar over the table, true of these five scenarios only.
-    assert e["pooled"]["p_value"] == pytest.approx(stats.mcnemar_exact(e["a_only"], e["b_only"]))
+    assert e["pooled"]["p_value"] == pytest.approx(mcnemar_exact(e["a_only"], e["b_only"]))
 
 
 def test_the_text_says_the_verdict_and_these_runs_apart(cached: Workbench) -> None:

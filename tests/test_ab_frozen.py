@@ -33,7 +33,8 @@ from runner._evaluate.results import (
 )
 from runner._results.ab import analyze
 from runner._results.compare import compare
-from runner._results.render import headline, render_ab, render_comparison
+from runner._results.render_ab import headline, render_ab
+from runner._results.render_suite import render_comparison
 
 FROZEN = Path(__file__).resolve().parent.parent / "fixtures" / "frozen" / "ab_compare.json"
 POOL = ("agent-baseline", "agent-skill", "agent-skill-nonudge", "custom-lane")

@@ -8,8 +8,8 @@ import pytest
 
 from runner._evaluate.results import SuiteResult
 from runner._report.charts import charts
-from runner._results import stats
 from runner._results.ab import analyze
+from runner._results.rates import newcombe_diff
 from tests.report_support import ab_result, made_run, suite_of
 
 # Per scenario (A passes, B passes) of 3 trials; B's runs cost 1.4, 1.5 and 1.2 times A's.
@@ -30,7 +30,7 @@ def test_each_scenario_has_its_difference_and_interval() -> None:
     ]
     assert [s.diff for s in effect.scenarios] == pytest.approx([2 / 3, 2 / 3, 0.0])
     for s, (a, b) in zip(effect.scenarios, PASSES, strict=True):
-        assert (s.ci.low, s.ci.high) == stats.newcombe_diff(a, 3, b, 3)
+        assert (s.ci.low, s.ci.high) == newcombe_diff(a, 3, b, 3)
         assert s.ci.low < s.diff < s.ci.high
     # 3 of 3 in both lanes: no difference seen, but three trials cannot rule one out.
     assert effect.scenarios[2].ci.low == pytest.approx(-effect.scenarios[2].ci.high)

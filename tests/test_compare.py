@@ -6,7 +6,7 @@ from typing import Any
 
 from runner._evaluate.results import CheckResult, RunResult, SuiteHeader, SuiteResult, Totals
 from runner._results.compare import Comparison, RunChange, compare
-from runner._results.render import render_comparison, render_eval, run_line
+from runner._results.render_suite import render_comparison, render_eval, run_line
 
 
 def run(

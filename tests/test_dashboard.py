@@ -15,7 +15,7 @@ from runner._evaluate.results import SuiteResult
 from runner._report.page import build_report
 from runner._report.views import StoredResult
 from runner._results.ab import analyze
-from runner._results.render import headline
+from runner._results.render_ab import headline
 from tests.browser_support import Opened, launch, open_page, page_for_a_test, screenshot
 from tests.replay_support import Evaluated
 from tests.report_support import (

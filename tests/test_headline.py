@@ -7,7 +7,7 @@ import pytest
 
 from runner._report.views import StoredResult, page_data
 from runner._results.ab import analyze
-from runner._results.render import headline
+from runner._results.render_ab import headline
 from tests.report_support import ab_result, made_run, sequential_study, suite_of, verdict_result
 
 # What VERDICT_CASES read as, word for word: the verdict, the effect and its interval over

@@ -144,7 +144,9 @@ def test_a_cached_eval_loads_nothing_that_makes_a_run(tmp_path: Path) -> None:
         ),
         *(
             "runner._results.ab",
-            "runner._results.stats",
+            "runner._results.ab_report",
+            "runner._results.scenario_tests",
+            "runner._results.rates",
             "runner._results.eval_report",
             "runner._agent.engine",
             "runner._evaluate.cache",

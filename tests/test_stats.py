@@ -1,4 +1,5 @@
-"""runner._results.stats against textbook values, and against simulation where a book gives none."""
+"""The rates' intervals and tests (runner._results.rates) against textbook values, and against
+simulation where a book gives none."""
 
 from __future__ import annotations
 
@@ -6,8 +7,15 @@ import random
 
 import pytest
 
-from runner._results import stats
-from runner._results.stats import PairedTable
+from runner._results.rates import (
+    PairedTable,
+    mcnemar_exact,
+    newcombe_diff,
+    newcombe_paired,
+    pass_at_k,
+    pass_hat_k,
+    wilson,
+)
 
 # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Stat Med
 # 17:857, Table II, method 3 (Wilson score): x/n -> (lower, upper).
@@ -21,17 +29,17 @@ NEWCOMBE_WILSON = [
 
 @pytest.mark.parametrize(("x", "n", "low", "high"), NEWCOMBE_WILSON)
 def test_wilson_matches_newcombe_table(x: int, n: int, low: float, high: float) -> None:
-    got = stats.wilson(x, n)
+    got = wilson(x, n)
     assert got[0] == pytest.approx(low, abs=5e-5)
     assert got[1] == pytest.approx(high, abs=5e-5)
 
 
 def test_wilson_ends_and_nothing() -> None:
-    assert stats.wilson(0, 5)[0] == 0.0
-    assert stats.wilson(5, 5)[1] == 1.0
-    assert stats.wilson(0, 0) == (0.0, 1.0)
+    assert wilson(0, 5)[0] == 0.0
+    assert wilson(5, 5)[1] == 1.0
+    assert wilson(0, 0) == (0.0, 1.0)
     with pytest.raises(ValueError, match="outside"):
-        stats.wilson(6, 5)
+        wilson(6, 5)
 
 
 # Fagerland, Lydersen and Laake, "Statistical Analysis of Contingency Tables" (2017), ch. 8,
@@ -42,19 +50,19 @@ CAVO = PairedTable(both=59, a_only=6, b_only=16, neither=80)
 
 def test_mcnemar_exact_matches_fagerland() -> None:
     # "The McNemar exact conditional test: P = 0.052479"
-    assert stats.mcnemar_exact(CAVO.a_only, CAVO.b_only) == pytest.approx(0.052479, abs=5e-7)
+    assert mcnemar_exact(CAVO.a_only, CAVO.b_only) == pytest.approx(0.052479, abs=5e-7)
     # Airway hyper-responsiveness (Bentur et al. 2009), Fagerland et al. (2013) BMC Med Res
     # Methodol 13:91: exact conditional p = 0.070.
-    assert stats.mcnemar_exact(1, 7) == pytest.approx(0.0703, abs=5e-5)
-    assert stats.mcnemar_exact(7, 1) == stats.mcnemar_exact(1, 7)
-    assert stats.mcnemar_exact(0, 0) == 1.0
-    assert stats.mcnemar_exact(3, 3) == 1.0
+    assert mcnemar_exact(1, 7) == pytest.approx(0.0703, abs=5e-5)
+    assert mcnemar_exact(7, 1) == mcnemar_exact(1, 7)
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(3, 3) == 1.0
 
 
 def test_newcombe_paired_interval_matches_fagerland() -> None:
     # The book gives A - B = -0.0621 (95% CI -0.1186 to -0.0046); runner reports B - A.
     assert CAVO.diff == pytest.approx(0.0621, abs=5e-5)
-    low, high = stats.newcombe_paired(CAVO)
+    low, high = newcombe_paired(CAVO)
     assert low == pytest.approx(0.0046, abs=5e-5)
     assert high == pytest.approx(0.1186, abs=5e-5)
 
@@ -62,12 +70,12 @@ def test_newcombe_paired_interval_matches_fagerland() -> None:
 def test_newcombe_diff_matches_newcombe_table() -> None:
     # Newcombe (1998), "Interval estimation for the difference between independent
     # proportions", Stat Med 17:873, Table II, method 10: 56/70 - 48/80 and 9/10 - 3/10.
-    assert stats.newcombe_diff(48, 80, 56, 70) == pytest.approx((0.0524, 0.3339), abs=5e-5)
-    assert stats.newcombe_diff(3, 10, 9, 10) == pytest.approx((0.1705, 0.8090), abs=5e-5)
+    assert newcombe_diff(48, 80, 56, 70) == pytest.approx((0.0524, 0.3339), abs=5e-5)
+    assert newcombe_diff(3, 10, 9, 10) == pytest.approx((0.1705, 0.8090), abs=5e-5)
     # B - A: swapping the lanes mirrors the interval; no trials say nothing.
-    assert stats.newcombe_diff(56, 70, 48, 80) == pytest.approx((-0.3339, -0.0524), abs=5e-5)
-    assert stats.newcombe_diff(0, 0, 2, 3) == (-1.0, 1.0)
-    assert stats.newcombe_diff(0, 1, 1, 1)[1] == 1.0  # kept inside the -1..1 a difference takes
+    assert newcombe_diff(56, 70, 48, 80) == pytest.approx((-0.3339, -0.0524), abs=5e-5)
+    assert newcombe_diff(0, 0, 2, 3) == (-1.0, 1.0)
+    assert newcombe_diff(0, 1, 1, 1)[1] == 1.0  # kept inside the -1..1 a difference takes
 
 
 def test_newcombe_paired_covers_the_true_difference() -> None:
@@ -81,28 +89,28 @@ def test_newcombe_paired_covers_the_true_difference() -> None:
         counts = [0, 0, 0, 0]
         for i in rng.choices(range(4), weights=cells, k=40):
             counts[i] += 1
-        low, high = stats.newcombe_paired(PairedTable(*counts))
+        low, high = newcombe_paired(PairedTable(*counts))
         covered += low <= truth <= high
     assert 0.93 <= covered / rounds <= 0.98
 
 
 def test_newcombe_paired_stays_in_range_at_the_extremes() -> None:
-    low, high = stats.newcombe_paired(PairedTable(both=0, a_only=0, b_only=6, neither=0))
+    low, high = newcombe_paired(PairedTable(both=0, a_only=0, b_only=6, neither=0))
     assert -1.0 <= low < 1.0
     assert high == 1.0
-    low, high = stats.newcombe_paired(PairedTable(both=10, a_only=0, b_only=0, neither=0))
+    low, high = newcombe_paired(PairedTable(both=10, a_only=0, b_only=0, neither=0))
     assert low < 0.0 < high  # ten agreements do not prove the lanes equal
 
 
 def test_pass_at_k_and_pass_hat_k() -> None:
     # Chen et al. (2021): pass@k = 1 - C(n-c, k) / C(n, k); pass@1 is c/n.
-    assert stats.pass_at_k(10, 3, 1) == pytest.approx(0.3)
-    assert stats.pass_at_k(10, 3, 5) == pytest.approx(1 - 21 / 252)
-    assert stats.pass_at_k(10, 8, 3) == 1.0  # fewer than k failures: some sample passes
-    assert stats.pass_at_k(5, 0, 5) == 0.0
+    assert pass_at_k(10, 3, 1) == pytest.approx(0.3)
+    assert pass_at_k(10, 3, 5) == pytest.approx(1 - 21 / 252)
+    assert pass_at_k(10, 8, 3) == 1.0  # fewer than k failures: some sample passes
+    assert pass_at_k(5, 0, 5) == 0.0
     # Yao et al. (2024): pass^k = C(c, k) / C(n, k).
-    assert stats.pass_hat_k(10, 3, 2) == pytest.approx(3 / 45)
-    assert stats.pass_hat_k(10, 3, 4) == 0.0
-    assert stats.pass_hat_k(4, 4, 4) == 1.0
+    assert pass_hat_k(10, 3, 2) == pytest.approx(3 / 45)
+    assert pass_hat_k(10, 3, 4) == 0.0
+    assert pass_hat_k(4, 4, 4) == 1.0
     with pytest.raises(ValueError, match="k <= n"):
-        stats.pass_at_k(3, 1, 4)
+        pass_at_k(3, 1, 4)

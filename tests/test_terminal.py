@@ -15,7 +15,8 @@ from runner._agent.engine import RunRecord
 from runner._evaluate.asserts import assert_tool_sequence
 from runner._evaluate.results import RunResult
 from runner._model.script import text, tool
-from runner._results.render import render_summary, run_line
+from runner._results.render_run import render_summary
+from runner._results.render_suite import run_line
 from runner._transcript.stream import iter_events
 from runner._transcript.transcript import summarize
 from runner._util.terminal import json_visible, visible

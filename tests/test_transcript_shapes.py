@@ -18,7 +18,7 @@ from runner._agent.engine import RunOptions, RunRecord, RunSpec, run_one
 from runner._model.http import HttpRequest, HttpResponse, serving
 from runner._model.mock_api import ScriptedModel
 from runner._model.script import Script, text, tool
-from runner._results.render import render_summary
+from runner._results.render_run import render_summary
 from runner._transcript.events import SKIM_MIN_BYTES
 from runner._transcript.stream import ParseError, iter_events
 from runner._transcript.transcript import Transcript, TranscriptSummary

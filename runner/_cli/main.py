@@ -89,7 +89,7 @@ def _transcript(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from runner._cli.cmdline import fail, say
-    from runner._results.render import render_summary
+    from runner._results.render_run import render_summary
     from runner._transcript.stream import iter_events
     from runner._transcript.transcript import SummaryBuilder
     from runner._util.inputs import open_input
@@ -134,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
     from runner._cli.cmdline import UNCONFINED, fail, run_async, say
     from runner._evaluate.scenarios import skill_problem
     from runner._model.script import ScriptFileError, load_script
-    from runner._results.render import render_record
+    from runner._results.render_run import render_record
     from runner._util.inputs import tree_problems
     from runner._util.terminal import json_visible
 

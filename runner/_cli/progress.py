@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from runner._evaluate.results import RunResult, Totals
-from runner._results.render import run_parts
+from runner._results.render_suite import run_parts
 from runner._util.figures import money, unbilled
 
 PREFIX = "runner: "  # as cmdline.say writes every message

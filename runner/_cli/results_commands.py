@@ -15,7 +15,7 @@ DEFAULT_REPORT = RUNS_ROOT.parent / "report.html"
 
 def _compare(args: argparse.Namespace) -> int:
     from runner._results.compare import compare, differences
-    from runner._results.render import render_comparison
+    from runner._results.render_suite import render_comparison
     from runner._results.store import RunStore, StoreError
     from runner._util.terminal import json_visible
 

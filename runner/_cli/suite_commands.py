@@ -52,12 +52,8 @@ from runner._evaluate.suite import (
     plan,
 )
 from runner._results.history import previous
-from runner._results.render import (
-    render_ab,
-    render_comparison,
-    render_eval,
-    render_headline,
-)
+from runner._results.render_ab import render_ab, render_headline
+from runner._results.render_suite import render_comparison, render_eval
 from runner._results.store import Recording, RunStore, git_identity
 from runner._util.atomic import write_atomically
 from runner._util.figures import money, plural
@@ -67,11 +63,11 @@ from runner._util.version import __version__
 
 if TYPE_CHECKING:
     from runner._evaluate.tapes import Cassettes, ReplayMode
-    from runner._results.ab import AbReport
+    from runner._results.ab_report import AbReport
 
-# A/B statistics (runner._results.ab), the --json document (runner._results.eval_report, which holds
-# them) and the cassettes (runner._evaluate.tapes) are imported where they are needed: a cached eval
-# of one lane, printed, uses none.
+# A/B statistics (runner._results.ab and the statistics it reads), the --json document
+# (runner._results.eval_report, which holds them) and the cassettes (runner._evaluate.tapes) are
+# imported where they are needed: a cached eval of one lane, printed, uses none.
 
 
 def _lanes(text: str, option: str) -> list[Lane]:
@@ -317,7 +313,7 @@ def _looks(args: argparse.Namespace) -> list[int] | str:
             f"--max-trials {most}: fewer than one round of --trials {args.trials}; give "
             f"--max-trials {args.trials} or more, or fewer --trials"
         )
-    from runner._results.ab import sequential_looks
+    from runner._results.sequential import sequential_looks
 
     return sequential_looks(args.trials, most)
 
@@ -326,7 +322,7 @@ def _levels(looks: list[int]) -> list[float]:
     """Each look's share of the 5%; one look tests at the 5% (``analyze``'s default)."""
     if len(looks) == 1:
         return []
-    from runner._results.ab import look_levels
+    from runner._results.sequential import look_levels
 
     return look_levels(looks)
 

@@ -9,17 +9,9 @@ from collections import Counter
 from pydantic import BaseModel
 
 from runner._evaluate.results import SuiteResult
-from runner._results import stats
-from runner._results.ab import (
-    CONFIDENCE,
-    AbReport,
-    Effect,
-    Interval,
-    PassK,
-    Rate,
-    Verdict,
-    interval_level,
-)
+from runner._results.ab_report import CONFIDENCE, AbReport, Effect, Interval, PassK, Rate, Verdict
+from runner._results.ab_verdicts import interval_level
+from runner._results.rates import newcombe_diff
 from runner._util.figures import NOT_BILLED
 
 
@@ -73,7 +65,7 @@ class Charts(BaseModel):
 
 
 def scenario_point(scenario: str, pairs: int, a_passed: int, b_passed: int) -> ScenarioPoint:
-    low, high = stats.newcombe_diff(a_passed, pairs, b_passed, pairs, CONFIDENCE)
+    low, high = newcombe_diff(a_passed, pairs, b_passed, pairs, CONFIDENCE)
     return ScenarioPoint(
         scenario=scenario,
         pairs=pairs,

@@ -23,9 +23,11 @@ from runner._report.pairs import (
 from runner._report.received import KeyInputs, Received, SkillView, Suite, read_key
 from runner._report.timeline import Clip
 from runner._report.timeline_file import run_timeline
-from runner._results.ab import AbReport, analyze
+from runner._results.ab import analyze
+from runner._results.ab_report import AbReport
 from runner._results.compare import Comparison, compare
-from runner._results.render import cost_text, headline, status_text
+from runner._results.render_ab import headline
+from runner._results.render_suite import cost_text, status_text
 from runner._util.figures import secs
 
 

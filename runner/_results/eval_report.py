@@ -5,7 +5,7 @@ model, which an eval printed as a table does not need."""
 from __future__ import annotations
 
 from runner._evaluate.results import SuiteResult
-from runner._results.ab import AbReport
+from runner._results.ab_report import AbReport
 from runner._results.compare import Comparison
 
 

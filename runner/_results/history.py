@@ -14,7 +14,7 @@ from runner._evaluate.results import SuiteHeader, SuiteResult, in_lane_order
 from runner._results.compare import differences
 from runner._results.store import PARTIAL_SUFFIX, RunStore, StoreError, read_header, started
 from runner._util.figures import money, plural
-from runner._util.terminal import visible
+from runner._util.terminal import visible_lines
 
 
 class LanePass(BaseModel):
@@ -180,7 +180,7 @@ def render_listing(found: Listing) -> str:
             f"pass {rates}  {r.cost}{partial}"
         )
     lines += [f"{u.name}  unreadable: {u.why}" for u in found.unreadable]
-    return "\n".join(visible(line) for line in lines)
+    return visible_lines(lines)
 
 
 class Previous(NamedTuple):

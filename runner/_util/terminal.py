@@ -9,6 +9,7 @@ spells each such character out, as Python would (``\\x1b``, ``\\n``, ``\\u202e``
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # DEL and the C1 controls (CSI among them), the line and paragraph separators, and the marks
 # and overrides that change the direction text is drawn in. With C0 (ESC, CR, LF...): all.
@@ -27,6 +28,18 @@ def _spell(match: re.Match[str]) -> str:
 def visible(text: str) -> str:
     """``text`` with every control character spelled out: one line, drawn as it reads."""
     return _UNSAFE.sub(_spell, text)
+
+
+def visible_lines(lines: Iterable[str]) -> str:
+    """The lines joined into one text, each made visible."""
+    return "\n".join(visible(line) for line in lines)
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` on one line of at most ``width`` characters: whitespace runs as one space, the
+    end cut with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def json_visible(document: str) -> str:

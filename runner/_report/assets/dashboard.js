@@ -3,8 +3,8 @@
 
 // ---- the runs table ----------------------------------------------------------------------
 
-// As the terminal's (runner/render.py _badge): a Skill call whose result was an error (an
-// unknown skill) is no invocation, and says so.
+// As the terminal's (runner/_results/render_suite.py _badge): a Skill call whose result was an
+// error (an unknown skill) is no invocation, and says so.
 function skillBadge(row) {
   if (row.skills == null) return null; // a lane without a skill
   const badge = (good, text) =>
@@ -176,7 +176,7 @@ function renderInfo(result) {
   );
 }
 
-// The answer first: the headline lines runner/render.py words, above the tabs.
+// The answer first: the headline lines runner/_results/render_ab.py words, above the tabs.
 function renderHeadline(result) {
   const lines = result ? result.headline : [];
   const node = document.getElementById("headline");
@@ -194,9 +194,9 @@ function renderRuns(result) {
 
 // ---- A/B ---------------------------------------------------------------------------------
 
-// The level of the lanes', the metrics' and the pooled intervals (runner/ab.py CONFIDENCE);
-// an effect's own interval is at 1 - its alpha: wider after a sequential study, whose alpha
-// is its last look's share of the 5%.
+// The level of the lanes', the metrics' and the pooled intervals (runner/_results/ab_report.py
+// CONFIDENCE); an effect's own interval is at 1 - its alpha: wider after a sequential study,
+// whose alpha is its last look's share of the 5%.
 const CONFIDENCE = "95%";
 const level = (alpha) =>
   Math.round(alpha * 100) / 100 === alpha ? pct(1 - alpha) : (100 * (1 - alpha)).toFixed(2) + "%";
@@ -221,7 +221,7 @@ function verdictLine(label, verdict, reason, testid) {
 }
 
 // What to add to detect the margin at the power asked for: scenarios, unless trials would do
-// and most of the spread is within scenarios (runner/stats.py advise decides which).
+// and most of the spread is within scenarios (runner/_results/power.py advise decides which).
 function adviceView(a, e, ab) {
   const aim = "To detect " + within(a.effect) + " at " + pct(ab.power) + " power: ";
   const scenarios = "about " + plural(a.scenarios_needed, "scenario") + " at " + plural(ab.trials, "trial") + " each";
