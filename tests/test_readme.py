@@ -141,10 +141,12 @@ def test_every_readme_command_works_as_written(tmp_path: Path) -> None:
     scratch_copy(scratch)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "RUNNER_"))}
     env.pop("VIRTUAL_ENV", None)
-    # scripts/setup in the copy must find the shared .venv as it is: with other extras it
-    # would reinstall runner into it from the copy, which is deleted after the test.
+    # scripts/setup in the copy must find the shared .venv as it is: with other extras, or a
+    # pyproject.toml changed since, it would reinstall runner into it from the copy, which is
+    # deleted after the test. So the checkout's own setup brings the stamp up to date first.
     stamp = (ROOT / ".venv" / ".runner-setup-stamp").read_text().split()
     env["EXTRAS"] = stamp[1] if len(stamp) > 1 else "test"
+    subprocess.run([str(ROOT / "scripts" / "setup")], cwd=ROOT, env=env, check=True)
     proc = subprocess.Popen(
         ["bash", "-c", script(cmds)],
         cwd=scratch,
