@@ -50,7 +50,8 @@ from runner._evaluate.cache import write_manifest
 from runner._evaluate.results import CheckResult, RunResult, SuiteHeader, SuiteResult, Totals
 from runner._report import StoredResult, build_report
 from runner._transcript.stream import iter_events
-from runner._transcript.transcript import TranscriptSummary, summarize
+from runner._transcript.summarize import summarize
+from runner._transcript.summary import TranscriptSummary
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSCRIPTS = ROOT / "fixtures" / "transcripts"

@@ -17,7 +17,7 @@ from runner._evaluate.results import RunResult
 from runner._model.script import text, tool
 from runner._results.render import render_summary, run_line
 from runner._transcript.stream import iter_events
-from runner._transcript.transcript import summarize
+from runner._transcript.summarize import summarize
 from runner._util.terminal import json_visible, visible
 from tests.command_support import runner, write_script
 from tests.suite_commands import run_runner

@@ -26,7 +26,7 @@ from runner._report.timeline_file import (
     run_timeline,
     stream_id,
 )
-from runner._transcript.transcript import SummaryBuilder
+from runner._transcript.summarize import SummaryBuilder
 from tests.report_support import TRANSCRIPTS, json_element, made_run, suite_of
 
 

@@ -91,7 +91,7 @@ def _transcript(args: argparse.Namespace) -> int:
     from runner._cli.cmdline import fail, say
     from runner._results.render import render_summary
     from runner._transcript.stream import iter_events
-    from runner._transcript.transcript import SummaryBuilder
+    from runner._transcript.summarize import SummaryBuilder
     from runner._util.inputs import open_input
     from runner._util.terminal import json_visible, visible
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from runner._evaluate.results import RunResult, SuiteHeader, SuiteResult
     from runner._results.ab import AbReport, Effect, Rate
     from runner._results.compare import Comparison
-    from runner._transcript.transcript import SessionSummary, TranscriptSummary
+    from runner._transcript.summary import SessionSummary, TranscriptSummary
 
 
 def _text(lines: list[str]) -> str:
