@@ -100,7 +100,7 @@ def test_the_reaper_starts_on_the_interpreters_c_modules(tmp_path: Path) -> None
     code, modules = done.stdout.split(" ", 1)
     assert code == "0"
     loaded = set(ast.literal_eval(modules))
-    assert "_reaper" in loaded
+    assert "reaper" in loaded
     assert loaded.isdisjoint({"signal", "enum", "ctypes", "json", "re", "typing", "contextlib"})
     assert json.loads(report.read_text())["exit_code"] == 0
 
