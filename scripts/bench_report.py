@@ -51,7 +51,8 @@ from runner._evaluate.results import CheckResult, RunResult, SuiteHeader, SuiteR
 from runner._report.page import build_report
 from runner._report.views import StoredResult
 from runner._transcript.stream import iter_events
-from runner._transcript.transcript import TranscriptSummary, summarize
+from runner._transcript.summarize import summarize
+from runner._transcript.summary import TranscriptSummary
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSCRIPTS = ROOT / "fixtures" / "transcripts"

@@ -237,7 +237,7 @@ def _read_edit_turns(path: str) -> list[Turn]:
 SESSION_FILES = (
     "runner/_transcript/events.py",
     "runner/_transcript/stream.py",
-    "runner/_transcript/transcript.py",
+    "runner/_transcript/parse.py",
     "runner/_transcript/usage.py",
 )
 
@@ -281,7 +281,7 @@ def _session_turns() -> list[Turn]:
         turn(
             tool(
                 "Edit",
-                file_path="runner/_transcript/events.py",
+                file_path="runner/_transcript/parse.py",
                 old_string="SKIM_MIN_BYTES = 64 * 1024",
                 new_string="SKIM_MIN_BYTES = 64 * 1024  # tuned on real captures",
             ),

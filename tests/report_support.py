@@ -22,7 +22,7 @@ from runner._evaluate.results import (
 from runner._report.views import StoredResult
 from runner._results.sequential import spending
 from runner._transcript.stream import iter_events
-from runner._transcript.transcript import summarize
+from runner._transcript.summarize import summarize
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "fixtures" / "transcripts"
 

@@ -50,7 +50,7 @@ from runner._evaluate.cache import (
 )
 from runner._model.mock_api import scripted_model
 from runner._model.script import Script, text, tool
-from runner._transcript.transcript import SummaryBuilder
+from runner._transcript.summarize import SummaryBuilder
 from tests.clirun import GREETER
 from tests.suite_commands import offline_env, report, workbench
 

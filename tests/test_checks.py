@@ -30,7 +30,7 @@ from runner._evaluate.checks import (
 )
 from runner._evaluate.results import CheckResult
 from runner._model.script import text, tool
-from runner._transcript.transcript import SummaryBuilder
+from runner._transcript.summarize import SummaryBuilder
 from tests.engine_support import marker, processes_with, scripted_run
 
 pytestmark = pytest.mark.anyio

@@ -8,19 +8,16 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from runner._transcript.blocks import UnknownBlock
 from runner._transcript.events import (
-    _KNOWN,
-    SKIM_MIN_BYTES,
     AssistantEvent,
-    EventParseError,
     ResultEvent,
     SystemInit,
     SystemOther,
-    UnknownBlock,
     UnknownEvent,
     UserEvent,
-    parse_event,
 )
+from runner._transcript.parse import _KNOWN, SKIM_MIN_BYTES, EventParseError, parse_event
 from runner._transcript.transcript import Transcript
 from tests.conftest import FIXTURES
 

@@ -18,7 +18,8 @@ from runner._transcript.events import (
     SystemThinkingTokens,
     UserEvent,
 )
-from runner._transcript.transcript import Transcript, summarize
+from runner._transcript.summarize import summarize
+from runner._transcript.transcript import Transcript
 from tests.clirun import AGENT_FLAGS, run_cli
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cli]

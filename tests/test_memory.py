@@ -7,7 +7,7 @@ import tracemalloc
 from pathlib import Path
 
 from runner._transcript.stream import iter_events
-from runner._transcript.transcript import SummaryBuilder
+from runner._transcript.summarize import SummaryBuilder
 from tests.conftest import FIXTURES
 
 

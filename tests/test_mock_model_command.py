@@ -23,7 +23,7 @@ import pytest
 from runner._agent.claude import cli_env
 from runner._agent.claude_bin import find_claude
 from runner._transcript.stream import iter_events
-from runner._transcript.transcript import summarize
+from runner._transcript.summarize import summarize
 from tests.command_support import say, sse_events, write_script
 from tests.waiting import wait_for
 

@@ -24,7 +24,7 @@ from runner._evaluate.replay import ReplayEngine
 from runner._model.http import serving
 from runner._model.mock_api import Exchange, RecordedRequest, ScriptedModel
 from runner._model.script import Script, text, tool
-from runner._transcript.transcript import SummaryBuilder
+from runner._transcript.summarize import SummaryBuilder
 from runner._util.redact import REDACTED
 from tests.engine_support import (
     EngineRun,

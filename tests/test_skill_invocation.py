@@ -12,7 +12,8 @@ import pytest
 
 from runner._model.script import text, tool
 from runner._transcript.stream import iter_events
-from runner._transcript.transcript import Transcript, TranscriptSummary
+from runner._transcript.summary import TranscriptSummary
+from runner._transcript.transcript import Transcript
 from tests.clirun import GREETER
 from tests.engine_support import scripted_run
 from tests.suite_commands import report, scripted_scenario, workbench

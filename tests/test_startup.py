@@ -130,8 +130,12 @@ def test_a_cached_eval_loads_nothing_that_makes_a_run(tmp_path: Path) -> None:
     argv, env = bench.invocation("eval", args, None)
     probe = (
         *(
+            "runner._transcript.blocks",
             "runner._transcript.events",
+            "runner._transcript.parse",
             "runner._transcript.stream",
+            "runner._transcript.normalized",
+            "runner._transcript.summarize",
             "runner._transcript.transcript",
             "runner._agent.claude",
         ),

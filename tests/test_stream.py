@@ -11,7 +11,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from runner._transcript.events import AssistantEvent, ResultEvent, TextBlock, ToolUseBlock
+from runner._transcript.blocks import TextBlock, ToolUseBlock
+from runner._transcript.events import AssistantEvent, ResultEvent
 from runner._transcript.stream import (
     LineFramer,
     ParseError,

@@ -18,7 +18,7 @@ from runner._model.script import text, tool
 from runner._results.render_run import render_summary
 from runner._results.render_suite import run_line
 from runner._transcript.stream import iter_events
-from runner._transcript.transcript import summarize
+from runner._transcript.summarize import summarize
 from runner._util.terminal import json_visible, visible
 from tests.command_support import runner, write_script
 from tests.suite_commands import run_runner

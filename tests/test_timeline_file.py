@@ -27,7 +27,7 @@ from runner._report.timeline_file import (
     stream_id,
 )
 from runner._report.views import StoredResult
-from runner._transcript.transcript import SummaryBuilder
+from runner._transcript.summarize import SummaryBuilder
 from tests.report_support import TRANSCRIPTS, json_element, made_run, suite_of
 
 

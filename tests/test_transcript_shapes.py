@@ -19,9 +19,10 @@ from runner._model.http import HttpRequest, HttpResponse, serving
 from runner._model.mock_api import ScriptedModel
 from runner._model.script import Script, text, tool
 from runner._results.render_run import render_summary
-from runner._transcript.events import SKIM_MIN_BYTES
+from runner._transcript.parse import SKIM_MIN_BYTES
 from runner._transcript.stream import ParseError, iter_events
-from runner._transcript.transcript import Transcript, TranscriptSummary
+from runner._transcript.summary import TranscriptSummary
+from runner._transcript.transcript import Transcript
 from runner._transcript.usage import price_for
 from tests.command_support import runner
 from tests.conftest import FIXTURES

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from runner._transcript.events import AssistantEvent, ResultEvent, parse_event
-from runner._transcript.transcript import Transcript, summarize
+from runner._transcript.events import AssistantEvent, ResultEvent
+from runner._transcript.parse import parse_event
+from runner._transcript.summarize import summarize
+from runner._transcript.transcript import Transcript
 from runner._transcript.usage import Usage, UsageEstimator, price_for, totals
 from tests.conftest import FIXTURES
 

@@ -26,9 +26,11 @@ from runner._agent.outcome import CliOutcome as CliOutcome
 from runner._agent.outcome import Diagnostics as Diagnostics
 from runner._agent.process import Limits, ProcessRun, RunFiles
 from runner._agent.sandbox import Launch
-from runner._transcript.events import AssistantEvent, SystemApiRetry, ToolUseBlock
+from runner._transcript.blocks import ToolUseBlock
+from runner._transcript.events import AssistantEvent, SystemApiRetry
 from runner._transcript.stream import StreamItem
-from runner._transcript.transcript import SummaryBuilder, TranscriptSummary
+from runner._transcript.summarize import SummaryBuilder
+from runner._transcript.summary import TranscriptSummary
 from runner._util.redact import Redactor
 
 # ---- watching the stream --------------------------------------------------------------------

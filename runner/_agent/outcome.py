@@ -58,8 +58,7 @@ class CliOutcome(BaseModel):
 
     @classmethod
     def not_run(cls, error: str, *, reason: str = "spawn_error") -> CliOutcome:
-        from runner._transcript.transcript import (
-            SummaryBuilder,
-        )  # an empty stream's figures; the reader
+        # an empty stream's figures; the reader
+        from runner._transcript.summarize import SummaryBuilder
 
         return cls(exit_reason=reason, error=error, transcript=SummaryBuilder().summary())

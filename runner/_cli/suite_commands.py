@@ -1,8 +1,8 @@
 """The commands that run suites: ``eval`` and ``ab``.
 
-``eval`` is the product's main job: scenario x lane x trial through the cache, live progress
-on stderr, a partial save after every run, the summary table, the final save, and the
-comparison with the previous run.
+``eval`` is the product's main job: scenario x lane x trial planned, then run through the
+cache with live progress on stderr and a partial save after every run, in rounds with
+``--until-decided`` (``suite_rounds``); ``suite_finish`` saves, compares and prints.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from runner._cli.cmdline import (
     say,
 )
 from runner._cli.progress import Pace, ProgressDisplay, State, colour_allowed
-from runner._cli.suite_args import SEQUENTIAL_ROUNDS
+from runner._cli.suite_finish import finish_suite
+from runner._cli.suite_rounds import alpha_per_look, stop_after_look, trials_per_look
 from runner._evaluate.cache import RunCache
 from runner._evaluate.results import (
     Look,
@@ -51,19 +52,14 @@ from runner._evaluate.suite import (
     local_settings,
     plan,
 )
-from runner._results.history import previous
-from runner._results.render_ab import render_ab, render_headline
-from runner._results.render_suite import render_comparison, render_eval
-from runner._results.store import Recording, RunStore, git_identity
-from runner._util.atomic import write_atomically
-from runner._util.figures import money, plural
+from runner._results.store import RunStore, git_identity
+from runner._util.figures import plural
 from runner._util.inputs import MAX_RUNS
-from runner._util.terminal import json_visible, visible
+from runner._util.terminal import visible
 from runner._util.version import __version__
 
 if TYPE_CHECKING:
     from runner._evaluate.tapes import Cassettes, ReplayMode
-    from runner._results.ab_report import AbReport
 
 # A/B statistics (runner._results.ab and the statistics it reads), the --json document
 # (runner._results.eval_report, which holds them) and the cassettes (runner._evaluate.tapes) are
@@ -140,7 +136,7 @@ def _run_suite(
             f"--fail-on {args.fail_on}: gates on an A/B verdict, which takes two lanes; "
             "give --lanes A,B"
         )
-    looks = _looks(args)
+    looks = trials_per_look(args)
     if isinstance(looks, str):
         return fail(looks)
     most = looks[-1]
@@ -235,7 +231,7 @@ def _run_suite(
         out.finished(result, State(progress.done, progress.total, totals, scripted, eta))
         recording.append(header, result)
 
-    spent = _levels(looks)
+    spent = alpha_per_look(looks)
     history: list[Look] = []
     stopped = ""
     for index, (trials, units) in enumerate(zip(looks, rounds, strict=True)):
@@ -263,7 +259,7 @@ def _run_suite(
             Look(trials=trials, alpha=spent[index], verdicts=[e.verdict for e in report.effects])
         )
         since = looks[index - 1] if index else 0
-        stopped = _stop(report, runs, since, index == len(looks) - 1, args.max_cost)
+        stopped = stop_after_look(report, runs, since, index == len(looks) - 1, args.max_cost)
         if stopped:
             say(f"look {index + 1} at {plural(trials, 'trial')}: {stopped}")
             break
@@ -286,68 +282,7 @@ def _run_suite(
     if remote is not None:
         say(f"cluster: {plural(remote.sent, 'run')} sent to the cluster, the rest from the cache")
     result = _result(header, runs, partial=False)
-    return _finish(args, store, recording, result, lanes, cache, runner.problems)
-
-
-def _looks(args: argparse.Namespace) -> list[int] | str:
-    """The trials per scenario at each look: one look, or rounds of --trials up to
-    --max-trials with --until-decided; a usage error's line otherwise."""
-    until = getattr(args, "until_decided", False)
-    most = getattr(args, "max_trials", None)
-    if not until:
-        for flag, given in (
-            ("--max-trials", most),
-            ("--max-cost", getattr(args, "max_cost", None)),
-        ):
-            if given is not None:
-                return f"{flag}: bounds a sequential A/B; add --until-decided, or leave {flag} out"
-        return [args.trials]
-    if args.aa:
-        return (
-            "--until-decided: not with --aa (the A/A copy's trials follow the last look); "
-            "measure the noise floor in a separate `ab --aa LANE`"
-        )
-    most = most if most is not None else SEQUENTIAL_ROUNDS * args.trials
-    if most < args.trials:
-        return (
-            f"--max-trials {most}: fewer than one round of --trials {args.trials}; give "
-            f"--max-trials {args.trials} or more, or fewer --trials"
-        )
-    from runner._results.sequential import sequential_looks
-
-    return sequential_looks(args.trials, most)
-
-
-def _levels(looks: list[int]) -> list[float]:
-    """Each look's share of the 5%; one look tests at the 5% (``analyze``'s default)."""
-    if len(looks) == 1:
-        return []
-    from runner._results.sequential import look_levels
-
-    return look_levels(looks)
-
-
-def _stop(
-    report: AbReport,
-    runs: list[RunResult],
-    since: int,
-    last_look: bool,
-    max_cost: float | None,
-) -> str:
-    """Why a sequential A/B stops after this look, or "" to run another round."""
-    if all(e.verdict != "inconclusive" for e in report.effects):
-        return "decided: " + ", ".join(f"{e.b} {e.verdict}" for e in report.effects)
-    if last_look:
-        return "undecided at --max-trials"
-    if max_cost is not None:
-        spent = sum(r.cost_usd or 0.0 for r in runs)
-        per_round = sum(r.cost_usd or 0.0 for r in runs if r.trial >= since)
-        if spent + per_round > max_cost:
-            return (
-                f"undecided: another round (about {money(per_round)}) would take the study past "
-                f"--max-cost {money(max_cost)} ({money(spent)} so far)"
-            )
-    return ""
+    return finish_suite(args, store, recording, result, lanes, cache, runner.problems)
 
 
 def _tapes_line(units: list[Unit], cassettes: Cassettes) -> str:
@@ -364,94 +299,3 @@ def _result(header: SuiteHeader, runs: list[RunResult], *, partial: bool) -> Sui
     finished = None if partial else datetime.now(UTC).isoformat(timespec="seconds")
     update = {"partial": partial, "finished_at": finished, "totals": Totals.of(runs)}
     return SuiteResult(header=header.model_copy(update=update), runs=runs)
-
-
-def _finish(
-    args: argparse.Namespace,
-    store: RunStore,
-    recording: Recording,
-    result: SuiteResult,
-    lanes: list[Lane],
-    cache: RunCache,
-    problems: list[str],
-) -> int:
-    saved = recording.finish(result)
-    # Only a like-for-like previous result is compared; why another is not, in a line.
-    baseline, before, note = previous(store, result, exclude=saved)
-    comparison = None
-    if before is not None:
-        from runner._results.compare import compare
-
-        comparison = compare(before, result)
-    if note is not None:
-        say(note)
-    ab_command = args.command == "ab"
-    ab = None
-    if len(lanes) > 1 or result.header.aa:
-        from runner._results.ab import analyze
-
-        ab = analyze(result)
-    document = ""
-    if args.out or args.json:
-        from runner._results.eval_report import EvalReport
-
-        report = EvalReport(
-            **dict(result),
-            saved_to=str(saved),
-            baseline=str(baseline) if baseline else None,
-            comparison=comparison,
-            ab=ab,
-            cache_problems=[*cache.problems, *problems],
-        )
-        document = report.model_dump_json(indent=2)
-    if args.out:
-        write_atomically(args.out, document)
-    if not args.json and ab is not None and ab.effects:
-        # The answer first, above the tables it comes from.
-        print(render_headline(ab, mode=result.header.mode), end="\n\n")
-    if args.json:
-        print(json_visible(document))
-    elif ab_command:
-        # ab answers one question; every run and its transcript are in `runner report`.
-        assert ab is not None
-        print(render_ab(ab))
-        print(f"\nsaved to {saved}; every run and transcript: python -m runner report")
-    else:
-        skill_lanes = {lane.name for lane in lanes if lane.uses_skill}
-        print(render_eval(result, skill_lanes=skill_lanes))
-        if ab is not None:
-            print()
-            print(render_ab(ab))
-            print()
-        print(f"saved to {saved}")
-        if comparison is not None and baseline is not None:
-            print()
-            print(render_comparison(comparison, before_name=baseline.name, after_name=saved.name))
-        elif note is None:
-            print("no previous run of this suite to compare with")
-        if ab is None and lanes[0].uses_skill:
-            control = "agent-baseline" if lanes[0].agent else "baseline"
-            print(
-                f"\ndoes the skill help, and at what cost? "
-                f"python -m runner ab --lanes {control},{lanes[0].name}"
-            )
-    if args.fail_on:
-        # The gate replaces "every run passed": with it, failed runs are the A/B's data.
-        assert ab is not None
-        tripped = [e for e in ab.effects if _trips(args.fail_on, e.verdict)]
-        for e in tripped:
-            say(f"--fail-on {args.fail_on}: {e.b} over {e.a} is {e.verdict}")
-        return GATE if tripped else 0
-    # An A/B's failures are its data; eval says whether every run passed.
-    return 0 if ab_command or all(r.passed for r in result.runs) else 1
-
-
-GATE = 1  # --fail-on: the verdict is one the gate refuses
-
-
-def _trips(gate: str, verdict: str) -> bool:
-    if gate == "worse":
-        return verdict == "worse"
-    if gate == "not-better":
-        return verdict != "better"
-    return verdict != "equivalent"

@@ -20,7 +20,7 @@ from runner._agent.claude import describe_call
 from runner._agent.engine import RunRecord
 from runner._evaluate.replay import ReplayEngine
 from runner._model.normalize import Normalizer, digest
-from runner._transcript.transcript import TranscriptSummary
+from runner._transcript.summary import TranscriptSummary
 from runner._transcript.usage import price_for
 from runner._util.figures import plural
 from runner._util.terminal import visible

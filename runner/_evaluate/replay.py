@@ -31,27 +31,20 @@ from runner._evaluate.results import CheckResult
 from runner._model.cassette import read_cassette
 from runner._model.normalize import Normalizer, RunPaths, Scrubber, digest
 from runner._model.synthesize import stream_lines
-from runner._transcript.events import (
-    AssistantEvent,
-    ResultEvent,
-    SystemInit,
-    ToolResultBlock,
-    ToolUseBlock,
-    UserEvent,
-    WireEvent,
-    parse_event,
-)
-from runner._transcript.stream import StreamItem, iter_events
-from runner._transcript.transcript import (
+from runner._transcript.blocks import ToolResultBlock, ToolUseBlock
+from runner._transcript.events import AssistantEvent, ResultEvent, SystemInit, UserEvent, WireEvent
+from runner._transcript.normalized import (
     ResultInfo,
     TextEvent,
     ThinkingEvent,
     ToolResultEvent,
     ToolUseEvent,
-    TranscriptSummary,
     normalize,
-    summarize,
 )
+from runner._transcript.parse import parse_event
+from runner._transcript.stream import StreamItem, iter_events
+from runner._transcript.summarize import summarize
+from runner._transcript.summary import TranscriptSummary
 from runner._transcript.usage import Usage, usage_of
 from runner._util.figures import money
 from runner._util.inputs import RESULT_FILE_BYTES, open_input, read_input

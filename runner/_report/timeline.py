@@ -17,8 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from runner._agent.engine import RunRecord
 from runner._report.diffs import unified
-from runner._transcript.stream import iter_events
-from runner._transcript.transcript import (
+from runner._transcript.normalized import (
     NoticeEvent,
     ResultInfo,
     RetryEvent,
@@ -30,6 +29,7 @@ from runner._transcript.transcript import (
     TranscriptEvent,
     normalize,
 )
+from runner._transcript.stream import iter_events
 from runner._util.figures import plural
 from runner._util.inputs import RESULT_FILE_BYTES, open_input, read_input
 

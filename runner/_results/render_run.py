@@ -13,7 +13,7 @@ from runner._util.terminal import clip, visible_lines
 # Types only: `transcript` renders without loading the engine's modules (start-up, issue 17).
 if TYPE_CHECKING:
     from runner._agent.engine import RunRecord
-    from runner._transcript.transcript import SessionSummary, TranscriptSummary
+    from runner._transcript.summary import SessionSummary, TranscriptSummary
 
 
 def render_summary(s: TranscriptSummary, *, source: str, scripted: bool = False) -> str:

@@ -1,130 +1,20 @@
-"""The CLI's stream-json vocabulary as pydantic models: top-level events and content blocks.
+"""The CLI's stream-json vocabulary as pydantic models: the top-level events, by ``type`` and,
+for ``system`` events, ``subtype`` (their content blocks are in ``blocks``).
 
 Known shapes declare the fields runner reads and ignore the rest for speed; each parsed event
 keeps its exact JSON line (``raw_json()``), so nothing is lost and ``full()`` gives every field.
-Unknown event types, system subtypes and block types are rare: they keep all their fields on
-the model itself (``extra="allow"``). ``parse_event`` never drops a JSON object.
+Unknown event types and system subtypes are rare: they keep all their fields on the model itself
+(``extra="allow"``). ``runner._transcript.parse`` reads a line into one of these.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeAlias, get_args
+from typing import Any, Literal, TypeAlias
 
-import msgspec
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field
 
-
-class EventParseError(ValueError):
-    """A line that is not a JSON object. Carries the offending bytes."""
-
-    def __init__(self, message: str, raw: bytes) -> None:
-        super().__init__(message)
-        self.raw = raw
-
-
-class _Known(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-
-class _Open(BaseModel):
-    # For shapes we do not know: every field is kept on the model.
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-# ---- content blocks -------------------------------------------------------------------------
-
-
-class TextBlock(_Known):
-    type: Literal["text"]
-    text: str
-
-
-class ThinkingBlock(_Known):
-    type: Literal["thinking"]
-    thinking: str
-    signature: str | None = None
-
-
-class RedactedThinkingBlock(_Known):
-    type: Literal["redacted_thinking"]
-    data: str
-
-
-class ToolUseBlock(_Known):
-    type: Literal["tool_use"]
-    id: str
-    name: str
-    input: dict[str, Any]
-
-
-class ImageBlock(_Known):
-    type: Literal["image"]
-    source: dict[str, Any]
-
-
-class UnknownBlock(_Open):
-    """A content block of a type runner does not model, or of a known type in a shape it did
-    not expect; all its fields kept."""
-
-    type: str
-
-    @property
-    def problem(self) -> str | None:
-        """Set when the type is one runner models: the CLI changed that block's shape."""
-        if self.type in _BLOCK_TYPES:
-            return f"{self.type} block in an unexpected shape"
-        return None
-
-
-# Tagged unions try the "type" tag first (one dict lookup); a block of a type we do not know
-# falls through, left to right, to UnknownBlock, which keeps all its fields.
-ToolResultItem: TypeAlias = Annotated[
-    Annotated[TextBlock | ImageBlock, Field(discriminator="type")] | UnknownBlock,
-    Field(union_mode="left_to_right"),
-]
-
-
-class ToolResultBlock(_Known):
-    type: Literal["tool_result"]
-    tool_use_id: str
-    content: str | list[ToolResultItem] | None = None
-    is_error: bool | None = None
-
-    def text(self) -> str:
-        """The result as text: the string, or its text items joined."""
-        if self.content is None or isinstance(self.content, str):
-            return self.content or ""
-        return "\n".join(i.text for i in self.content if isinstance(i, TextBlock))
-
-
-ContentBlock: TypeAlias = Annotated[
-    Annotated[
-        TextBlock
-        | ThinkingBlock
-        | RedactedThinkingBlock
-        | ToolUseBlock
-        | ToolResultBlock
-        | ImageBlock,
-        Field(discriminator="type"),
-    ]
-    | UnknownBlock,
-    Field(union_mode="left_to_right"),
-]
-
-
-_BLOCK_TYPES: frozenset[str] = frozenset(
-    get_args(model.model_fields["type"].annotation)[0]
-    for model in (
-        TextBlock,
-        ThinkingBlock,
-        RedactedThinkingBlock,
-        ToolUseBlock,
-        ToolResultBlock,
-        ImageBlock,
-    )
-)
-
+from runner._transcript.blocks import ContentBlock, _Known, _Open
 
 # ---- usage ----------------------------------------------------------------------------------
 
@@ -411,104 +301,3 @@ SystemEvent: TypeAlias = (
 )
 KnownEvent: TypeAlias = AssistantEvent | UserEvent | StreamEvent | ResultEvent | SystemEvent
 WireEvent: TypeAlias = KnownEvent | SystemOther | UnknownEvent
-
-# Dispatch on "type", then on "subtype" for system events: two dict lookups, no trial and error.
-_KNOWN: TypeAdapter[KnownEvent] = TypeAdapter(
-    Annotated[
-        AssistantEvent
-        | UserEvent
-        | StreamEvent
-        | ResultEvent
-        | Annotated[SystemEvent, Field(discriminator="subtype")],
-        Field(discriminator="type"),
-    ]
-)
-
-_set = object.__setattr__
-
-# Large lines are mostly fields runner does not model: the CLI echoes whole files in a user
-# event's tool_use_result (Edit's originalFile, Read's content). pydantic would decode them all
-# before ignoring them; msgspec finds each top-level field's span without decoding it (~2 GB/s),
-# so only the declared fields are decoded. The event still keeps its whole line. The skipped
-# fields are checked for JSON syntax, not UTF-8 (that check costs more than the whole parse);
-# the CLI writes valid UTF-8, and ``full()`` would report a bad byte if one were there.
-SKIM_MIN_BYTES = 64 * 1024
-_SPANS = msgspec.json.Decoder(dict[str, msgspec.Raw])
-
-
-def _declared(model: type[BaseModel]) -> dict[str, bytes]:
-    """Wire name -> its JSON key with the colon, for every field ``model`` declares."""
-    names = {f.alias or name for name, f in model.model_fields.items()}
-    return {name: msgspec.json.encode(name) + b":" for name in names}
-
-
-_DECLARED: dict[bytes, dict[str, bytes]] = {
-    b'"assistant"': _declared(AssistantEvent),
-    b'"user"': _declared(UserEvent),
-    b'"stream_event"': _declared(StreamEvent),
-    b'"result"': _declared(ResultEvent),
-}
-
-
-def _skim(raw: bytes) -> bytes:
-    """The same JSON object with only the fields its model declares, cut from the line."""
-    try:
-        spans = _SPANS.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        # Not an object, not JSON, or nested deeper than Python's stack (msgspec recurses on
-        # it): pydantic reads the whole line, and says which (its own depth limit is 200).
-        return raw
-    kind = spans.get("type")
-    keys = _DECLARED.get(bytes(kind)) if kind is not None else None
-    if keys is None:
-        return raw
-    pieces: list[bytes | msgspec.Raw] = []
-    for name, span in spans.items():
-        if name in keys:
-            pieces += (b",", keys[name], span)
-    if not pieces:
-        return raw
-    pieces[0] = b"{"
-    pieces.append(b"}")
-    return b"".join(pieces)
-
-
-# The validator itself: TypeAdapter.validate_json is a Python call around it, ~5% of a line.
-_VALIDATE_JSON = _KNOWN.validator.validate_json
-
-
-def parse_event(raw: bytes) -> WireEvent:
-    """Parse one JSON line. Raises EventParseError only when it is not a JSON object."""
-    try:
-        doc = _skim(raw) if len(raw) >= SKIM_MIN_BYTES else raw
-        event: WireEvent = _VALIDATE_JSON(doc)
-    except ValidationError as exc:
-        event = _fallback(raw, exc)
-    _set(event, "_raw", raw)
-    return event
-
-
-def _fallback(raw: bytes, exc: ValidationError) -> SystemOther | UnknownEvent:
-    first = exc.errors(include_url=False)[0]
-    if first["type"] == "json_invalid":
-        what = "JSON nested too deep" if "recursion limit" in first["msg"] else "not JSON"
-        raise EventParseError(f"{what}: {first['msg']}", raw) from None
-    try:
-        obj = pydantic_core.from_json(raw)
-    except ValueError as err:  # pragma: no cover - validate_json already accepted the JSON
-        raise EventParseError(f"not JSON: {err}", raw) from None
-    if not isinstance(obj, dict):
-        raise EventParseError(f"not a JSON object but {type(obj).__name__}", raw)
-    kind, subtype = obj.get("type"), obj.get("subtype")
-    event: SystemOther | UnknownEvent
-    if kind == "system" and isinstance(subtype, str):
-        event = SystemOther.model_validate(obj)
-    else:
-        event = UnknownEvent.model_validate(
-            {**obj, "type": kind if isinstance(kind, str) else None}
-        )
-    # An unknown tag is news, not a problem; a known tag that does not fit its model is drift.
-    if first["type"] not in ("union_tag_invalid", "union_tag_not_found"):
-        where = ".".join(str(p) for p in first["loc"][1:]) or "(event)"
-        _set(event, "_problem", f"{where}: {first['msg']}")
-    return event

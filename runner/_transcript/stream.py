@@ -15,7 +15,8 @@ from typing import BinaryIO, cast
 import anyio
 from pydantic import BaseModel, ConfigDict
 
-from runner._transcript.events import EventParseError, WireEvent, parse_event
+from runner._transcript.events import WireEvent
+from runner._transcript.parse import EventParseError, parse_event
 
 CHUNK_SIZE = 1 << 20
 _PREVIEW = 120

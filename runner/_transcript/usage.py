@@ -17,14 +17,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runner._transcript.events import (
-    AssistantEvent,
-    ResultEvent,
-    TextBlock,
-    ThinkingBlock,
-    ToolUseBlock,
-    WireUsage,
-)
+from runner._transcript.blocks import TextBlock, ThinkingBlock, ToolUseBlock
+from runner._transcript.events import AssistantEvent, ResultEvent, WireUsage
 
 # Re-exported: defined in runner._transcript.tokens, which stored results import without the events.
 from runner._transcript.tokens import Usage as Usage
