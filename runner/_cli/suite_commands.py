@@ -8,11 +8,9 @@ comparison with the previous run.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,11 +31,11 @@ from runner._cli.cmdline import (
 from runner._cli.progress import Pace, ProgressDisplay, State, colour_allowed
 from runner._cli.suite_args import SEQUENTIAL_ROUNDS
 from runner._evaluate.cache import RunCache
+from runner._evaluate.evaluation import suite_header, suite_result
 from runner._evaluate.results import (
     Look,
     RunResult,
     Sequential,
-    SuiteHeader,
     SuiteResult,
     Totals,
     VerdictSettings,
@@ -59,7 +57,6 @@ from runner._util.atomic import write_atomically
 from runner._util.figures import money, plural
 from runner._util.inputs import MAX_RUNS
 from runner._util.terminal import json_visible, visible
-from runner._util.version import __version__
 
 if TYPE_CHECKING:
     from runner._evaluate.tapes import Cassettes, ReplayMode
@@ -176,24 +173,17 @@ def _run_suite(
     settings = replace(settings, concurrency=args.concurrency)
     cache = RunCache(cache_root, read=not (args.no_cache or args.refresh), write=not args.no_cache)
     branch, sha = git_identity(Path.cwd())
-    header = SuiteHeader(
-        runner_version=__version__,
+    header = suite_header(
+        args.suite,
+        scenarios,
+        lanes,
+        looks[0],
+        settings,
+        planned=len(rounds[0]),
+        aa=aa,
+        verdicts=VerdictSettings(margin=args.margin / 100, cost_margin=args.cost_margin / 100),
         branch=branch,
         sha=sha,
-        # Milliseconds: two evals in one second (cached ones take half of one) stay in order.
-        started_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-        partial=True,
-        # One spelling per folder (./s, s/, /abs/s), so the previous run of a suite is found.
-        suite=os.path.relpath(args.suite.resolve()),
-        lanes=[lane.name for lane in lanes],
-        scenarios=[s.id for s in scenarios],
-        trials=looks[0],
-        aa=aa.name if aa else None,
-        mode="scripted" if scripted else "live",
-        cassettes=str(cassettes.root) if cassettes else None,
-        replay_mode=cassettes.mode if cassettes else None,
-        planned=len(rounds[0]),
-        verdicts=VerdictSettings(margin=args.margin / 100, cost_margin=args.cost_margin / 100),
     )
     store = RunStore(args.runs_dir)
     recording = store.begin(header)
@@ -258,7 +248,7 @@ def _run_suite(
         at_look = header.verdicts.model_copy(update={"alpha": spent[index]})
         from runner._results.ab import analyze
 
-        report = analyze(_result(header, runs, partial=True), at_look)
+        report = analyze(suite_result(header, runs, partial=True), at_look)
         history.append(
             Look(trials=trials, alpha=spent[index], verdicts=[e.verdict for e in report.effects])
         )
@@ -285,7 +275,7 @@ def _run_suite(
         header = header.model_copy(update={"verdicts": verdicts})
     if remote is not None:
         say(f"cluster: {plural(remote.sent, 'run')} sent to the cluster, the rest from the cache")
-    result = _result(header, runs, partial=False)
+    result = suite_result(header, runs, partial=False)
     return _finish(args, store, recording, result, lanes, cache, runner.problems)
 
 
@@ -358,12 +348,6 @@ def _tapes_line(units: list[Unit], cassettes: Cassettes) -> str:
         f"{recording} recorded to" if recording else "",
     ]
     return f"cassettes: {' and '.join(p for p in parts if p)} {cassettes.root}"
-
-
-def _result(header: SuiteHeader, runs: list[RunResult], *, partial: bool) -> SuiteResult:
-    finished = None if partial else datetime.now(UTC).isoformat(timespec="seconds")
-    update = {"partial": partial, "finished_at": finished, "totals": Totals.of(runs)}
-    return SuiteResult(header=header.model_copy(update=update), runs=runs)
 
 
 def _finish(
