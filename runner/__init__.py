@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# Each public name -> the module that defines it. A group per job, in the README's order.
+# Each public name -> the module that defines it, a group per job (README: Python API).
 _HOMES: dict[str, str] = {
     "__version__": "runner._util.version",
     # Run one agent: a scenario in a lane, against the live API or a scripted model.
@@ -99,7 +99,9 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(("Price", "price_for"), "runner._transcript.usage"),
     # Evaluate a suite: scenarios x lanes x trials, cached and scored.
     **dict.fromkeys(("Scenario", "ScenarioError", "load_suite"), "runner._evaluate.scenarios"),
-    **dict.fromkeys(("Settings", "PlanError", "local_settings"), "runner._evaluate.suite"),
+    **dict.fromkeys(
+        ("Settings", "PlanError", "Progress", "local_settings"), "runner._evaluate.suite"
+    ),
     "evaluate": "runner._evaluate.evaluation",
     "RunCache": "runner._evaluate.cache",
     **dict.fromkeys(
@@ -154,6 +156,7 @@ __all__ = [
     "ParseError",
     "PlanError",
     "Price",
+    "Progress",
     "RedactedThinkingBlock",
     "ReplayDiff",
     "ReplayEngine",
@@ -283,7 +286,7 @@ if TYPE_CHECKING:  # what mypy, pyright and IDEs see: the same names, imported e
         VerdictSettings,
     )
     from runner._evaluate.scenarios import Scenario, ScenarioError, load_suite
-    from runner._evaluate.suite import PlanError, Settings, local_settings
+    from runner._evaluate.suite import PlanError, Progress, Settings, local_settings
     from runner._model.mock_api import RunningModel, scripted_model
     from runner._model.script import Script, ScriptFileError, load_script
     from runner._report import StoredResult, build_report

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import runner
+from tests.suite_commands import EXAMPLE_SUITE, settings
 from tests.test_readme import README, ROOT, scratch_copy
 
 INIT = ROOT / "runner" / "__init__.py"
@@ -123,6 +124,47 @@ def test_importing_runner_loads_no_stage() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == ["runner"]
+
+
+@pytest.mark.anyio
+async def test_evaluate_says_what_is_wrong_before_any_run(tmp_path: Path) -> None:
+    with pytest.raises(runner.ScenarioError, match="nowhere"):
+        await runner.evaluate(tmp_path / "nowhere")
+    with pytest.raises(runner.UnknownLaneError, match="agent-skil"):
+        await runner.evaluate(EXAMPLE_SUITE, ["agent-skil"])
+    with pytest.raises(runner.ScenarioError, match="no-such-scenario"):
+        await runner.evaluate(EXAMPLE_SUITE, scenarios=["no-such-scenario"])
+
+
+@pytest.mark.anyio
+@pytest.mark.cli
+async def test_evaluate_runs_a_suite_as_eval_does(tmp_path: Path) -> None:
+    """Scored, through the cache, under the header eval writes; a second evaluate is all hits."""
+    cache = runner.RunCache(tmp_path / "cache")
+    given = settings(workspace_parent=tmp_path)
+    seen: list[str] = []
+    result = await runner.evaluate(
+        EXAMPLE_SUITE,
+        ["agent-skill"],
+        scenarios=["fix-entry"],
+        settings=given,
+        cache=cache,
+        on_result=lambda r, _: seen.append(r.run_id),
+    )
+    assert seen == ["fix-entry/agent-skill#0"]
+    [run] = result.runs
+    assert run.passed
+    assert not run.cache_hit
+    header = result.header
+    assert (header.partial, header.mode, header.planned, header.trials) == (False, "scripted", 1, 1)
+    assert header.lanes == ["agent-skill"]
+    assert header.scenarios == ["fix-entry"]
+    assert header.totals.passed == 1
+    assert header.finished_at is not None
+    again = await runner.evaluate(
+        EXAMPLE_SUITE, ["agent-skill"], scenarios=["fix-entry"], settings=given, cache=cache
+    )
+    assert [r.cache_hit for r in again.runs] == [True]
 
 
 @pytest.fixture(scope="module")
