@@ -109,7 +109,8 @@ _HOMES: dict[str, str] = {
         "runner._evaluate.results",
     ),
     # Analyse an A/B result, fresh or stored.
-    **dict.fromkeys(("analyze", "AbReport", "Effect", "LaneStats"), "runner._results.ab"),
+    "analyze": "runner._results.ab",
+    **dict.fromkeys(("AbReport", "Effect", "LaneStats"), "runner._results.ab_report"),
     **dict.fromkeys(("RunStore", "StoreError"), "runner._results.store"),
     # Replay a run, and assert on it in pytest (the fixtures are runner.pytest_plugin's).
     **dict.fromkeys(
@@ -127,7 +128,8 @@ _HOMES: dict[str, str] = {
         "runner._evaluate.asserts",
     ),
     # The report: stored results as one HTML page.
-    **dict.fromkeys(("build_report", "StoredResult"), "runner._report"),
+    "build_report": "runner._report.page",
+    "StoredResult": "runner._report.views",
 }
 
 __all__ = [
@@ -289,8 +291,10 @@ if TYPE_CHECKING:  # what mypy, pyright and IDEs see: the same names, imported e
     from runner._evaluate.suite import PlanError, Progress, Settings, local_settings
     from runner._model.mock_api import RunningModel, scripted_model
     from runner._model.script import Script, ScriptFileError, load_script
-    from runner._report import StoredResult, build_report
-    from runner._results.ab import AbReport, Effect, LaneStats, analyze
+    from runner._report.page import build_report
+    from runner._report.views import StoredResult
+    from runner._results.ab import analyze
+    from runner._results.ab_report import AbReport, Effect, LaneStats
     from runner._results.store import RunStore, StoreError
     from runner._transcript.events import (
         AssistantEvent,
