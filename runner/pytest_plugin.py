@@ -2,7 +2,7 @@
 cassettes by scenario, lane and trial, and assert on them, with no CLI and for $0.
 
     import pytest
-    from runner._evaluate.asserts import assert_skill_invoked, assert_tool_sequence
+    from runner import assert_skill_invoked, assert_tool_sequence
 
     @pytest.mark.runner_run("fix-entry", lane="agent-skill")
     def test_fix_entry_uses_the_skill(runner_run):

@@ -8,11 +8,9 @@ cache with live progress on stderr and a partial save after every run, in rounds
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,12 +32,11 @@ from runner._cli.progress import Pace, ProgressDisplay, State, colour_allowed
 from runner._cli.suite_finish import finish_suite
 from runner._cli.suite_rounds import alpha_per_look, stop_after_look, trials_per_look
 from runner._evaluate.cache import RunCache
+from runner._evaluate.evaluation import suite_header, suite_result
 from runner._evaluate.results import (
     Look,
     RunResult,
     Sequential,
-    SuiteHeader,
-    SuiteResult,
     Totals,
     VerdictSettings,
 )
@@ -56,7 +53,6 @@ from runner._results.store import RunStore, git_identity
 from runner._util.figures import plural
 from runner._util.inputs import MAX_RUNS
 from runner._util.terminal import visible
-from runner._util.version import __version__
 
 if TYPE_CHECKING:
     from runner._evaluate.tapes import Cassettes, ReplayMode
@@ -172,24 +168,17 @@ def _run_suite(
     settings = replace(settings, concurrency=args.concurrency)
     cache = RunCache(cache_root, read=not (args.no_cache or args.refresh), write=not args.no_cache)
     branch, sha = git_identity(Path.cwd())
-    header = SuiteHeader(
-        runner_version=__version__,
+    header = suite_header(
+        args.suite,
+        scenarios,
+        lanes,
+        looks[0],
+        settings,
+        planned=len(rounds[0]),
+        aa=aa,
+        verdicts=VerdictSettings(margin=args.margin / 100, cost_margin=args.cost_margin / 100),
         branch=branch,
         sha=sha,
-        # Milliseconds: two evals in one second (cached ones take half of one) stay in order.
-        started_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-        partial=True,
-        # One spelling per folder (./s, s/, /abs/s), so the previous run of a suite is found.
-        suite=os.path.relpath(args.suite.resolve()),
-        lanes=[lane.name for lane in lanes],
-        scenarios=[s.id for s in scenarios],
-        trials=looks[0],
-        aa=aa.name if aa else None,
-        mode="scripted" if scripted else "live",
-        cassettes=str(cassettes.root) if cassettes else None,
-        replay_mode=cassettes.mode if cassettes else None,
-        planned=len(rounds[0]),
-        verdicts=VerdictSettings(margin=args.margin / 100, cost_margin=args.cost_margin / 100),
     )
     store = RunStore(args.runs_dir)
     recording = store.begin(header)
@@ -254,7 +243,7 @@ def _run_suite(
         at_look = header.verdicts.model_copy(update={"alpha": spent[index]})
         from runner._results.ab import analyze
 
-        report = analyze(_result(header, runs, partial=True), at_look)
+        report = analyze(suite_result(header, runs, partial=True), at_look)
         history.append(
             Look(trials=trials, alpha=spent[index], verdicts=[e.verdict for e in report.effects])
         )
@@ -281,7 +270,7 @@ def _run_suite(
         header = header.model_copy(update={"verdicts": verdicts})
     if remote is not None:
         say(f"cluster: {plural(remote.sent, 'run')} sent to the cluster, the rest from the cache")
-    result = _result(header, runs, partial=False)
+    result = suite_result(header, runs, partial=False)
     return finish_suite(args, store, recording, result, lanes, cache, runner.problems)
 
 
@@ -293,9 +282,3 @@ def _tapes_line(units: list[Unit], cassettes: Cassettes) -> str:
         f"{recording} recorded to" if recording else "",
     ]
     return f"cassettes: {' and '.join(p for p in parts if p)} {cassettes.root}"
-
-
-def _result(header: SuiteHeader, runs: list[RunResult], *, partial: bool) -> SuiteResult:
-    finished = None if partial else datetime.now(UTC).isoformat(timespec="seconds")
-    update = {"partial": partial, "finished_at": finished, "totals": Totals.of(runs)}
-    return SuiteResult(header=header.model_copy(update=update), runs=runs)

@@ -3,7 +3,7 @@ that says which run, what was expected and what it did.
 
 Each takes a ``ReplayEngine`` (its replay, overrides and filters applied) or a ``RunRecord``::
 
-    from runner._evaluate.asserts import assert_tool_sequence, assert_cost_under
+    from runner import assert_cost_under, assert_tool_sequence
 
     def test_fix_entry(runner_run):          # the pytest plugin's fixture
         assert_tool_sequence(runner_run, ["Skill", "Edit"], mode="subset")
