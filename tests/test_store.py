@@ -12,7 +12,8 @@ import pytest
 
 from runner._evaluate.results import RunResult, SuiteHeader, SuiteResult, Totals
 from runner._results.history import listing
-from runner._results.store import RunStore, StoreError, git_identity, read_header
+from runner._results.store import RunStore, StoreError, read_header
+from runner._util.git import git_identity
 
 
 def at(hour: int, minute: int = 0) -> str:

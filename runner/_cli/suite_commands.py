@@ -11,7 +11,6 @@ import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner._agent.claude_bin import ClaudeNotFoundError
@@ -49,7 +48,7 @@ from runner._evaluate.suite import (
     local_settings,
     plan,
 )
-from runner._results.store import RunStore, git_identity
+from runner._results.store import RunStore
 from runner._util.figures import plural
 from runner._util.inputs import MAX_RUNS
 from runner._util.terminal import visible
@@ -167,7 +166,6 @@ def _run_suite(
     args.concurrency = args.concurrency or 2  # with --cluster, join has set it
     settings = replace(settings, concurrency=args.concurrency)
     cache = RunCache(cache_root, read=not (args.no_cache or args.refresh), write=not args.no_cache)
-    branch, sha = git_identity(Path.cwd())
     header = suite_header(
         args.suite,
         scenarios,
@@ -177,8 +175,6 @@ def _run_suite(
         planned=len(rounds[0]),
         aa=aa,
         verdicts=VerdictSettings(margin=args.margin / 100, cost_margin=args.cost_margin / 100),
-        branch=branch,
-        sha=sha,
     )
     store = RunStore(args.runs_dir)
     recording = store.begin(header)

@@ -14,6 +14,7 @@ from runner._evaluate.cache import RunCache
 from runner._evaluate.results import RunResult, SuiteHeader, SuiteResult, Totals, VerdictSettings
 from runner._evaluate.scenarios import Scenario, load_suite
 from runner._evaluate.suite import OnResult, Settings, SuiteRunner, local_settings, plan
+from runner._util.git import git_identity
 from runner._util.version import __version__
 
 
@@ -27,13 +28,11 @@ def suite_header(
     planned: int,
     aa: Lane | None = None,
     verdicts: VerdictSettings | None = None,
-    branch: str = "nogit",
-    sha: str = "nosha",
 ) -> SuiteHeader:
     """The header of an eval of ``scenarios`` x ``lanes`` x ``trials`` starting now, partial
-    until ``suite_result`` finishes it; ``branch`` and ``sha`` as ``store.git_identity``
-    reads them."""
+    until ``suite_result`` finishes it, at the working directory's git branch and commit."""
     cassettes = settings.cassettes
+    branch, sha = git_identity(Path.cwd())
     return SuiteHeader(
         runner_version=__version__,
         branch=branch,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -36,7 +35,6 @@ from runner._util.inputs import RESULT_FILE_BYTES, open_input, read_input
 DEFAULT_ROOT = RUNS_ROOT
 PARTIAL_SUFFIX = ".partial.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_GIT_TIMEOUT_S = 5.0
 
 
 class StoreError(ValueError):
@@ -54,35 +52,6 @@ class StoredRun(BaseModel):
     @property
     def partial(self) -> bool:
         return self.header.partial or self.path.name.endswith(PARTIAL_SUFFIX)
-
-
-def git_identity(cwd: Path) -> tuple[str, str]:
-    """(branch, 12-hex sha): "detached" for a detached HEAD, "nogit"/"nosha" without git."""
-    branch = _git(cwd, "rev-parse", "--abbrev-ref", "HEAD")
-    if branch is None:
-        # A repository without commits has no HEAD to parse, but it has a branch name.
-        branch = _git(cwd, "symbolic-ref", "--short", "-q", "HEAD")
-    sha = _git(cwd, "rev-parse", "HEAD")
-    return (
-        "nogit" if branch is None else "detached" if branch == "HEAD" else branch,
-        "nosha" if sha is None else sha[:12],
-    )
-
-
-def _git(cwd: Path, *args: str) -> str | None:
-    try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    out = proc.stdout.strip()
-    return out if proc.returncode == 0 and out else None
 
 
 def started(header: SuiteHeader) -> datetime:
