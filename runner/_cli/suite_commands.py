@@ -33,6 +33,7 @@ from runner._cli.cmdline import (
 from runner._cli.progress import Pace, ProgressDisplay, State, colour_allowed
 from runner._cli.suite_args import SEQUENTIAL_ROUNDS
 from runner._evaluate.cache import RunCache
+from runner._evaluate.planning import PlanError, Unit, local_settings, plan
 from runner._evaluate.results import (
     Look,
     RunResult,
@@ -43,14 +44,7 @@ from runner._evaluate.results import (
     VerdictSettings,
 )
 from runner._evaluate.scenarios import ScenarioError, load_suite
-from runner._evaluate.suite import (
-    PlanError,
-    Progress,
-    SuiteRunner,
-    Unit,
-    local_settings,
-    plan,
-)
+from runner._evaluate.suite import Progress, SuiteRunner
 from runner._results.history import previous
 from runner._results.render_ab import render_ab, render_headline
 from runner._results.render_suite import render_comparison, render_eval
