@@ -103,9 +103,8 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(("Price", "price_for"), "runner._transcript.usage"),
     # Evaluate a suite: scenarios x lanes x trials, cached and scored.
     **dict.fromkeys(("Scenario", "ScenarioError", "load_suite"), "runner._evaluate.scenarios"),
-    **dict.fromkeys(
-        ("Settings", "PlanError", "Progress", "local_settings"), "runner._evaluate.suite"
-    ),
+    **dict.fromkeys(("Settings", "PlanError", "local_settings"), "runner._evaluate.planning"),
+    "Progress": "runner._evaluate.suite",
     "evaluate": "runner._evaluate.evaluation",
     "RunCache": "runner._evaluate.cache",
     **dict.fromkeys(
@@ -118,9 +117,9 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(("RunStore", "StoreError"), "runner._results.store"),
     # Replay a run, and assert on it in pytest (the fixtures are runner.pytest_plugin's).
     **dict.fromkeys(
-        ("ReplayEngine", "ReplayError", "ReplayDiff", "ToolCall", "LlmCall"),
-        "runner._evaluate.replay",
+        ("ReplayEngine", "ReplayError", "ToolCall", "LlmCall"), "runner._evaluate.replay"
     ),
+    "ReplayDiff": "runner._evaluate.replay_compare",
     **dict.fromkeys(
         (
             "assert_cost_under",
@@ -282,7 +281,9 @@ if TYPE_CHECKING:  # what mypy, pyright and IDEs see: the same names, imported e
     )
     from runner._evaluate.cache import RunCache
     from runner._evaluate.evaluation import evaluate
-    from runner._evaluate.replay import LlmCall, ReplayDiff, ReplayEngine, ReplayError, ToolCall
+    from runner._evaluate.planning import PlanError, Settings, local_settings
+    from runner._evaluate.replay import LlmCall, ReplayEngine, ReplayError, ToolCall
+    from runner._evaluate.replay_compare import ReplayDiff
     from runner._evaluate.results import (
         CheckResult,
         RunResult,
@@ -292,7 +293,7 @@ if TYPE_CHECKING:  # what mypy, pyright and IDEs see: the same names, imported e
         VerdictSettings,
     )
     from runner._evaluate.scenarios import Scenario, ScenarioError, load_suite
-    from runner._evaluate.suite import PlanError, Progress, Settings, local_settings
+    from runner._evaluate.suite import Progress
     from runner._model.mock_api import RunningModel, scripted_model
     from runner._model.script import Script, ScriptFileError, load_script
     from runner._report.page import build_report

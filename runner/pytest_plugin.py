@@ -33,8 +33,8 @@ import pytest
 # (half a second of imports) load when a fixture is first used, not at pytest's start.
 if TYPE_CHECKING:
     from runner._evaluate.cache import RunCache
+    from runner._evaluate.planning import Settings, Unit
     from runner._evaluate.replay import ReplayEngine
-    from runner._evaluate.suite import Settings, Unit
 
 DEFAULT_LANE = "agent-skill"
 # name -> (default, help): each is --runner-<name> DIR on the command line, runner_<name> in ini.
@@ -118,7 +118,7 @@ class RunnerRuns:
         scripted unless an API key is set."""
         if self._settings is None:
             from runner._agent.claude_bin import ClaudeNotFoundError
-            from runner._evaluate.suite import local_settings
+            from runner._evaluate.planning import local_settings
 
             memo = self.cache_root / "cli-versions.json"
             try:
@@ -158,8 +158,8 @@ class RunnerRuns:
 
     def _unit(self, scenario: str, lane: str, trial: int) -> Unit:
         from runner._agent.lanes import UnknownLaneError, get_lane
+        from runner._evaluate.planning import PlanError, plan
         from runner._evaluate.scenarios import ScenarioError, load_suite
-        from runner._evaluate.suite import PlanError, plan
 
         if trial < 0:
             pytest.fail(f"runner: trial {trial}: give 0 or more", pytrace=False)

@@ -46,7 +46,7 @@ from typing import NamedTuple
 
 from playwright.sync_api import Browser, sync_playwright
 
-from runner._evaluate.cache import write_manifest
+from runner._evaluate.cache_entries import write_manifest
 from runner._evaluate.results import CheckResult, RunResult, SuiteHeader, SuiteResult, Totals
 from runner._report.page import build_report
 from runner._report.views import StoredResult

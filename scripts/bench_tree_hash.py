@@ -2,9 +2,9 @@
 
 Both arms go over the same generated tree, page-cached (one warm-up pass first), side by side
 in one run, alternating which goes first, best of N rounds:
-  tree_digest:  runner._evaluate.cache.tree_digest (walk_tree: scandir, lstat, xxh3_128 of every
-  file's
-                bytes through one reused buffer, then paths, modes and sizes into one digest)
+  tree_digest:  runner._evaluate.run_keys.tree_digest (walk_tree: scandir, lstat, xxh3_128
+                of every file's bytes through one reused buffer, then paths, modes and sizes
+                into one digest)
   read:         the raw I/O floor: scandir, open and readinto a reused buffer of every file,
                 no hashing
 The ratio tree_digest/read says how close hashing is to I/O-bound (1.0: hashing is free).
@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner._evaluate.cache import tree_digest
+from runner._evaluate.run_keys import tree_digest
 
 TARGET_GBPS = 1.0
 KIB, MIB = 1 << 10, 1 << 20

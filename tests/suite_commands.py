@@ -19,7 +19,7 @@ from typing import Any
 from runner._agent.claude_bin import find_claude, known_version
 from runner._agent.jail import CLAUDE
 from runner._agent.sandbox import INSTALL_HINT
-from runner._evaluate.suite import Settings
+from runner._evaluate.planning import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SUITE = REPO / "fixtures" / "scenarios"

@@ -36,18 +36,9 @@ from runner._agent.claude_bin import (
 from runner._agent.engine import RunOptions, RunRecord, RunSpec, check, run_one
 from runner._agent.lanes import LANES, get_lane
 from runner._agent.process import TREE_MARK
-from runner._evaluate.cache import (
-    CACHE_SCHEMA,
-    CACHEABLE,
-    MANIFEST,
-    CachedRun,
-    RunCache,
-    RunKey,
-    run_key,
-    timeline_file,
-    tree_digest,
-    write_manifest,
-)
+from runner._evaluate.cache import CACHEABLE, CachedRun, RunCache
+from runner._evaluate.cache_entries import MANIFEST, timeline_file, write_manifest
+from runner._evaluate.run_keys import CACHE_SCHEMA, RunKey, run_key, tree_digest
 from runner._model.mock_api import scripted_model
 from runner._model.script import Script, text, tool
 from runner._transcript.summarize import SummaryBuilder
@@ -87,7 +78,7 @@ def build_key(
     seed: int | None = None,
     **spec_fields: Any,
 ) -> RunKey:
-    """A run's key as ``suite.plan`` derives it: the spec checked in its lane, the trees
+    """A run's key as ``planning.plan`` derives it: the spec checked in its lane, the trees
     hashed, the skill's only when the lane uses it."""
     spec = RunSpec(**spec_fields)
     lane = get_lane(lane_name)

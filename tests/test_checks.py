@@ -19,16 +19,10 @@ from pydantic import TypeAdapter
 
 from runner._agent.engine import RunRecord
 from runner._agent.workspace import FileChange, Workspace, tree_state
-from runner._evaluate.checks import (
-    Check,
-    Judge,
-    JudgeVerdict,
-    RunView,
-    judge_prompt,
-    parse_verdict,
-    score,
-)
+from runner._evaluate.judge import Judge, JudgeVerdict, judge_prompt, parse_verdict
 from runner._evaluate.results import CheckResult
+from runner._evaluate.run_view import RunView
+from runner._evaluate.scoring import Check, score
 from runner._model.script import text, tool
 from runner._transcript.summarize import SummaryBuilder
 from tests.engine_support import marker, processes_with, scripted_run

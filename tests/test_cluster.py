@@ -19,8 +19,9 @@ import pytest
 
 from runner._agent.lanes import LANES
 from runner._evaluate.cache import RunCache
+from runner._evaluate.planning import plan
 from runner._evaluate.scenarios import load_suite
-from runner._evaluate.suite import SuiteRunner, plan
+from runner._evaluate.suite import SuiteRunner
 from runner._model.script import tool
 from tests.engine_support import background_command, marker, processes_with
 from tests.suite_commands import (

@@ -16,9 +16,13 @@ import pytest
 from runner._agent.engine import RunRecord
 from runner._agent.lanes import get_lane
 from runner._evaluate.cache import RunCache
-from runner._evaluate.checks import Check, FileMatches, Judge, JudgeVerdict, RunView, score
+from runner._evaluate.checks import FileMatches
+from runner._evaluate.judge import Judge, JudgeVerdict
+from runner._evaluate.planning import plan
+from runner._evaluate.run_view import RunView
 from runner._evaluate.scenarios import load_suite
-from runner._evaluate.suite import SuiteRunner, plan
+from runner._evaluate.scoring import Check, score
+from runner._evaluate.suite import SuiteRunner
 from runner._model.script import text, tool
 from tests.engine_support import EngineRun, scripted_run
 from tests.test_checks import record as empty_record

@@ -14,8 +14,9 @@ import pytest
 
 from runner._agent.lanes import get_lane
 from runner._evaluate.cache import RunCache
+from runner._evaluate.planning import plan
 from runner._evaluate.scenarios import load_suite
-from runner._evaluate.suite import SuiteRunner, plan
+from runner._evaluate.suite import SuiteRunner
 from runner._evaluate.tapes import Cassettes
 from runner._model.cassette import read_cassette
 from tests.suite_commands import (

@@ -9,7 +9,8 @@ import anyio
 import pytest
 
 from runner._evaluate.cache import RunCache
-from runner._evaluate.replay import ReplayDiff, ReplayEngine, ReplayError
+from runner._evaluate.replay import ReplayEngine, ReplayError
+from runner._evaluate.replay_compare import ReplayDiff
 from runner._evaluate.results import CheckResult
 from runner._model.cassette import CassetteResponse
 from runner._model.script import text, tool

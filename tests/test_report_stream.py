@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner._evaluate.cache import timeline_file
+from runner._evaluate.cache_entries import timeline_file
 from runner._evaluate.results import SuiteResult
 from runner._report.page import build_report, page_parts
 from runner._report.views import StoredResult

@@ -19,8 +19,9 @@ from anyio.abc import SocketStream
 
 from runner._agent import jail, sandbox
 from runner._agent.engine import RunOptions, RunRecord, RunSpec, run_one
-from runner._evaluate.checks import CommandCheck, RunView
+from runner._evaluate.checks import CommandCheck
 from runner._evaluate.replay import ReplayEngine
+from runner._evaluate.run_view import RunView
 from runner._model.http import serving
 from runner._model.mock_api import Exchange, RecordedRequest, ScriptedModel
 from runner._model.script import Script, text, tool

@@ -14,13 +14,13 @@ from runner._evaluate.checks import (
     FileExists,
     FileMatches,
     FinalTextMatches,
-    Judge,
     MaxCost,
     MaxTurns,
     SkillInvoked,
     ToolCalled,
     ToolNotCalled,
 )
+from runner._evaluate.judge import Judge
 from runner._evaluate.scenarios import Scenario, ScenarioError, load_scenario, load_suite
 from runner._model.script import load_script
 from runner._util.inputs import SCENARIO_FILE_BYTES

@@ -8,9 +8,10 @@ import pytest
 
 from runner._agent.lanes import get_lane
 from runner._evaluate.cache import RunCache
+from runner._evaluate.planning import PlanError, plan
 from runner._evaluate.results import RunResult
 from runner._evaluate.scenarios import load_suite
-from runner._evaluate.suite import PlanError, Progress, SuiteRunner, plan
+from runner._evaluate.suite import Progress, SuiteRunner
 from tests.suite_commands import EXAMPLE_SUITE, settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cli]

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from runner._agent.engine import RunRecord
-from runner._evaluate.cache import RunCache, is_entry, timeline_file, write_manifest
+from runner._evaluate.cache import RunCache
+from runner._evaluate.cache_entries import is_entry, timeline_file, write_manifest
 from runner._evaluate.results import RunResult
 from runner._report import timeline_file as kept_module
 from runner._report.page import build_report

@@ -11,7 +11,7 @@ from runner._util.figures import plural
 
 if TYPE_CHECKING:
     from runner._evaluate import cluster
-    from runner._evaluate.suite import Settings
+    from runner._evaluate.planning import Settings
 
 
 def join(args: argparse.Namespace, settings: Settings) -> cluster.Remote | str:

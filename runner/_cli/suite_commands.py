@@ -32,6 +32,7 @@ from runner._cli.suite_finish import finish_suite
 from runner._cli.suite_rounds import alpha_per_look, stop_after_look, trials_per_look
 from runner._evaluate.cache import RunCache
 from runner._evaluate.evaluation import suite_header, suite_result
+from runner._evaluate.planning import PlanError, Unit, local_settings, plan
 from runner._evaluate.results import (
     Look,
     RunResult,
@@ -40,14 +41,7 @@ from runner._evaluate.results import (
     VerdictSettings,
 )
 from runner._evaluate.scenarios import ScenarioError, load_suite
-from runner._evaluate.suite import (
-    PlanError,
-    Progress,
-    SuiteRunner,
-    Unit,
-    local_settings,
-    plan,
-)
+from runner._evaluate.suite import Progress, SuiteRunner
 from runner._results.store import RunStore
 from runner._util.figures import plural
 from runner._util.inputs import MAX_RUNS

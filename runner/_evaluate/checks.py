@@ -1,8 +1,10 @@
-"""Check kinds and scoring. A check is scored from a stored run, never a live one: its record
-(the transcript's summary) and its captured files laid over the fixture. So editing a check
-re-scores a cached run without running the agent again.
+"""Check kinds: what each ``[[check]]`` table asks of a run, and its verdict. A check is scored
+from a stored run (``run_view.RunView``), never a live one: its record (the transcript's
+summary) and its captured files laid over the fixture. So editing a check re-scores a cached
+run without running the agent again.
 
 Each kind is a ``[[check]]`` table with ``type``; ``lanes`` (globs) limits where it applies.
+The judge's kind is ``judge``'s; their union and the scoring of a list, ``scoring``'s.
 """
 
 from __future__ import annotations
@@ -10,164 +12,37 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import shutil
 import signal
 import subprocess
-import tempfile
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from contextlib import suppress
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 import anyio
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from runner._agent.engine import RunRecord
-from runner._agent.jail import WORKSPACE, Network
-from runner._agent.sandbox import SandboxMode, confined, default_mode
-from runner._agent.workspace import FileChange
+from runner._agent.sandbox import confined
 from runner._evaluate.results import CheckResult
+from runner._evaluate.run_view import RunView
 from runner._util.figures import plural
-from runner._util.inputs import MAX_TIMEOUT_S, LinkOutside, open_input, resolve_inside
+from runner._util.inputs import MAX_TIMEOUT_S, LinkOutside, open_input
 
 _SHOWN = 60  # characters of a pattern, text or output quoted in a detail
 
 
-def _clip(text: str, width: int = _SHOWN) -> str:
+def clip(text: str, width: int = _SHOWN) -> str:
+    """``text`` on one line, cut to ``width`` characters, as a check's detail quotes it."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-@dataclass(frozen=True)
-class JudgeVerdict:
-    passed: bool
-    detail: str
-
-
-# The suite supplies the judge: it runs the rubric through the CLI and the cache.
-JudgeFn = Callable[["Judge", str], Awaitable[JudgeVerdict]]
-
-
-@dataclass
-class RunView:
-    """A finished run as checks see it."""
-
-    record: RunRecord
-    run_dir: Path  # holds files/: the added and changed files
-    fixture: Path | None  # the workspace the run started from
-    instruction: str = ""  # the task the agent was given, for the judge
-    skill: str | None = None  # the scenario's skill, for skill_invoked without a name
-    judge: JudgeFn | None = None
-    # Where command checks run: they read what the agent wrote, so in the run's sandbox.
-    sandbox: SandboxMode = field(default_factory=default_mode)
-    network: Network = "model"
-
-    def change(self, path: str) -> FileChange | None:
-        return next((c for c in self.record.files if c.path == path), None)
-
-    def _link(self, path: str) -> str | None:
-        """The target of ``path`` if it is a symlink as the run left it."""
-        change = self.change(path)
-        if change is not None:
-            if change.change == "deleted" or not change.symlink:
-                return None
-            return os.readlink(self.run_dir / "files" / path)
-        if self.fixture is not None and (self.fixture / path).is_symlink():
-            return os.readlink(self.fixture / path)
-        return None
-
-    def resolve(self, path: str) -> str:
-        """``path`` with every symlink on it followed in the workspace as the run left it;
-        LinkOutside when one leads out. Checks read the host's copy of the workspace, where a
-        link the agent made to /etc/passwd would be the host's /etc/passwd."""
-        # In the sandbox the agent saw its workspace at /workspace: a link to a file there is
-        # a link inside.
-        seen_as = WORKSPACE if self.sandbox == "bwrap" else None
-        return resolve_inside(path, self._link, root_seen_as=seen_as)
-
-    def exists(self, path: str) -> bool:
-        """Whether ``path`` (a file or a folder) is there as the run left it; LinkOutside
-        when a symlink on it leads out of the workspace."""
-        path = self.resolve(path)
-        change = self.change(path)
-        if change is not None:
-            return change.change != "deleted"
-        inside = path.rstrip("/") + "/"
-        if any(c.path.startswith(inside) and c.change != "deleted" for c in self.record.files):
-            return True  # a folder holding a file the run added or changed
-        return self.fixture is not None and (self.fixture / path).exists()
-
-    def final_file(self, path: str) -> Path | None:
-        """Where ``path``'s bytes are as the run left it; None when it is not there;
-        LinkOutside when a symlink on it leads out of the workspace."""
-        path = self.resolve(path)
-        change = self.change(path)
-        if change is not None:
-            if change.change == "deleted":
-                return None
-            return _within(self.run_dir / "files", path)
-        if self.fixture is not None and (self.fixture / path).exists():
-            return _within(self.fixture, path)
-        return None
-
-    @contextmanager
-    def finished_workspace(self) -> Iterator[Path]:
-        """The workspace as the run left it, rebuilt in a temporary folder: the fixture, less
-        what the run deleted, plus what it added and changed."""
-        with tempfile.TemporaryDirectory(prefix="runner-check-") as tmp:
-            root = Path(tmp) / "work"
-            if self.fixture is not None:
-                shutil.copytree(self.fixture, root, symlinks=True)
-            else:
-                root.mkdir()
-            for c in self.record.files:
-                if c.change == "deleted":
-                    _clear(root / c.path)
-            for c in self.record.files:
-                if c.change != "deleted":
-                    _lay(self.run_dir / "files" / c.path, root, c.path)
-            yield root
-
-
-def _within(base: Path, rel: str) -> Path:
-    """``base / rel``, made sure of on the disk: the name-by-name resolution above has
-    followed every link, so this only fails if the disk disagrees with the record."""
-    where = base / rel
-    if not Path(os.path.realpath(where)).is_relative_to(os.path.realpath(base)):
-        raise LinkOutside(rel, os.path.realpath(where))
-    return where
 
 
 def _outside(path: str, exc: LinkOutside) -> tuple[bool, str]:
     return False, f"{path}: {exc}; the check does not follow it"
 
 
-def _clear(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
+class BaseCheck(BaseModel):
+    """What every kind has: a name, the lanes it applies to, and a verdict on a run."""
 
-
-def _lay(src: Path, root: Path, rel: str) -> None:
-    """Put the captured ``src`` at ``root/rel``, making room: a run may have turned a folder
-    into a file (``rm -r sub; echo > sub``) or a file into a folder."""
-    parts = PurePosixPath(rel).parts
-    for i in range(1, len(parts)):
-        parent = root.joinpath(*parts[:i])
-        if parent.is_symlink() or parent.is_file():
-            parent.unlink()
-    dest = root / rel
-    _clear(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if src.is_symlink():
-        dest.symlink_to(os.readlink(src))
-    elif src.is_file():
-        shutil.copy2(src, dest)
-
-
-class _Check(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str | None = None  # shown in results; default: the check described
@@ -222,12 +97,12 @@ def _regex(value: str) -> str:
 def _search(pattern: str, text: str) -> tuple[bool, str]:
     found = re.search(pattern, text)
     if found is None:
-        return False, f"no match for /{_clip(pattern)}/ in: {_clip(text)}"
+        return False, f"no match for /{clip(pattern)}/ in: {clip(text)}"
     line = text.count("\n", 0, found.start()) + 1
-    return True, f"line {line}: {_clip(found.group(0)) or '(empty match)'}"
+    return True, f"line {line}: {clip(found.group(0)) or '(empty match)'}"
 
 
-class _FileCheck(_Check):
+class _FileCheck(BaseCheck):
     path: str
 
     _path_inside = field_validator("path")(_relative)
@@ -265,7 +140,7 @@ class FileMatches(_FileCheck):
     _valid = field_validator("pattern")(_regex)
 
     def describe(self) -> str:
-        return f"file_matches {self.path} /{_clip(self.pattern, 40)}/"
+        return f"file_matches {self.path} /{clip(self.pattern, 40)}/"
 
     async def verdict(self, run: RunView) -> tuple[bool, str]:
         try:
@@ -285,13 +160,13 @@ class FileMatches(_FileCheck):
         return _search(self.pattern, text)
 
 
-class CommandCheck(_Check):
+class CommandCheck(BaseCheck):
     type: Literal["command"]
     run: str = Field(min_length=1)  # run with sh -c in the finished workspace; exit 0 passes
     timeout_s: float = Field(default=60.0, gt=0, le=MAX_TIMEOUT_S)
 
     def describe(self) -> str:
-        return f"command `{_clip(self.run, 50)}`"
+        return f"command `{clip(self.run, 50)}`"
 
     async def verdict(self, run: RunView) -> tuple[bool, str]:
         with (
@@ -305,7 +180,7 @@ class CommandCheck(_Check):
         missing = f" ({plural(left_out, 'file')} over the capture cap left out)" if left_out else ""
         if code is None:
             return False, f"timed out after {self.timeout_s:g}s{missing}"
-        tail = _clip(output.strip().splitlines()[-1]) if output.strip() else "no output"
+        tail = clip(output.strip().splitlines()[-1]) if output.strip() else "no output"
         return code == 0, f"exit {code}: {tail}{missing}"
 
 
@@ -349,7 +224,7 @@ async def _sh(
     return code, output.decode(errors="replace")
 
 
-class _ToolCheck(_Check):
+class _ToolCheck(BaseCheck):
     tool: str = Field(min_length=1)
 
 
@@ -385,10 +260,10 @@ def _times(n: int) -> str:
 
 
 def _tools(tools: list[str]) -> str:
-    return _clip(", ".join(tools), 120) if tools else "(none)"
+    return clip(", ".join(tools), 120) if tools else "(none)"
 
 
-class SkillInvoked(_Check):
+class SkillInvoked(BaseCheck):
     type: Literal["skill_invoked"]
     skill: str | None = None  # default: the scenario's skill
 
@@ -405,14 +280,14 @@ class SkillInvoked(_Check):
         return False, f"{wanted} not invoked; skills invoked: {', '.join(invoked) or '(none)'}"
 
 
-class FinalTextMatches(_Check):
+class FinalTextMatches(BaseCheck):
     type: Literal["final_text_matches"]
     pattern: str
 
     _valid = field_validator("pattern")(_regex)
 
     def describe(self) -> str:
-        return f"final_text_matches /{_clip(self.pattern, 40)}/"
+        return f"final_text_matches /{clip(self.pattern, 40)}/"
 
     async def verdict(self, run: RunView) -> tuple[bool, str]:
         text = run.record.transcript.final_text
@@ -421,7 +296,7 @@ class FinalTextMatches(_Check):
         return _search(self.pattern, text)
 
 
-class MaxTurns(_Check):
+class MaxTurns(BaseCheck):
     type: Literal["max_turns"]
     max: int = Field(ge=1)
 
@@ -438,7 +313,7 @@ class MaxTurns(_Check):
         )
 
 
-class MaxCost(_Check):
+class MaxCost(BaseCheck):
     type: Literal["max_cost_usd"]
     max: float = Field(gt=0)
 
@@ -451,105 +326,3 @@ class MaxCost(_Check):
             return False, "cost unknown (no result, and a model without a price)"
         ok = cost <= self.max
         return ok, f"${cost:.4f} {'<=' if ok else '>'} ${self.max:g}"
-
-
-JUDGE_FILE_CHARS = 20_000  # of each changed file shown to the judge
-
-
-class Judge(_Check):
-    type: Literal["judge"]
-    rubric: str = Field(min_length=1)
-    model: str | None = None  # default: the scenario's model
-    mock: Path | None = None  # the judge's scripted model for offline runs (resolved on load)
-
-    @field_validator("mock", mode="before")
-    @classmethod
-    def _mock_inside(cls, value: Any, info: ValidationInfo) -> Any:
-        folder = (info.context or {}).get("folder")
-        if value is None or folder is None:
-            return value
-        path = path_inside(folder, value)
-        if not path.is_file():
-            raise ValueError(f"{value!r} is not a file in the scenario's folder")
-        return path
-
-    def describe(self) -> str:
-        return f"judge: {_clip(self.rubric, 40)}"
-
-    async def verdict(self, run: RunView) -> tuple[bool, str]:
-        if run.judge is None:
-            return False, "no judge available"
-        verdict = await run.judge(self, judge_prompt(self.rubric, run))
-        return verdict.passed, verdict.detail
-
-
-def judge_prompt(rubric: str, run: RunView) -> str:
-    """Everything the judge sees, built from the stored run only (so it is cacheable)."""
-    parts = [
-        "You are grading the work of an AI coding agent against a rubric.",
-        f"<task>\n{run.instruction}\n</task>",
-        f"<rubric>\n{rubric}\n</rubric>",
-        f"<final_message>\n{run.record.transcript.final_text or '(none)'}\n</final_message>",
-    ]
-    for c in run.record.files:
-        if c.change == "deleted":
-            parts.append(f'<file path="{c.path}" deleted="true"/>')
-            continue
-        if c.symlink:  # its target's name only: never the bytes of whatever it points to
-            parts.append(
-                f'<file path="{c.path}" symlink="{os.readlink(run.run_dir / "files" / c.path)}"/>'
-            )
-            continue
-        where = run.final_file(c.path)
-        body = b""
-        if where is not None and where.is_file():
-            with open_input(where) as f:
-                body = f.read(JUDGE_FILE_CHARS)
-        parts.append(f'<file path="{c.path}">\n{body.decode(errors="replace")}\n</file>')
-    parts.append(
-        "Answer with one line of reasons, then a last line that is exactly "
-        "VERDICT: PASS or VERDICT: FAIL."
-    )
-    return "\n\n".join(parts)
-
-
-_VERDICT = re.compile(r"VERDICT:\s*(PASS|FAIL)\b", re.IGNORECASE)
-
-
-def parse_verdict(text: str | None) -> JudgeVerdict:
-    """The judge's last ``VERDICT:`` line, with the line before it as the reason."""
-    found = list(_VERDICT.finditer(text or ""))
-    if not found:
-        return JudgeVerdict(False, f"the judge gave no verdict: {_clip(text or '(no text)')}")
-    last = found[-1]
-    before = [line for line in (text or "")[: last.start()].splitlines() if line.strip()]
-    reason = _clip(before[-1]) if before else "(no reason given)"
-    return JudgeVerdict(last.group(1).upper() == "PASS", reason)
-
-
-Check = Annotated[
-    FileExists
-    | FileMatches
-    | CommandCheck
-    | ToolCalled
-    | ToolNotCalled
-    | SkillInvoked
-    | FinalTextMatches
-    | MaxTurns
-    | MaxCost
-    | Judge,
-    Field(discriminator="type"),
-]
-
-
-async def score(checks: list[Check], run: RunView) -> list[CheckResult]:
-    """Each check's result, in order. A check that cannot be scored fails with the reason."""
-    results = []
-    for check in checks:
-        try:
-            results.append(await check.score(run))
-        except Exception as exc:  # a bug included: this check fails with it, not the eval
-            known = isinstance(exc, (OSError, LinkOutside))
-            why = str(exc) if known else f"{type(exc).__name__}: {exc}"
-            results.append(CheckResult(name=check.label, passed=False, detail=f"error: {why}"))
-    return results

@@ -28,9 +28,10 @@ from ray.exceptions import GetTimeoutError, RayError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from runner._agent.engine import RunOptions, RunRecord, described
-from runner._evaluate.cache import Producer, script_digest, tree_digest
+from runner._evaluate.cache import Producer
 from runner._evaluate.cluster_task import Job, node_report, pack, run, runner_digest, unpack
-from runner._evaluate.suite import KEY_VARS, Unit
+from runner._evaluate.planning import KEY_VARS, Unit
+from runner._evaluate.run_keys import script_digest, tree_digest
 
 # A node's own watchdog ends a run at its timeout plus grace. The driver's clock starts when
 # it sends the task, which may then wait for a CPU (another eval's runs on the cluster): it

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from runner._agent.lanes import Lane, get_lane
 from runner._evaluate.cache import RunCache
+from runner._evaluate.planning import Settings, local_settings, plan
 from runner._evaluate.results import RunResult, SuiteHeader, SuiteResult, Totals, VerdictSettings
 from runner._evaluate.scenarios import Scenario, load_suite
-from runner._evaluate.suite import OnResult, Settings, SuiteRunner, local_settings, plan
+from runner._evaluate.suite import OnResult, SuiteRunner
 from runner._util.git import git_identity
 from runner._util.version import __version__
 

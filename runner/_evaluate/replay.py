@@ -8,7 +8,8 @@ Three sources: a run's folder (the cache's entries: ``stream.ndjson``, ``stderr.
 
 Overrides and filters change what is replayed, never the files: each replay starts from the
 recorded items and applies them in order (LLM responses by index, then tool results by name,
-then the filters).
+then the filters); ``replay_overrides`` edits the items, ``replay_compare`` holds the
+``fingerprint`` and the ``diff``.
 """
 
 from __future__ import annotations
@@ -20,33 +21,28 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel
-
-from runner._agent import jail
 from runner._agent.engine import RunRecord
-from runner._agent.workspace import Workspace
 from runner._evaluate.cache import RunCache
-from runner._evaluate.checks import Check, JudgeFn, RunView, score
-from runner._evaluate.results import CheckResult
-from runner._model.cassette import read_cassette
-from runner._model.normalize import Normalizer, RunPaths, Scrubber, digest
-from runner._model.synthesize import stream_lines
-from runner._transcript.blocks import ToolResultBlock, ToolUseBlock
-from runner._transcript.events import AssistantEvent, ResultEvent, SystemInit, UserEvent, WireEvent
-from runner._transcript.normalized import (
-    ResultInfo,
-    TextEvent,
-    ThinkingEvent,
-    ToolResultEvent,
-    ToolUseEvent,
-    normalize,
+from runner._evaluate.judge import JudgeFn
+from runner._evaluate.replay_compare import ReplayDiff, fingerprint
+from runner._evaluate.replay_overrides import (
+    as_blocks,
+    message_ids,
+    with_response,
+    with_tool_results,
 )
-from runner._transcript.parse import parse_event
+from runner._evaluate.results import CheckResult
+from runner._evaluate.run_view import RunView
+from runner._evaluate.scoring import Check, score
+from runner._model.cassette import read_cassette
+from runner._model.synthesize import stream_lines
+from runner._transcript.blocks import ToolUseBlock
+from runner._transcript.events import AssistantEvent
+from runner._transcript.normalized import ToolResultEvent, ToolUseEvent, normalize
 from runner._transcript.stream import StreamItem, iter_events
 from runner._transcript.summarize import summarize
 from runner._transcript.summary import TranscriptSummary
 from runner._transcript.usage import Usage, usage_of
-from runner._util.figures import money
 from runner._util.inputs import RESULT_FILE_BYTES, open_input, read_input
 
 Predicate = Callable[[StreamItem], bool]
@@ -88,60 +84,6 @@ class Replay:
     record: RunRecord | None  # the run's record with the replayed summary, for a run folder
 
 
-class FieldDiff(BaseModel):
-    changed: bool
-    old: Any
-    new: Any
-
-    @classmethod
-    def of(cls, old: Any, new: Any) -> FieldDiff:
-        return cls(changed=old != new, old=old, new=new)
-
-
-def _shown(name: str, value: Any) -> str:
-    if value is None:
-        return "-"
-    if name == "cost":
-        return money(value)
-    if name == "tokens":
-        return ", ".join(f"{k.removesuffix('_tokens')} {v}" for k, v in value.items() if v)
-    if isinstance(value, list):
-        return ", ".join(map(str, value)) or "(none)"
-    if isinstance(value, str):
-        flat = " ".join(value.split())
-        return repr(flat if len(flat) <= 60 else flat[:59] + "…")
-    return str(value)
-
-
-class ReplayDiff(BaseModel):
-    """Two replays compared on what a user looks at first."""
-
-    tool_sequence: FieldDiff
-    output: FieldDiff  # the final text
-    tokens: FieldDiff  # usage totals
-    cost: FieldDiff  # the CLI's cost, else runner's estimate
-    event_count: FieldDiff
-
-    def fields(self) -> dict[str, FieldDiff]:
-        return {name: getattr(self, name) for name in type(self).model_fields}
-
-    @property
-    def changed(self) -> bool:
-        return any(d.changed for d in self.fields().values())
-
-    def summary(self) -> str:
-        """One line per changed field, ``name: old -> new``; "no difference" when none."""
-        lines = [
-            f"{name}: {_shown(name, d.old)} -> {_shown(name, d.new)}"
-            for name, d in self.fields().items()
-            if d.changed
-        ]
-        return "\n".join(lines) or "no difference"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.model_dump(mode="json"), "changed": self.changed}
-
-
 def _read_stream(path: Path) -> list[StreamItem]:
     try:
         with open_input(path) as f:
@@ -171,7 +113,7 @@ class ReplayEngine:
         self.stderr = stderr
         self.exit_code = exit_code
         self._recorded = tuple(items)
-        self._message_ids = _message_ids(self._recorded)
+        self._message_ids = message_ids(self._recorded)
         self._responses: dict[int, list[dict[str, Any]]] = {}
         self._results: dict[str, str] = {}
         self._filters: list[Predicate] = []
@@ -261,7 +203,7 @@ class ReplayEngine:
         """
         if not 0 <= index < len(self._message_ids):
             raise IndexError(f"{self.label}: no LLM call {index}; it made {len(self._message_ids)}")
-        self._responses[index] = _blocks(response)
+        self._responses[index] = as_blocks(response)
         return self._changed()
 
     def filter_events(self, predicate: Predicate) -> Self:
@@ -283,9 +225,11 @@ class ReplayEngine:
         if self._replayed is None:
             items = list(self._recorded)
             for index in sorted(self._responses):
-                items = _respond(items, self._message_ids[index], self._responses[index], index)
+                items = with_response(
+                    items, self._message_ids[index], self._responses[index], index
+                )
             if self._results:
-                items = _answer(items, self._results)
+                items = with_tool_results(items, self._results)
             self._replayed = [i for i in items if all(keep(i) for keep in self._filters)]
         return self._replayed
 
@@ -353,14 +297,7 @@ class ReplayEngine:
 
     def diff(self, other: ReplayEngine) -> ReplayDiff:
         """This replay (old) against ``other`` (new)."""
-        a, b = self.run().summary, other.run().summary
-        return ReplayDiff(
-            tool_sequence=FieldDiff.of(a.tool_sequence, b.tool_sequence),
-            output=FieldDiff.of(a.final_text, b.final_text),
-            tokens=FieldDiff.of(a.usage.model_dump(), b.usage.model_dump()),
-            cost=FieldDiff.of(a.best_cost_usd, b.best_cost_usd),
-            event_count=FieldDiff.of(a.events, b.events),
-        )
+        return ReplayDiff.of(self.run().summary, other.run().summary)
 
     async def score(
         self,
@@ -383,144 +320,9 @@ class ReplayEngine:
         return await score(checks, view)
 
 
-# ---- helpers ------------------------------------------------------------------------------------
-
-
 def _json_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(read_input(path, limit=RESULT_FILE_BYTES))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _message_ids(items: tuple[StreamItem, ...]) -> list[str]:
-    seen = {i.message.id: None for i in items if isinstance(i, AssistantEvent)}
-    return list(seen)
-
-
-def _event(data: dict[str, Any]) -> WireEvent:
-    return parse_event(json.dumps(data, ensure_ascii=False).encode())
-
-
-def _blocks(response: str | list[Any] | dict[str, Any]) -> list[dict[str, Any]]:
-    content: Any = response.get("content") if isinstance(response, dict) else response
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    if isinstance(content, list) and all(isinstance(b, dict) and "type" in b for b in content):
-        return list(content)
-    raise TypeError(
-        "a response is text, a list of content blocks (dicts with a type), or a message "
-        f"with such a content; got {type(response).__name__}"
-    )
-
-
-def _respond(
-    items: list[StreamItem], message_id: str, blocks: list[dict[str, Any]], index: int
-) -> list[StreamItem]:
-    """``items`` with the message ``message_id`` saying ``blocks`` (see override_llm_response)."""
-    lines = {
-        k: i
-        for k, i in enumerate(items)
-        if isinstance(i, AssistantEvent) and i.message.id == message_id
-    }
-    if not lines:
-        return items  # an earlier override ended the run before this call
-    at, first = next(iter(lines.items()))
-    old_ids = [
-        b.id for i in lines.values() for b in i.message.content if isinstance(b, ToolUseBlock)
-    ]
-    blocks = _with_ids(blocks, old_ids, index)
-    template = first.full()
-    new: list[StreamItem] = [
-        _event({**template, "message": {**template["message"], "content": [b]}}) for b in blocks
-    ]
-    rest = [i for k, i in enumerate(items) if k > at and k not in lines]
-    if not any(b["type"] == "tool_use" for b in blocks):
-        texts = [str(b.get("text", "")) for b in blocks if b["type"] == "text"]
-        rest = _ended(rest, first.parent_tool_use_id, texts[-1] if texts else "")
-    return [*items[:at], *new, *rest]
-
-
-def _with_ids(blocks: list[dict[str, Any]], old_ids: list[str], index: int) -> list[dict[str, Any]]:
-    """Each new tool_use without an id takes the replaced message's call at its position (so
-    the recorded result still answers it), else a made-up one."""
-    out, n = [], 0
-    for block in blocks:
-        if block["type"] == "tool_use":
-            made = old_ids[n] if n < len(old_ids) else f"toolu_override_{index}_{n}"
-            block = {"input": {}, **block, "id": block.get("id") or made}
-            n += 1
-        out.append(block)
-    return out
-
-
-def _ended(rest: list[StreamItem], parent: str | None, text: str) -> list[StreamItem]:
-    """What is left after a conversation's last message: a subagent's own events go; after
-    the main one's, only the (last) result, reading ``text``."""
-    if parent is not None:
-        return [i for i in rest if getattr(i, "parent_tool_use_id", None) != parent]
-    results = [i for i in rest if isinstance(i, ResultEvent)]
-    return [_event({**results[-1].full(), "result": text})] if results else []
-
-
-def _answer(items: list[StreamItem], results: dict[str, str]) -> list[StreamItem]:
-    """``items`` with every result of a call to a tool in ``results`` replaced."""
-    names = {
-        b.id: b.name
-        for i in items
-        if isinstance(i, AssistantEvent)
-        for b in i.message.content
-        if isinstance(b, ToolUseBlock)
-    }
-    return [_answered(i, names, results) for i in items]
-
-
-def _answered(item: StreamItem, names: dict[str, str], results: dict[str, str]) -> StreamItem:
-    if not isinstance(item, UserEvent) or isinstance(item.message.content, str):
-        return item
-    if not any(
-        isinstance(b, ToolResultBlock) and names.get(b.tool_use_id) in results
-        for b in item.message.content
-    ):
-        return item
-    data = item.full()
-    data.pop("tool_use_result", None)  # the CLI's structured copy of the recorded result
-    for block in data["message"]["content"]:
-        name = (
-            names.get(block.get("tool_use_id", "")) if block.get("type") == "tool_result" else None
-        )
-        if name in results:
-            block["content"] = results[name]
-            block.pop("is_error", None)
-    return _event(data)
-
-
-_CONTENT = (TextEvent, ThinkingEvent, ToolUseEvent, ToolResultEvent)
-
-
-def fingerprint(items: list[StreamItem]) -> str:
-    """A digest of what a run said and did: text, thinking, tool calls and their results, and
-    how it ended. Ids are numbered in order of appearance and the run's own paths, uuids and
-    times replaced (``normalize.Normalizer``), so two identical runs give the same digest."""
-    init = next((i for i in items if isinstance(i, SystemInit)), None)
-    cwd = init.cwd if init is not None else None
-    home = _home_beside(cwd) if cwd else None
-    scrubber = Scrubber(RunPaths(workspace=cwd, home=home))
-    normalizer = Normalizer()
-    content: list[Any] = []
-    status = "incomplete"
-    for item in items:
-        for ev in normalize(item):
-            if isinstance(ev, _CONTENT):
-                content.append(normalizer.value(scrubber.scrub(ev.model_dump())))
-            elif isinstance(ev, ResultInfo):
-                status = ev.status
-    return digest({"content": content, "status": status})
-
-
-def _home_beside(cwd: str) -> str:
-    """The run's home, by the layout run_one made: fixed in the sandbox, else beside work/."""
-    if cwd == jail.WORKSPACE:
-        return jail.HOME
-    return str(Workspace(Path(cwd).parent).home)

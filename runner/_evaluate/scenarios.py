@@ -27,7 +27,8 @@ from runner._agent.engine import RunSpec
 from runner._agent.jail import DEFAULT_MAX_PROCESSES, MIN_PROCESSES, Network
 from runner._agent.lanes import LANES
 from runner._agent.sandbox import SandboxMode
-from runner._evaluate.checks import Check, path_inside
+from runner._evaluate.checks import path_inside
+from runner._evaluate.scoring import Check
 from runner._util.inputs import (
     MAX_PROCESSES,
     MAX_TIMEOUT_S,

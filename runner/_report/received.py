@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from runner._agent.lanes import LANES
-from runner._evaluate.cache import tree_digest
+from runner._evaluate.run_keys import tree_digest
 from runner._evaluate.scenarios import SCENARIO_FILE, Scenario, ScenarioError, load_scenario
 from runner._report.timeline import Clip
 from runner._util.inputs import RESULT_FILE_BYTES, SKILL_FILE_BYTES, read_input

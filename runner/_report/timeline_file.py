@@ -1,6 +1,6 @@
 """A run's timeline made once: the first report that needs it parses the run's stream and keeps
-the result beside the run's cache entry (``cache.timeline_file``); later reports read it back
-instead of parsing the stream again, and splice its JSON into the page as it is.
+the result beside the run's cache entry (``cache_entries.timeline_file``); later reports read it
+back instead of parsing the stream again, and splice its JSON into the page as it is.
 
 The file is a header line (the format's version, which stream it was made of, the digest of
 the rest, the run's top-level tool names for the side-by-side view), then the timeline's JSON
@@ -20,7 +20,7 @@ from pathlib import Path
 import xxhash
 from pydantic import BaseModel, ValidationError
 
-from runner._evaluate.cache import is_entry, timeline_file
+from runner._evaluate.cache_entries import is_entry, timeline_file
 from runner._report.timeline import Timeline, ToolCallItem, load_timeline
 from runner._util.atomic import write_atomically
 from runner._util.inputs import RESULT_FILE_BYTES, read_input
