@@ -1,5 +1,5 @@
 /* Side by side across a comparison: a run of the before result as A, the same scenario, lane
-   and trial of the after result as B. runner/report/across.py pairs, when the page is built,
+   and trial of the after result as B. runner/_report/across.py pairs, when the page is built,
    only the runs that changed (one pair per run) and writes their index per comparison
    ("across-K"); the Compare view's rows open them, and the Side by side tab draws them with
    the parts of sidebyside.js. */

@@ -1,5 +1,5 @@
 /* The overview: charts under the headline, drawn as inline SVG from the numbers
-   runner/report/charts.py computed. Each chart is an <svg role="img"> with a label, and the
+   runner/_report/charts.py computed. Each chart is an <svg role="img"> with a label, and the
    same numbers as a table beneath it; every mark has a data-testid so tests can count them. */
 
 const ROW = 26; // px per row of the row charts

@@ -1,4 +1,4 @@
-/* runner report, part 1 of the one page script (runner/report/page.py joins the parts in
+/* runner report, part 1 of the one page script (runner/_report/page.py joins the parts in
    one function scope): the DOM helper h(), the figures' formats and the page's data. Data
    reaches the DOM through createElement and text nodes only: transcripts are untrusted. */
 

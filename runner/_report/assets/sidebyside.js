@@ -1,6 +1,6 @@
 /* Two runs side by side: two pickers, the tool calls aligned, the checks compared, each file
    that differs as a unified diff, then both transcripts in two columns. Everything compared
-   is computed by runner/report/pairs.py when the page is built, one JSON element per pair of
+   is computed by runner/_report/pairs.py when the page is built, one JSON element per pair of
    runs of the same scenario; a pair picked in the other order is drawn flipped. A pair across
    a comparison's two results is drawn by across.js. */
 
@@ -86,7 +86,7 @@ function step(s) {
   ];
 }
 
-// A run's top-level tool calls, as runner/report/views.py counts them for the alignment.
+// A run's top-level tool calls, as runner/_report/views.py counts them for the alignment.
 const callsOf = (d) => (d.timeline.items || []).filter((it) => it.kind === "tool_call");
 
 function toolsTable(pair, da, db) {

@@ -30,7 +30,7 @@ function toolOutput(out) {
   );
 }
 
-// A unified diff's lines, each coloured by its first character (runner/report/diffs.py).
+// A unified diff's lines, each coloured by its first character (runner/_report/diffs.py).
 const DIFF_CLASS = { "+": "add", "-": "del", "@": "hunk" };
 
 function diffView(lines, cut) {
