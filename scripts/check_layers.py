@@ -7,7 +7,8 @@ The package is a folder per stage, in the order data flows (see docs/architectur
 A module may import from its own stage and earlier ones only: every import counts, also one
 inside a function or under ``TYPE_CHECKING``, since a late import is still a dependency. The
 public modules at the top (``__init__``, ``__main__``, ``pytest_plugin``) sit above every stage,
-so no stage imports them. And no module is over ``MAX_LINES`` lines.
+so no stage imports them. A stage's ``__init__.py`` imports nothing: importing one module runs
+it. And no module is over ``MAX_LINES`` lines.
 
     .venv/bin/python scripts/check_layers.py          # runner/ of this checkout
     .venv/bin/python scripts/check_layers.py PATH     # another package's folder
@@ -90,6 +91,10 @@ def breaches(root: Path) -> list[str]:
             continue
         if stage not in STAGES:
             found.append(f"{rel}: outside every stage folder ({', '.join(STAGES)})")
+            continue
+        if module.path.name == "__init__.py" and (first := next(imported(module), None)):
+            # Importing one module runs its stage's __init__: it must stay free (start-up).
+            found.append(f"{rel}:{first[0]}: a stage's __init__.py imports nothing")
             continue
         for line, dotted in imported(module):
             target = _stage_of(dotted, package)

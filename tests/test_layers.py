@@ -64,6 +64,7 @@ def test_a_clean_package_passes(tmp_path: Path) -> None:
         ("_results/a.py", "from pkg import __version__\n", "above every stage"),
         ("_results/a.py", "import pkg.pytest_plugin\n", "above every stage"),
         ("helpers.py", "x = 1\n", "pkg/helpers.py: outside every stage folder"),
+        ("_agent/__init__.py", "from pkg._agent import a\n", "pkg/_agent/__init__.py:1: a stage's"),
         ("_model/a.py", "x = 1\n" * 401, "pkg/_model/a.py: 401 lines, over 400"),
     ],
 )
