@@ -54,7 +54,7 @@ function fill(node, ...kids) {
   return append(node, kids);
 }
 
-// ---- figures: formats only, as runner/figures.py prints them; every figure is the model's ---
+// ---- figures: formats only, as runner/_util/figures.py prints them; every figure is the model's ---
 
 const dash = "-";
 const pct = (x) => (x == null ? dash : (x * 100).toFixed(0) + "%");
