@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from runner._agent.sandbox import confined
 from runner._evaluate.results import CheckResult
 from runner._evaluate.run_view import RunView
+from runner._util import terminal
 from runner._util.figures import plural
 from runner._util.inputs import MAX_TIMEOUT_S, LinkOutside, open_input
 
@@ -32,8 +33,7 @@ _SHOWN = 60  # characters of a pattern, text or output quoted in a detail
 
 def clip(text: str, width: int = _SHOWN) -> str:
     """``text`` on one line, cut to ``width`` characters, as a check's detail quotes it."""
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return terminal.clip(text, width)
 
 
 def _outside(path: str, exc: LinkOutside) -> tuple[bool, str]:
