@@ -28,6 +28,7 @@ _HOMES: dict[str, str] = {
         ("ClaudeBinary", "ClaudeNotFoundError", "find_claude"), "runner._agent.claude_bin"
     ),
     **dict.fromkeys(("CliOutcome", "Diagnostics", "EXIT_REASONS"), "runner._agent.outcome"),
+    "SandboxUnavailable": "runner._agent.sandbox",
     "FileChange": "runner._agent.workspace",
     **dict.fromkeys(("Script", "ScriptFileError", "load_script"), "runner._model.script"),
     **dict.fromkeys(("scripted_model", "RunningModel"), "runner._model.mock_api"),
@@ -177,6 +178,7 @@ __all__ = [
     "RunSpecError",
     "RunStore",
     "RunningModel",
+    "SandboxUnavailable",
     "Scenario",
     "ScenarioError",
     "Script",
@@ -271,6 +273,7 @@ if TYPE_CHECKING:  # what mypy, pyright and IDEs see: the same names, imported e
     from runner._agent.engine import RunOptions, RunRecord, RunSpec, RunSpecError, run_one
     from runner._agent.lanes import DEFAULT_NUDGE, LANES, Lane, UnknownLaneError, get_lane
     from runner._agent.outcome import EXIT_REASONS, CliOutcome, Diagnostics
+    from runner._agent.sandbox import SandboxUnavailable
     from runner._agent.workspace import FileChange
     from runner._evaluate.asserts import (
         assert_cost_under,

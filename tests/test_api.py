@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -134,6 +134,18 @@ async def test_evaluate_says_what_is_wrong_before_any_run(tmp_path: Path) -> Non
         await runner.evaluate(EXAMPLE_SUITE, ["agent-skil"])
     with pytest.raises(runner.ScenarioError, match="no-such-scenario"):
         await runner.evaluate(EXAMPLE_SUITE, scenarios=["no-such-scenario"])
+
+
+@pytest.mark.anyio
+async def test_evaluate_refuses_a_missing_sandbox_before_any_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither bwrap nor socat on it
+    given = replace(settings(workspace_parent=tmp_path), sandbox="bwrap")
+    cache = runner.RunCache(tmp_path / "cache")
+    with pytest.raises(runner.SandboxUnavailable, match="needs bubblewrap and socat"):
+        await runner.evaluate(EXAMPLE_SUITE, ["agent-skill"], settings=given, cache=cache)
+    assert os.listdir(tmp_path) == []  # no run started: no workspace, no cache entry
 
 
 @pytest.mark.anyio

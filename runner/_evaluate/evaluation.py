@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from runner._agent.lanes import Lane, get_lane
+from runner._agent.sandbox import require as require_sandbox
 from runner._evaluate.cache import RunCache
 from runner._evaluate.planning import Settings, local_settings, plan
 from runner._evaluate.results import RunResult, SuiteHeader, SuiteResult, Totals, VerdictSettings
@@ -79,14 +80,16 @@ async def evaluate(
     ``settings`` default to eval's on this machine: the CLI found, scripted when ``offline``
     or without an API key, the sandbox from $RUNNER_SANDBOX, else bwrap. ``on_result`` is told
     each result as it lands. Raises what ``eval`` reports in a line: ScenarioError,
-    UnknownLaneError, PlanError, ClaudeNotFoundError. Runs on asyncio and trio; the result is
-    not saved (``analyze`` reads it as it is)."""
+    UnknownLaneError, PlanError, ClaudeNotFoundError, SandboxUnavailable. Runs on asyncio and
+    trio; the result is not saved (``analyze`` reads it as it is)."""
     found = load_suite(suite, list(scenarios) if scenarios is not None else None)
     chosen = [get_lane(name) for name in dict.fromkeys(lanes)]
     cache = cache if cache is not None else RunCache()
     if settings is None:
         memo = cache.root / "cli-versions.json" if cache.write else None
         settings = local_settings(None, version_memo=memo, offline=offline)
+    if settings.sandbox == "bwrap":
+        require_sandbox()  # as eval does: before any run, with the command that installs it
     units = plan(found, chosen, trials, settings)
     header = suite_header(suite, found, chosen, trials, settings, planned=len(units))
     runs = await SuiteRunner(settings, cache).run_plan(units, on_result)
