@@ -87,3 +87,26 @@ def test_the_script_prints_each_breach_and_exits_1(
     (root / "b.py").unlink()
     assert layers.main([str(root)]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_the_architecture_page_has_a_row_per_module_in_its_stage() -> None:
+    # docs/architecture.md's tables, one per stage: each module once, under its own stage.
+    page = (RUNNER.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows: dict[str, str] = {}
+    heading = ""
+    for line in page.splitlines():
+        if line.startswith("### "):
+            heading = line
+        elif line.startswith("| `runner/"):
+            path = line.split("`")[1]
+            assert path not in rows, f"{path}: two rows"
+            rows[path] = heading
+    modules = {
+        m.path.relative_to(RUNNER.parent).as_posix()
+        for m in layers.modules(RUNNER)
+        if m.path.name != "__init__.py" or m.folder is None
+    }
+    assert sorted(rows) == sorted(modules)
+    for path, heading in rows.items():
+        folder = path.split("/")[1]
+        assert (f"`{folder}`" in heading) if folder in layers.STAGES else "The top" in heading
