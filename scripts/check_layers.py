@@ -54,14 +54,15 @@ def imported(module: Module) -> Iterator[tuple[int, str]]:
     """(line, dotted name) of each import in the module, relative ones made absolute; a
     ``from X import y`` names ``X.y``, which may be a module or a name in X."""
     package = module.name if module.path.name == "__init__.py" else module.name.rpartition(".")[0]
+    parts = package.split(".")
     for node in ast.walk(ast.parse(module.path.read_bytes(), str(module.path))):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level:
-                up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+            if node.level:  # from . (level 1) is the package itself, each dot more one up
+                up = parts[: len(parts) - node.level + 1]
                 base = ".".join([*up, base] if base else up)
             for alias in node.names:
                 yield node.lineno, f"{base}.{alias.name}"
